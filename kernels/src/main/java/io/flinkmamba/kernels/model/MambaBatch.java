@@ -1,0 +1,155 @@
+package io.flinkmamba.kernels.model;
+
+import java.util.Arrays;
+
+/**
+ * A ragged batch of sequences for the parallel mode, packed so that one implementation (CPU or GPU)
+ * can take it without per-sequence copies: sequence i owns tokens [offset(i), offset(i+1)) of
+ * {@link #inputs()} and {@link #outputs()} (rows of hidden_size floats) and the slice
+ * [i·stateFloats, (i+1)·stateFloats) of {@link #states()}, which holds its initial state before a
+ * forward call and its final state after. Empty sequences are allowed: their state passes through.
+ *
+ * <p>Reusable: {@link #clear()} keeps the buffers, which grow as needed.
+ */
+public final class MambaBatch {
+    private final int hidden;
+    private final int stateFloats;
+    private int size;
+    private int[] offsets = new int[17];
+    private float[] inputs = new float[0];
+    private float[] outputs = new float[0];
+    private float[] states = new float[0];
+
+    public MambaBatch(MambaConfig config) {
+        this.hidden = config.hiddenSize();
+        this.stateFloats = config.stateFloats();
+    }
+
+    public void clear() {
+        size = 0;
+        offsets[0] = 0;
+    }
+
+    /**
+     * Appends a sequence of {@code length} tokens with the given initial state (copied) and returns
+     * its index. Its inputs are to be written with {@link #setInput} or directly into {@link #inputs()}.
+     */
+    public int addSequence(float[] initialState, int stateOff, int length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("negative length " + length);
+        }
+        int i = size;
+        if (i + 2 > offsets.length) {
+            offsets = Arrays.copyOf(offsets, Math.max(2 * offsets.length, i + 2));
+        }
+        int start = offsets[i];
+        int end = Math.addExact(start, length);
+        ensureTokens(end);
+        ensureStates(i + 1);
+        System.arraycopy(initialState, stateOff, states, i * stateFloats, stateFloats);
+        offsets[i + 1] = end;
+        size = i + 1;
+        return i;
+    }
+
+    public int addSequence(float[] initialState, int length) {
+        return addSequence(initialState, 0, length);
+    }
+
+    private void ensureTokens(int tokens) {
+        long need = (long) tokens * hidden;
+        if (need > inputs.length) {
+            int cap = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(need, 2L * inputs.length));
+            inputs = Arrays.copyOf(inputs, cap);
+            outputs = Arrays.copyOf(outputs, cap);
+        }
+    }
+
+    private void ensureStates(int seqs) {
+        long need = (long) seqs * stateFloats;
+        if (need > states.length) {
+            states = Arrays.copyOf(states, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(need, 2L * states.length)));
+        }
+    }
+
+    /** Copies one token's features (hidden_size floats from src at srcOff) into sequence i at position t. */
+    public void setInput(int seq, int t, float[] src, int srcOff) {
+        System.arraycopy(src, srcOff, inputs, (tokenOffset(seq) + checkT(seq, t)) * hidden, hidden);
+    }
+
+    /** Copies one token's output of sequence i at position t into dst. */
+    public void getOutput(int seq, int t, float[] dst, int dstOff) {
+        System.arraycopy(outputs, (tokenOffset(seq) + checkT(seq, t)) * hidden, dst, dstOff, hidden);
+    }
+
+    /** Copies sequence i's state (the final one after a forward call) into dst. */
+    public void getState(int seq, float[] dst, int dstOff) {
+        System.arraycopy(states, checkSeq(seq) * stateFloats, dst, dstOff, stateFloats);
+    }
+
+    private int checkT(int seq, int t) {
+        if (t < 0 || t >= length(seq)) {
+            throw new IndexOutOfBoundsException("token " + t + " of sequence " + seq + " with length " + length(seq));
+        }
+        return t;
+    }
+
+    private int checkSeq(int seq) {
+        if (seq < 0 || seq >= size) {
+            throw new IndexOutOfBoundsException("sequence " + seq + " of " + size);
+        }
+        return seq;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public int totalTokens() {
+        return offsets[size];
+    }
+
+    public int tokenOffset(int seq) {
+        return offsets[checkSeq(seq)];
+    }
+
+    public int length(int seq) {
+        return offsets[checkSeq(seq) + 1] - offsets[seq];
+    }
+
+    public int maxLength() {
+        int m = 0;
+        for (int i = 0; i < size; i++) {
+            m = Math.max(m, offsets[i + 1] - offsets[i]);
+        }
+        return m;
+    }
+
+    public int hiddenSize() {
+        return hidden;
+    }
+
+    public int stateFloats() {
+        return stateFloats;
+    }
+
+    /** Token offsets, size()+1 valid entries. Backing array: do not modify. */
+    public int[] offsets() {
+        return offsets;
+    }
+
+    /** [totalTokens, hidden] inputs (backing array, may be longer). */
+    public float[] inputs() {
+        return inputs;
+    }
+
+    /** [totalTokens, hidden] outputs after a forward call (backing array, may be longer). */
+    public float[] outputs() {
+        return outputs;
+    }
+
+    /** [size, stateFloats] initial states before, final states after a forward call (backing array). */
+    public float[] states() {
+        return states;
+    }
+}

@@ -21,8 +21,11 @@ import java.util.Map;
  */
 public final class ForwardCommand {
     static final String USAGE = "usage: flink-mamba forward --model DIR --input X.npy --output Y.npy [--mode recurrent|parallel]\n"
+            + "                           [--expect REF.npy [--tolerance 1e-5]]\n"
             + "  X: float32 or float64 .npy of shape [B, L, hidden_size] (inputs_embeds)\n"
-            + "  Y: float32 .npy [B, L, hidden_size], the output after the final norm (last_hidden_state)";
+            + "  Y: float32 .npy [B, L, hidden_size], the output after the final norm (last_hidden_state)\n"
+            + "  REF: a reference output (e.g. PyTorch's last_hidden_state); prints the relative L2 error\n"
+            + "       and exits with 3 when it is above the tolerance";
 
     private ForwardCommand() {
     }
@@ -67,7 +70,7 @@ public final class ForwardCommand {
             Npy.writeFloat32(Path.of(opts.get("output")), x.shape, y);
             out.println("wrote " + opts.get("output") + " " + Arrays.toString(x.shape) + " (" + mode + " mode, model "
                     + model.fingerprint().substring(0, 12) + ")");
-            return 0;
+            return opts.containsKey("expect") ? compare(opts, y, x.shape, out, err) : 0;
         } catch (ModelFormatException e) {
             err.println("flink-mamba forward: " + e.getMessage());
             return 1;
@@ -75,6 +78,33 @@ public final class ForwardCommand {
             err.println("flink-mamba forward: cannot write " + opts.get("output") + ": " + e.getMessage());
             return 1;
         }
+    }
+
+    private static int compare(Map<String, String> opts, float[] y, long[] shape, PrintStream out, PrintStream err) {
+        Path refPath = Path.of(opts.get("expect"));
+        double tol;
+        try {
+            tol = Double.parseDouble(opts.getOrDefault("tolerance", "1e-5"));
+        } catch (NumberFormatException e) {
+            err.println("flink-mamba forward: --tolerance must be a number, got '" + opts.get("tolerance") + "'");
+            return 2;
+        }
+        double[] ref = Npy.readDoubles(refPath);
+        if (!Arrays.equals(Npy.shape(refPath), shape)) {
+            err.println("flink-mamba forward: " + refPath + " has shape " + Arrays.toString(Npy.shape(refPath))
+                    + " but the output has " + Arrays.toString(shape));
+            return 1;
+        }
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double d = y[i] - ref[i];
+            num += d * d;
+            den += ref[i] * ref[i];
+        }
+        double err2 = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+        boolean ok = err2 <= tol;
+        out.printf("relative L2 error vs %s: %.3e (tolerance %.1e): %s%n", refPath, err2, tol, ok ? "OK" : "TOO LARGE");
+        return ok ? 0 : 3;
     }
 
     static float[] recurrent(MambaModel m, float[] x, int b, int len) {
@@ -110,7 +140,7 @@ public final class ForwardCommand {
                 throw new IllegalArgumentException("unexpected argument '" + a + "'");
             }
             String key = a.substring(2);
-            if (!key.equals("model") && !key.equals("input") && !key.equals("output") && !key.equals("mode")) {
+            if (!java.util.Set.of("model", "input", "output", "mode", "expect", "tolerance").contains(key)) {
                 throw new IllegalArgumentException("unknown option '" + a + "'");
             }
             m.put(key, args[++i]);

@@ -64,6 +64,25 @@ class ForwardCommandTest {
     }
 
     @Test
+    void expectComparesAgainstAReference() throws IOException {
+        MambaConfig c = new MambaConfig(8, 4, 16, 4, 1, 1, false, true, 1e-5f);
+        Path dir = tmp.resolve("model");
+        RawSafetensors.writeCheckpoint(dir, RandomModels.tensors(c, 3), RawSafetensors.configJson(c));
+        Path in = tmp.resolve("x.npy"), y = tmp.resolve("y.npy"), y2 = tmp.resolve("y2.npy");
+        Npy.writeFloat32(in, new long[] {1, 6, 8}, RandomModels.gaussian(new Random(1), 48));
+        assertEquals(0, run("--model", dir.toString(), "--input", in.toString(), "--output", y.toString(), "--mode", "recurrent"));
+        // the parallel mode against the recurrent output: agrees
+        assertEquals(0, run("--model", dir.toString(), "--input", in.toString(), "--output", y2.toString(), "--expect", y.toString()));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains(": OK"), out.toString(StandardCharsets.UTF_8));
+        // a perturbed reference: refused with exit code 3
+        float[] wrong = Npy.read(y).data;
+        wrong[7] += 0.5f;
+        Npy.writeFloat32(y, new long[] {1, 6, 8}, wrong);
+        assertEquals(3, run("--model", dir.toString(), "--input", in.toString(), "--output", y2.toString(), "--expect", y.toString()));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("TOO LARGE"), out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void wrongInputShapeIsAClearError() throws IOException {
         MambaConfig c = new MambaConfig(8, 4, 16, 4, 1, 1, false, true, 1e-5f);
         Path dir = tmp.resolve("model");

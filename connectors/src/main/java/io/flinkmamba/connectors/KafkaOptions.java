@@ -41,6 +41,8 @@ public final class KafkaOptions implements Serializable {
   public static final String GROUP_ID = "group-id";
   public static final String TRANSACTIONAL_ID_PREFIX = "transactional-id-prefix";
   public static final String PROPERTIES = "properties.";
+  /** The broker's default transaction.max.timeout.ms. */
+  public static final long DEFAULT_TRANSACTION_TIMEOUT_MS = 15 * 60 * 1000;
   private static final Set<String> KNOWN =
       Set.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, OUTPUT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX);
 
@@ -182,9 +184,15 @@ public final class KafkaOptions implements Serializable {
     return properties;
   }
 
-  /** Settings for the sinks' producers: the pass-through ones. */
+  /**
+   * Settings for the sinks' producers: the pass-through ones, with a transaction timeout of 15
+   * minutes unless {@code properties.transaction.timeout.ms} says otherwise. Flink's Kafka sink
+   * would ask for one hour, which a broker with the default {@code transaction.max.timeout.ms} (15
+   * minutes) refuses: the job could not start. Keep it above the longest checkpoint plus recovery.
+   */
   public Properties producerProperties() {
     Properties properties = new Properties();
+    properties.setProperty("transaction.timeout.ms", String.valueOf(DEFAULT_TRANSACTION_TIMEOUT_MS));
     properties.putAll(clientProperties);
     return properties;
   }

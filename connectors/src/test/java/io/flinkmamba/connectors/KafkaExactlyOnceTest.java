@@ -1,0 +1,309 @@
+package io.flinkmamba.connectors;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flinkmamba.connectors.avro.AnomalyScore;
+import io.flinkmamba.connectors.avro.DeadLetter;
+import io.flinkmamba.connectors.avro.SensorReading;
+import io.flinkmamba.connectors.testing.LocalKafkaBroker;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.types.Either;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * End to end against a real Kafka broker (its own JVM) and a Flink MiniCluster: sensor readings over
+ * several keys, mixed with undecodable records, go through a job that decodes, scores (a stand-in),
+ * fails once after a checkpoint, and writes exactly-once to an output topic and a dead-letter topic.
+ * Read with read_committed, the output holds every good input once, in order per key, and the
+ * dead-letter topic every bad record with its reason and original bytes.
+ */
+class KafkaExactlyOnceTest {
+  private static final int KEYS = 6;
+  private static final int PER_KEY = 200;
+  private static final String IN = "readings";
+  private static final String OUT = "scores";
+  private static final String DLQ = "readings-dlq";
+
+  private static final Configuration CLUSTER = new Configuration();
+
+  static {
+    CLUSTER.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+    CLUSTER.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+    CLUSTER.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+  }
+
+  @RegisterExtension
+  static final MiniClusterExtension FLINK =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(2)
+              .setConfiguration(CLUSTER)
+              .build());
+
+  private static LocalKafkaBroker kafka;
+
+  @BeforeAll
+  static void startKafka() {
+    kafka = LocalKafkaBroker.start();
+    kafka.createTopic(IN, 3);
+    kafka.createTopic(OUT, 3);
+    kafka.createTopic(DLQ, 1);
+  }
+
+  @AfterAll
+  static void stopKafka() {
+    if (kafka == null) {
+      return;
+    }
+    long pid = kafka.pid();
+    Path dir = kafka.directory();
+    kafka.close();
+    assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "broker process stopped");
+    assertFalse(Files.exists(dir), "broker directory removed");
+  }
+
+  /** A bad record as produced: its kind, the reason the dead letter must give, its bytes, and where it landed. */
+  private record Bad(String kind, String reason, byte[] key, byte[] value, RecordMetadata[] landed) {}
+
+  @Test
+  @Timeout(300)
+  void everyGoodInputOnceInOrderPerKeyAndEveryBadOneInTheDeadLetterTopic() throws Exception {
+    AvroRecordCodec<SensorReading> codec = AvroRecordCodec.of(SensorReading.class);
+    List<Bad> bad = produceInput(codec);
+
+    Configuration job = new Configuration(CLUSTER);
+    job.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
+    // Barriers overtake the buffered backlog, so checkpoints complete while records still flow.
+    job.set(CheckpointingOptions.ENABLE_UNALIGNED, true);
+    job.setString("kafka.bootstrap-servers", kafka.bootstrapServers());
+    job.setString("kafka.input-topic", IN);
+    job.setString("kafka.output-topic", OUT);
+    job.setString("kafka.dead-letter-topic", DLQ);
+    job.setString("kafka.group-id", "scorer-test");
+    job.setString("kafka.transactional-id-prefix", "scorer-test-" + UUID.randomUUID());
+    job.setString("kafka.properties.client.dns.lookup", "use_all_dns_ips"); // a pass-through setting
+    KafkaOptions options = KafkaOptions.fromConfiguration(job);
+
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(job);
+    env.setParallelism(2);
+    KafkaSource<Either<DeadLetter, SensorReading>> source =
+        KafkaConnectors.sourceBuilder(options, codec).setBounded(OffsetsInitializer.latest()).build();
+    KafkaConnectors.Decoded<SensorReading> decoded =
+        KafkaConnectors.read(env, source, WatermarkStrategy.noWatermarks(), "readings");
+    decoded.records()
+        .keyBy(SensorReading::getStreamId, Types.STRING)
+        .map(new ScoringStandIn())
+        .name("score")
+        .sinkTo(KafkaConnectors.recordSink(options, AvroRecordCodec.of(AnomalyScore.class), AnomalyScore::getKey, "scores"))
+        .name("score-sink");
+    KafkaConnectors.writeDeadLetters(decoded.deadLetters(), options);
+
+    ScoringStandIn.FAILED.set(false);
+    env.execute("kafka exactly-once test");
+    assertTrue(ScoringStandIn.FAILED.get(), "the job failed once and recovered");
+
+    assertScoresExactlyOnceInOrder(readCommitted(OUT));
+    assertDeadLetters(bad, readCommitted(DLQ));
+  }
+
+  private static List<Bad> produceInput(AvroRecordCodec<SensorReading> codec) throws Exception {
+    List<Bad> bad = new ArrayList<>();
+    byte[] good = codec.encode(Records.reading("x", 1L, 1.0));
+    Map<String, Object> config = Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.ACKS_CONFIG, "all");
+    List<Future<RecordMetadata>> pending = new ArrayList<>();
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config)) {
+      for (int t = 0; t < PER_KEY; t++) {
+        for (int k = 0; k < KEYS; k++) {
+          SensorReading reading = Records.reading(key(k), time(t), k, t, 0.5 * k * t);
+          pending.add(producer.send(new ProducerRecord<>(IN, utf8(key(k)), codec.encode(reading))));
+        }
+        if (t == 40 || t == 160) {
+          bad.add(new Bad("garbage", "not Avro single-object encoding", utf8("bad-garbage-" + t),
+              ("{\"streamId\":\"json-by-mistake\",\"t\":" + t + "}").getBytes(StandardCharsets.UTF_8), new RecordMetadata[1]));
+          bad.add(new Bad("truncated", "truncated", utf8("bad-truncated-" + t),
+              Arrays.copyOf(good, good.length - 4), new RecordMetadata[1]));
+          bad.add(new Bad("wrong-type", "written as io.flinkmamba.connectors.avro.TradeTick",
+              utf8("bad-wrong-type-" + t),
+              AvroRecordCodec.of(io.flinkmamba.connectors.avro.TradeTick.class).encode(Records.trade("ACME", t, 1, 1)),
+              new RecordMetadata[1]));
+          byte[] unknown = good.clone();
+          unknown[9] ^= 0x11;
+          bad.add(new Bad("unknown-schema", "unknown writer schema fingerprint", utf8("bad-unknown-" + t), unknown,
+              new RecordMetadata[1]));
+          bad.add(new Bad("huge-array", "collection block", utf8("bad-huge-" + t), hugeArray(good), new RecordMetadata[1]));
+          bad.add(new Bad("tombstone", "no value", utf8("bad-tombstone-" + t), null, new RecordMetadata[1]));
+          for (Bad b : bad.subList(bad.size() - 6, bad.size())) {
+            RecordMetadata[] slot = b.landed();
+            producer.send(new ProducerRecord<>(IN, b.key(), b.value()), (metadata, e) -> slot[0] = metadata);
+          }
+        }
+      }
+      producer.flush();
+    }
+    for (Future<RecordMetadata> f : pending) {
+      f.get();
+    }
+    for (Bad b : bad) {
+      assertNotNull(b.landed()[0], "bad record " + b.kind() + " was produced");
+    }
+    return bad;
+  }
+
+  private static byte[] hugeArray(byte[] good) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(good, 0, AvroRecordCodec.HEADER_BYTES);
+    BinaryEncoder e = EncoderFactory.get().directBinaryEncoder(out, null);
+    e.writeString("s");
+    e.writeLong(1L);
+    e.writeLong(1_500_000_000L);
+    e.flush();
+    return out.toByteArray();
+  }
+
+  private static String key(int k) {
+    return "sensor-" + k;
+  }
+
+  private static long time(int t) {
+    return 1_700_000_000_000L + 1000L * t;
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Everything committed to the topic, partition by partition, in offset order. */
+  private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
+    Map<String, Object> config = Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config)) {
+      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(topic, p.partition()))
+          .collect(Collectors.toList());
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      // With read_committed the end offset is the last stable offset: the job has ended, so every
+      // transaction is decided and this is the whole topic.
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+        consumer.poll(Duration.ofMillis(500)).forEach(records::add);
+      }
+    }
+    return records;
+  }
+
+  private static void assertScoresExactlyOnceInOrder(List<ConsumerRecord<byte[], byte[]>> records) throws Exception {
+    AvroRecordCodec<AnomalyScore> codec = AvroRecordCodec.of(AnomalyScore.class);
+    Map<String, List<Long>> timesByKey = new LinkedHashMap<>();
+    Map<String, Integer> partitionOfKey = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      AnomalyScore score = codec.decode(record.value());
+      assertEquals(score.getKey(), new String(record.key(), StandardCharsets.UTF_8), "record key is the stream key");
+      Integer earlier = partitionOfKey.putIfAbsent(score.getKey(), record.partition());
+      assertEquals(earlier == null ? record.partition() : earlier, record.partition(), "one partition per key");
+      int t = (int) ((score.getEventTimeMillis() - time(0)) / 1000);
+      int k = Integer.parseInt(score.getKey().substring("sensor-".length()));
+      assertEquals(k + t + 0.5 * k * t, score.getScore(), 1e-9, "score of " + score.getKey() + " at " + t);
+      assertEquals(List.of((float) k, (float) t, (float) (0.5 * k * t)), score.getInput());
+      timesByKey.computeIfAbsent(score.getKey(), x -> new ArrayList<>()).add(score.getEventTimeMillis());
+    }
+    List<Long> expected = new ArrayList<>();
+    for (int t = 0; t < PER_KEY; t++) {
+      expected.add(time(t));
+    }
+    assertEquals(KEYS, timesByKey.size(), "every key has output");
+    for (int k = 0; k < KEYS; k++) {
+      // Equal lists: nothing lost, nothing twice, in the order it was produced.
+      assertEquals(expected, timesByKey.get(key(k)), "scores of " + key(k));
+    }
+    assertEquals(KEYS * PER_KEY, records.size());
+  }
+
+  private static void assertDeadLetters(List<Bad> bad, List<ConsumerRecord<byte[], byte[]>> records) throws Exception {
+    AvroRecordCodec<DeadLetter> codec = AvroRecordCodec.of(DeadLetter.class);
+    Map<String, DeadLetter> byOrigin = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      DeadLetter letter = codec.decode(record.value());
+      DeadLetter twice = byOrigin.put(letter.getPartition() + "@" + letter.getOffset(), letter);
+      assertEquals(null, twice, "dead letter written once: " + letter);
+      assertArrayEquals(bytes(letter.getKey()), record.key(), "dead-letter record keeps the original key");
+      assertEquals(letter.getReason(),
+          new String(record.headers().lastHeader(DeadLetterSerializer.REASON_HEADER).value(), StandardCharsets.UTF_8));
+    }
+    assertEquals(bad.size(), records.size(), "one dead letter per bad record");
+    for (Bad b : bad) {
+      RecordMetadata at = b.landed()[0];
+      DeadLetter letter = byOrigin.get(at.partition() + "@" + at.offset());
+      assertNotNull(letter, b.kind() + " at " + at + " is in the dead-letter topic");
+      assertEquals(IN, letter.getTopic());
+      assertEquals(at.timestamp(), letter.getTimestamp());
+      assertTrue(letter.getReason().contains(b.reason()), b.kind() + ": " + letter.getReason());
+      assertArrayEquals(b.key(), bytes(letter.getKey()), b.kind() + " original key");
+      assertArrayEquals(b.value(), bytes(letter.getValue()), b.kind() + " original value");
+    }
+  }
+
+  private static byte[] bytes(ByteBuffer buffer) {
+    if (buffer == null) {
+      return null;
+    }
+    ByteBuffer view = buffer.duplicate();
+    byte[] bytes = new byte[view.remaining()];
+    view.get(bytes);
+    return bytes;
+  }
+}

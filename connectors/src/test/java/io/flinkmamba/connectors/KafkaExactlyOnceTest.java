@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.flinkmamba.connectors.avro.AnomalyScore;
 import io.flinkmamba.connectors.avro.DeadLetter;
@@ -268,9 +269,23 @@ class KafkaExactlyOnceTest {
     assertEquals(KEYS, timesByKey.size(), "every key has output");
     for (int k = 0; k < KEYS; k++) {
       // Equal lists: nothing lost, nothing twice, in the order it was produced.
-      assertEquals(expected, timesByKey.get(key(k)), "scores of " + key(k));
+      List<Long> actual = timesByKey.get(key(k));
+      if (!expected.equals(actual)) {
+        fail(key(k) + ": " + actual.size() + " scores for " + PER_KEY + " inputs; "
+            + "inputs scored twice: " + actual.stream().filter(t -> actual.indexOf(t) != actual.lastIndexOf(t)).distinct().count()
+            + ", never scored: " + expected.stream().filter(t -> !actual.contains(t)).count()
+            + ", first difference at position " + firstDifference(expected, actual));
+      }
     }
     assertEquals(KEYS * PER_KEY, records.size());
+  }
+
+  private static int firstDifference(List<Long> expected, List<Long> actual) {
+    int i = 0;
+    while (i < expected.size() && i < actual.size() && expected.get(i).equals(actual.get(i))) {
+      i++;
+    }
+    return i;
   }
 
   private static void assertDeadLetters(List<Bad> bad, List<ConsumerRecord<byte[], byte[]>> records) throws Exception {

@@ -13,7 +13,7 @@ import org.apache.flink.api.common.state.CheckpointListener;
  * Stands in for the model in the Kafka pipeline test: score = sum of the measurements. It fails the
  * job once, a few records after a checkpoint completed, so that the sinks' open transactions are
  * aborted and the records since that checkpoint are replayed: the output must still hold each input
- * once. It paces itself so the job spans several checkpoints.
+ * once. Until then it paces itself, so that checkpoints complete while records still flow.
  */
 final class ScoringStandIn extends RichMapFunction<SensorReading, AnomalyScore> implements CheckpointListener {
   private static final long serialVersionUID = 1L;
@@ -33,7 +33,9 @@ final class ScoringStandIn extends RichMapFunction<SensorReading, AnomalyScore> 
 
   @Override
   public AnomalyScore map(SensorReading reading) throws Exception {
-    Thread.sleep(2);
+    if (!FAILED.get()) {
+      Thread.sleep(3); // until the failure: ~1.8 s of records per subtask, room for checkpoints to complete
+    }
     if (checkpointCompleted && ++sinceCheckpoint > 5 && FAILED.compareAndSet(false, true)) {
       throw new IllegalStateException("failure injected by the test after a completed checkpoint");
     }

@@ -56,6 +56,18 @@ public final class LocalKafkaBroker implements AutoCloseable {
   /** Starts a broker and returns once it accepts connections. */
   public static LocalKafkaBroker start() {
     String classpath = BrokerClasspath.resolve();
+    try {
+      return startOnce(classpath);
+    } catch (IllegalStateException e) {
+      // A free port can be taken by someone else before the broker binds it: one more try, new ports.
+      if (e.getMessage() != null && e.getMessage().contains("Address already in use")) {
+        return startOnce(classpath);
+      }
+      throw e;
+    }
+  }
+
+  private static LocalKafkaBroker startOnce(String classpath) {
     Path dir;
     try {
       dir = Files.createTempDirectory("flink-mamba-kafka-");

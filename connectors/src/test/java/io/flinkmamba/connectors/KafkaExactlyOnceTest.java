@@ -26,7 +26,11 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -57,13 +61,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * End to end against a real Kafka broker (its own JVM) and a Flink MiniCluster: sensor readings over
- * several keys, mixed with undecodable records, go through a job that decodes, scores (a stand-in),
+ * several keys (one key's written by an old producer with schema version 1), mixed with undecodable
+ * records, go through a job that decodes, scores (a stand-in),
  * fails once after a checkpoint, and writes exactly-once to an output topic and a dead-letter topic.
  * Read with read_committed, the output holds every good input once, in order per key, and the
  * dead-letter topic every bad record with its reason and original bytes.
  */
 class KafkaExactlyOnceTest {
-  private static final int KEYS = 6;
+  /** The last key's readings are written by an old producer, with schema version 1. */
+  private static final int KEYS = 7;
   private static final int PER_KEY = 200;
   private static final String IN = "readings";
   private static final String OUT = "scores";
@@ -114,8 +120,9 @@ class KafkaExactlyOnceTest {
   @Test
   @Timeout(300)
   void everyGoodInputOnceInOrderPerKeyAndEveryBadOneInTheDeadLetterTopic() throws Exception {
-    AvroRecordCodec<SensorReading> codec = AvroRecordCodec.of(SensorReading.class);
-    List<Bad> bad = produceInput(codec);
+    Schema v1 = Records.testSchema("SensorReading-v1.avsc");
+    AvroRecordCodec<SensorReading> codec = AvroRecordCodec.of(SensorReading.class).withOlderWriterSchema(v1);
+    List<Bad> bad = produceInput(codec, v1);
 
     Configuration job = new Configuration(CLUSTER);
     job.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
@@ -152,8 +159,9 @@ class KafkaExactlyOnceTest {
     assertDeadLetters(bad, readCommitted(DLQ));
   }
 
-  private static List<Bad> produceInput(AvroRecordCodec<SensorReading> codec) throws Exception {
+  private static List<Bad> produceInput(AvroRecordCodec<SensorReading> codec, Schema v1) throws Exception {
     List<Bad> bad = new ArrayList<>();
+    BinaryMessageEncoder<GenericRecord> oldProducer = new BinaryMessageEncoder<>(GenericData.get(), v1);
     byte[] good = codec.encode(Records.reading("x", 1L, 1.0));
     Map<String, Object> config = Map.of(
         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
@@ -165,7 +173,8 @@ class KafkaExactlyOnceTest {
       for (int t = 0; t < PER_KEY; t++) {
         for (int k = 0; k < KEYS; k++) {
           SensorReading reading = Records.reading(key(k), time(t), k, t, 0.5 * k * t);
-          pending.add(producer.send(new ProducerRecord<>(IN, utf8(key(k)), codec.encode(reading))));
+          byte[] value = k == KEYS - 1 ? asVersion1(reading, v1, oldProducer) : codec.encode(reading);
+          pending.add(producer.send(new ProducerRecord<>(IN, utf8(key(k)), value)));
         }
         if (t == 40 || t == 160) {
           bad.add(new Bad("garbage", "not Avro single-object encoding", utf8("bad-garbage-" + t),
@@ -197,6 +206,24 @@ class KafkaExactlyOnceTest {
       assertNotNull(b.landed()[0], "bad record " + b.kind() + " was produced");
     }
     return bad;
+  }
+
+  private static byte[] asVersion1(SensorReading reading, Schema v1, BinaryMessageEncoder<GenericRecord> encoder)
+      throws Exception {
+    Schema measurementSchema = v1.getField("measurements").schema().getElementType();
+    List<GenericRecord> measurements = new ArrayList<>();
+    for (var m : reading.getMeasurements()) {
+      GenericRecord measurement = new GenericData.Record(measurementSchema);
+      measurement.put("name", m.getName());
+      measurement.put("value", m.getValue());
+      measurements.add(measurement);
+    }
+    GenericRecord old = new GenericData.Record(v1);
+    old.put("streamId", reading.getStreamId());
+    old.put("eventTimeMillis", reading.getEventTimeMillis());
+    old.put("measurements", measurements);
+    ByteBuffer bytes = encoder.encode(old);
+    return Arrays.copyOfRange(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.arrayOffset() + bytes.limit());
   }
 
   private static byte[] hugeArray(byte[] good) throws Exception {

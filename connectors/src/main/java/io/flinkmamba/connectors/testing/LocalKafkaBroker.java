@@ -217,7 +217,8 @@ public final class LocalKafkaBroker implements AutoCloseable {
   private static List<String> javaCommand(String classpath, Path dir, String mainClass, String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(List.of("-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+    // C1 only and a serial collector: a test broker needs a quick start on few cores, not peak speed.
+    command.addAll(List.of("-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
         "-Dlog4j2.configurationFile=" + dir.resolve("log4j2.properties"),
         "-Dkafka.logs.dir=" + dir.resolve("logs"), "-cp", classpath, mainClass));
     command.addAll(List.of(args));

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.flink.configuration.Configuration;
 
 /**
@@ -123,17 +124,11 @@ public final class KafkaOptions implements Serializable {
         values.put(key, value);
       } else {
         throw new IllegalArgumentException(
-            "unknown Kafka option " + prefix + key + "; known: " + new TreeMap<>(toMap(KNOWN)).keySet()
-                + " and " + prefix + PROPERTIES + "<any Kafka client setting>");
+            "unknown Kafka option " + prefix + key + "; known: " + new TreeSet<>(KNOWN)
+                + " and " + PROPERTIES + "<any Kafka client setting>, each after " + prefix);
       }
     }
     return new KafkaOptions(prefix, values, Map.copyOf(client));
-  }
-
-  private static Map<String, String> toMap(Set<String> keys) {
-    Map<String, String> map = new TreeMap<>();
-    keys.forEach(k -> map.put(k, ""));
-    return map;
   }
 
   private String require(String value, String key) {

@@ -3,6 +3,7 @@ package io.flinkmamba.connectors;
 import io.flinkmamba.connectors.avro.DeadLetter;
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.EitherTypeInfo;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -65,6 +66,26 @@ public final class KafkaConnectors {
   public static <T extends SpecificRecordBase> KafkaSink<T> recordSink(
       KafkaOptions options, AvroRecordCodec<T> codec, SerializableFunction<T, String> keyOf, String role) {
     return exactlyOnce(options, new AvroRecordSerializer<>(options.outputTopic(), codec, keyOf), role);
+  }
+
+  /**
+   * Writes records to the output topic exactly once, keyed by {@code keyOf}, encoding them first so
+   * that one that cannot be encoded becomes a dead letter rather than a sink failure on every
+   * restart. Returns those dead letters (usually none), for {@link #writeDeadLetters}.
+   */
+  public static <T extends SpecificRecordBase> DataStream<DeadLetter> write(
+      DataStream<T> records, KafkaOptions options, AvroRecordCodec<T> codec,
+      SerializableFunction<T, String> keyOf, String role) {
+    SingleOutputStreamOperator<EncodedRecord> encoded =
+        records
+            .process(new RecordEncoder<>(codec, keyOf, options.outputTopic()), TypeInformation.of(EncodedRecord.class))
+            .name(role + "-encode")
+            .uid(role + "-encode");
+    encoded
+        .sinkTo(exactlyOnce(options, new EncodedRecordSerializer(options.outputTopic()), role))
+        .name(role + "-sink")
+        .uid(role + "-sink");
+    return encoded.getSideOutput(DeadLetterSplitter.DEAD_LETTERS);
   }
 
   /** An exactly-once sink of dead letters to the dead-letter topic. */

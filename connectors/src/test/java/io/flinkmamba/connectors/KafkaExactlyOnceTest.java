@@ -40,6 +40,7 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.types.Either;
@@ -62,7 +63,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * End to end against a real Kafka broker (its own JVM) and a Flink MiniCluster: sensor readings over
  * several keys (one key's written by an old producer with schema version 1), mixed with undecodable
- * records, go through a job that decodes, scores (a stand-in),
+ * records, go through a job that decodes, scores (a stand-in; one score it makes cannot be encoded),
  * fails once after a checkpoint, and writes exactly-once to an output topic and a dead-letter topic.
  * Read with read_committed, the output holds every good input once, in order per key, and the
  * dead-letter topic every bad record with its reason and original bytes.
@@ -143,13 +144,11 @@ class KafkaExactlyOnceTest {
         KafkaConnectors.sourceBuilder(options, codec).setBounded(OffsetsInitializer.latest()).build();
     KafkaConnectors.Decoded<SensorReading> decoded =
         KafkaConnectors.read(env, source, WatermarkStrategy.noWatermarks(), "readings");
-    decoded.records()
-        .keyBy(SensorReading::getStreamId, Types.STRING)
-        .map(new ScoringStandIn())
-        .name("score")
-        .sinkTo(KafkaConnectors.recordSink(options, AvroRecordCodec.of(AnomalyScore.class), AnomalyScore::getKey, "scores"))
-        .name("score-sink");
-    KafkaConnectors.writeDeadLetters(decoded.deadLetters(), options);
+    DataStream<AnomalyScore> scores =
+        decoded.records().keyBy(SensorReading::getStreamId, Types.STRING).map(new ScoringStandIn()).name("score");
+    DataStream<DeadLetter> unencodable =
+        KafkaConnectors.write(scores, options, AvroRecordCodec.of(AnomalyScore.class), AnomalyScore::getKey, "scores");
+    KafkaConnectors.writeDeadLetters(decoded.deadLetters().union(unencodable), options);
 
     ScoringStandIn.FAILED.set(false);
     env.execute("kafka exactly-once test");
@@ -289,13 +288,18 @@ class KafkaExactlyOnceTest {
       assertEquals(List.of((float) k, (float) t, (float) (0.5 * k * t)), score.getInput());
       timesByKey.computeIfAbsent(score.getKey(), x -> new ArrayList<>()).add(score.getEventTimeMillis());
     }
-    List<Long> expected = new ArrayList<>();
+    List<Long> allTimes = new ArrayList<>();
     for (int t = 0; t < PER_KEY; t++) {
-      expected.add(time(t));
+      allTimes.add(time(t));
     }
     assertEquals(KEYS, timesByKey.size(), "every key has output");
     for (int k = 0; k < KEYS; k++) {
-      // Equal lists: nothing lost, nothing twice, in the order it was produced.
+      // Equal lists: nothing lost, nothing twice, in the order it was produced (but the score that
+      // could not be encoded, which is a dead letter).
+      List<Long> expected = new ArrayList<>(allTimes);
+      if (key(k).equals(ScoringStandIn.UNENCODABLE_KEY)) {
+        expected.remove(Long.valueOf(ScoringStandIn.UNENCODABLE_TIME));
+      }
       List<Long> actual = timesByKey.get(key(k));
       if (!expected.equals(actual)) {
         fail(key(k) + ": " + actual.size() + " scores for " + PER_KEY + " inputs; "
@@ -304,7 +308,7 @@ class KafkaExactlyOnceTest {
             + ", first difference at position " + firstDifference(expected, actual));
       }
     }
-    assertEquals(KEYS * PER_KEY, records.size());
+    assertEquals(KEYS * PER_KEY - 1, records.size());
   }
 
   private static int firstDifference(List<Long> expected, List<Long> actual) {
@@ -326,7 +330,12 @@ class KafkaExactlyOnceTest {
       assertEquals(letter.getReason(),
           new String(record.headers().lastHeader(DeadLetterSerializer.REASON_HEADER).value(), StandardCharsets.UTF_8));
     }
-    assertEquals(bad.size(), records.size(), "one dead letter per bad record");
+    assertEquals(bad.size() + 1, records.size(), "one dead letter per bad record, and the unencodable score");
+    DeadLetter unencodable = byOrigin.get("-1@-1");
+    assertNotNull(unencodable, "the score that could not be encoded is a dead letter");
+    assertEquals(OUT, unencodable.getTopic());
+    assertTrue(unencodable.getReason().startsWith("cannot encode AnomalyScore for " + OUT), unencodable.getReason());
+    assertArrayEquals(utf8(ScoringStandIn.UNENCODABLE_KEY), bytes(unencodable.getKey()));
     for (Bad b : bad) {
       RecordMetadata at = b.landed()[0];
       DeadLetter letter = byOrigin.get(at.partition() + "@" + at.offset());

@@ -23,6 +23,10 @@ final class ScoringStandIn extends RichMapFunction<SensorReading, AnomalyScore> 
   private transient boolean checkpointCompleted;
   private transient int sinceCheckpoint;
 
+  /** This input's score is left without its required model version: it cannot be encoded. */
+  static final String UNENCODABLE_KEY = "sensor-2";
+  static final long UNENCODABLE_TIME = 1_700_000_000_000L + 1000L * 120;
+
   static double expectedScore(SensorReading reading) {
     double sum = 0;
     for (Measurement m : reading.getMeasurements()) {
@@ -44,7 +48,7 @@ final class ScoringStandIn extends RichMapFunction<SensorReading, AnomalyScore> 
       input.add((float) m.getValue());
     }
     double score = expectedScore(reading);
-    return AnomalyScore.newBuilder()
+    AnomalyScore result = AnomalyScore.newBuilder()
         .setKey(reading.getStreamId())
         .setEventTimeMillis(reading.getEventTimeMillis())
         .setScore(score)
@@ -54,6 +58,10 @@ final class ScoringStandIn extends RichMapFunction<SensorReading, AnomalyScore> 
         .setForecast(List.of())
         .setInput(input)
         .build();
+    if (reading.getStreamId().equals(UNENCODABLE_KEY) && reading.getEventTimeMillis() == UNENCODABLE_TIME) {
+      result.setModelVersion(null);
+    }
+    return result;
   }
 
   @Override

@@ -37,7 +37,27 @@ public final class Npy {
     private Npy() {
     }
 
+    /** Reads a .npy file as float32 (float64 files are rounded). */
     public static FloatArray read(Path path) {
+        return load(path, false).floats;
+    }
+
+    /** Reads a .npy file as float64 (no precision lost for float64 files). */
+    public static double[] readDoubles(Path path) {
+        return load(path, true).doubles;
+    }
+
+    /** Shape of a .npy file, after the same checks as {@link #read}. */
+    public static long[] shape(Path path) {
+        return load(path, false).floats.shape;
+    }
+
+    private static final class Loaded {
+        FloatArray floats;
+        double[] doubles;
+    }
+
+    private static Loaded load(Path path, boolean asDoubles) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             ByteBuffer pre = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN);
@@ -69,12 +89,13 @@ public final class Npy {
                 throw new ModelFormatException(path + ": Fortran-order arrays are not supported; save with C order");
             }
             int width;
-            if (descr.equals("<f4") || descr.equals("|f4")) {
+            if (descr.equals("<f4")) {
                 width = 4;
             } else if (descr.equals("<f8")) {
                 width = 8;
             } else {
-                throw new ModelFormatException(path + ": dtype '" + descr + "' not supported: expected little-endian float32 (<f4) or float64 (<f8)");
+                throw new ModelFormatException(path + ": dtype '" + descr
+                        + "' not supported: expected little-endian float32 (<f4) or float64 (<f8)");
             }
             long[] shape = parseShape(group(SHAPE, header, path, "shape"), path);
             long count = 1;
@@ -86,43 +107,31 @@ public final class Npy {
                 throw new ModelFormatException(path + ": shape " + Arrays.toString(shape) + " of " + descr
                         + " needs " + count * width + " data bytes but the file has " + (size - dataStart));
             }
-            ByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, count * width).order(ByteOrder.LITTLE_ENDIAN);
-            float[] out = new float[(int) count];
-            if (width == 4) {
-                data.asFloatBuffer().get(out);
-            } else {
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = (float) data.getDouble(i * 8);
+            ByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, count * width)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            Loaded out = new Loaded();
+            int n = (int) count;
+            if (asDoubles) {
+                out.doubles = new double[n];
+                for (int i = 0; i < n; i++) {
+                    out.doubles[i] = width == 4 ? data.getFloat(i * 4) : data.getDouble(i * 8);
                 }
+            } else {
+                float[] f = new float[n];
+                if (width == 4) {
+                    data.asFloatBuffer().get(f);
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        f[i] = (float) data.getDouble(i * 8);
+                    }
+                }
+                out.floats = new FloatArray(shape, f);
             }
-            return new FloatArray(shape, out);
+            return out;
         } catch (IOException e) {
             throw new ModelFormatException(path + ": cannot read .npy file: " + e.getMessage(), e);
         } catch (ArithmeticException e) {
             throw new ModelFormatException(path + ": .npy shape overflows", e);
-        }
-    }
-
-    /** Reads a .npy file as float64 (no precision lost for float64 files). */
-    public static double[] readDoubles(Path path) {
-        FloatArray probe = read(path); // validates the header and size
-        try {
-            byte[] all = Files.readAllBytes(path);
-            long n = probe.data.length;
-            int start = (int) (all.length - n * 8);
-            if (start < 10 || all.length - start != n * 8) {
-                double[] d = new double[probe.data.length];
-                for (int i = 0; i < d.length; i++) {
-                    d[i] = probe.data[i];
-                }
-                return d;
-            }
-            ByteBuffer bb = ByteBuffer.wrap(all, start, (int) (n * 8)).order(ByteOrder.LITTLE_ENDIAN);
-            double[] d = new double[(int) n];
-            bb.asDoubleBuffer().get(d);
-            return d;
-        } catch (IOException e) {
-            throw new ModelFormatException(path + ": " + e.getMessage(), e);
         }
     }
 

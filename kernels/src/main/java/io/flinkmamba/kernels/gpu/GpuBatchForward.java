@@ -7,6 +7,7 @@ import io.flinkmamba.kernels.model.MambaModel;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
@@ -43,6 +44,9 @@ public final class GpuBatchForward implements BatchForward {
     private final int maxSeqs;
     private final Slot[] slots = new Slot[2];
     private boolean closed;
+    /** When set (benchmarks), device time between each chunk's first and last kernel is summed here. */
+    boolean profileKernels;
+    double kernelMillis;
 
     public GpuBatchForward(MambaModel model) {
         this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 512L << 20));
@@ -120,9 +124,13 @@ public final class GpuBatchForward implements BatchForward {
         CUdeviceptr x, h, xz, u, bc, dt, y, states, offsets;
         long hostRowsAt, hostStatesAt;
         ChunkPlan.Chunk pending;
+        final CUevent kernelsStart = new CUevent();
+        final CUevent kernelsEnd = new CUevent();
 
         Slot() {
             JCudaDriver.cuStreamCreate(stream, 0);
+            JCudaDriver.cuEventCreate(kernelsStart, 0);
+            JCudaDriver.cuEventCreate(kernelsEnd, 0);
         }
 
         void ensure(int tokens, int seqs) {
@@ -179,6 +187,7 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuMemcpyHtoDAsync(offsets, host, 4L * (seqs + 1), stream);
             JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
             JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
+            JCudaDriver.cuEventRecord(kernelsStart, stream);
             for (int l = 0; l < c.numLayers(); l++) {
                 DeviceWeights.Layer w = weights.layers[l];
                 kernels.rmsnorm(x, w.norm, h, tokens, d, c.layerNormEpsilon(), stream);
@@ -196,6 +205,7 @@ public final class GpuBatchForward implements BatchForward {
                         GpuKernels.GEMM_MODE_ACCUMULATE, stream);
             }
             kernels.rmsnorm(x, weights.normF, h, tokens, d, c.layerNormEpsilon(), stream);
+            JCudaDriver.cuEventRecord(kernelsEnd, stream);
             JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostRowsAt), h, 4L * tokens * d, stream);
             JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostStatesAt), states, 4L * seqs * sf, stream);
             pending = ch;
@@ -209,6 +219,11 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuStreamSynchronize(stream);
             ChunkPlan.Chunk ch = pending;
             pending = null;
+            if (profileKernels) {
+                float[] ms = new float[1];
+                JCudaDriver.cuEventElapsedTime(ms, kernelsStart, kernelsEnd);
+                kernelMillis += ms[0];
+            }
             int d = c.hiddenSize(), sf = c.stateFloats();
             hostFloats.get((int) (hostRowsAt / 4), b.outputs(), ch.tokenStart() * d, ch.tokens() * d);
             hostFloats.get((int) (hostStatesAt / 4), b.states(), ch.first() * sf, ch.seqs() * sf);
@@ -226,6 +241,8 @@ public final class GpuBatchForward implements BatchForward {
         void destroy() {
             JCudaDriver.cuStreamSynchronize(stream);
             free();
+            JCudaDriver.cuEventDestroy(kernelsStart);
+            JCudaDriver.cuEventDestroy(kernelsEnd);
             JCudaDriver.cuStreamDestroy(stream);
         }
     }

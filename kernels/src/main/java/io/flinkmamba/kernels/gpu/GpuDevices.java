@@ -59,7 +59,10 @@ public final class GpuDevices {
             return new Probe(true, "ok", count[0], new String(name, 0, len, StandardCharsets.UTF_8),
                     major[0], minor[0]);
         } catch (Throwable t) {
-            return Probe.none(t.getClass().getSimpleName() + ": " + t.getMessage());
+            // JCuda's messages carry nested stack traces: the first line says it
+            String msg = String.valueOf(t.getMessage()).lines().findFirst().orElse("").trim();
+            return Probe.none(t.getClass().getSimpleName() + ": " + msg
+                    + (t instanceof UnsatisfiedLinkError ? " (no NVIDIA driver / libcuda.so.1?)" : ""));
         }
     }
 

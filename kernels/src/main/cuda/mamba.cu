@@ -134,6 +134,8 @@ extern "C" __global__ void conv_silu(const float* __restrict__ xz, int ldxz, con
 // back to the stream's state once): the expanded [L, E, N] tensor never touches global memory.
 // B and C of a chunk of tokens are shared by every channel: staged once per block in shared memory.
 #define SCAN_CHUNK 32
+#define SCAN_GROUP 8
+#define LOG2E 1.4426950408889634f
 template <int NS>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ bc, int ldbc, int r,
@@ -150,12 +152,13 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     bool active = ch < e;
     int tok0 = offsets[s] - offsets[0];
     int len = offsets[s + 1] - offsets[s];
-    float st[NS], a[NS];
+    // exp(Δ·A) as exp2(Δ·A·log2 e): one MUFU.EX2 per element, A pre-scaled once per channel
+    float st[NS], a2[NS];
     float* sp = states + (long long)s * stateFloats + ssmOff + (long long)ch * NS;
     float dd = 0.0f;
     if (active) {
 #pragma unroll
-        for (int n = 0; n < NS; n++) { st[n] = sp[n]; a[n] = aNeg[ch * NS + n]; }
+        for (int n = 0; n < NS; n++) { st[n] = sp[n]; a2[n] = aNeg[ch * NS + n] * LOG2E; }
         dd = dSkip[ch];
     }
     for (int c0 = 0; c0 < len; c0 += SCAN_CHUNK) {
@@ -169,19 +172,32 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
         }
         __syncthreads();
         if (!active) continue;
-        for (int t = 0; t < cl; t++) {
-            long long tok = tok0 + c0 + t;
-            float delta = dt[tok * e + ch];
-            float uv = u[tok * e + ch];
-            float zv = xz[tok * ldxz + e + ch];
-            float du = delta * uv;
-            float acc = 0.0f;
+        // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence
+        for (int g = 0; g < cl; g += SCAN_GROUP) {
+            float dl[SCAN_GROUP], uv[SCAN_GROUP], zv[SCAN_GROUP];
 #pragma unroll
-            for (int n = 0; n < NS; n++) {
-                st[n] = fmaf(expf(delta * a[n]), st[n], du * bs[t][n]);
-                acc = fmaf(st[n], cs[t][n], acc);
+            for (int j = 0; j < SCAN_GROUP; j++) {
+                if (g + j < cl) {
+                    long long tok = tok0 + c0 + g + j;
+                    dl[j] = dt[tok * e + ch];
+                    uv[j] = u[tok * e + ch];
+                    zv[j] = xz[tok * ldxz + e + ch];
+                }
             }
-            y[tok * e + ch] = (acc + dd * uv) * silu_f(zv);
+#pragma unroll
+            for (int j = 0; j < SCAN_GROUP; j++) {
+                if (g + j < cl) {
+                    int t = g + j;
+                    float du = dl[j] * uv[j];
+                    float acc = 0.0f;
+#pragma unroll
+                    for (int n = 0; n < NS; n++) {
+                        st[n] = fmaf(exp2f(dl[j] * a2[n]), st[n], du * bs[t][n]);
+                        acc = fmaf(st[n], cs[t][n], acc);
+                    }
+                    y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * silu_f(zv[j]);
+                }
+            }
         }
     }
     if (active) {

@@ -32,7 +32,10 @@ import java.util.List;
  * from its checkpoint; the batch's outputs and states are then undefined. One instance per thread.
  */
 public final class GpuBatchForward implements BatchForward {
-    /** Device bytes per slot for token-sized buffers (default 512 MiB); system property to override. */
+    /**
+     * Device bytes per slot for the chunk buffers (default 128 MiB); system property to override.
+     * Smaller chunks overlap host copies with device work better; larger ones make longer GEMMs.
+     */
     public static final String CHUNK_BYTES_PROPERTY = "flinkmamba.gpu.chunkBytes";
     private static final long ALIGN = 256;
 
@@ -47,9 +50,11 @@ public final class GpuBatchForward implements BatchForward {
     /** When set (benchmarks), device time between each chunk's first and last kernel is summed here. */
     boolean profileKernels;
     double kernelMillis;
+    /** When profiling: host time spent copying between the batch's arrays and page-locked memory. */
+    double hostCopyMillis;
 
     public GpuBatchForward(MambaModel model) {
-        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 512L << 20));
+        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 128L << 20));
     }
 
     /** With a per-slot budget of device bytes for the chunk buffers (small values force many chunks: tests). */
@@ -181,9 +186,13 @@ public final class GpuBatchForward implements BatchForward {
             ensure(tokens, seqs);
             int d = c.hiddenSize(), e = c.intermediateSize(), sf = c.stateFloats();
             int r = c.timeStepRank(), xr = c.xProjRows(), k = c.convKernel();
+            long c0 = profileKernels ? System.nanoTime() : 0;
             hostInts.put(0, b.offsets(), ch.first(), seqs + 1);
-            hostFloats.put((int) (hostRowsAt / 4), b.inputs(), ch.tokenStart() * d, tokens * d);
-            hostFloats.put((int) (hostStatesAt / 4), b.states(), ch.first() * sf, seqs * sf);
+            HostCopies.put(hostFloats, (int) (hostRowsAt / 4), b.inputs(), ch.tokenStart() * d, tokens * d);
+            HostCopies.put(hostFloats, (int) (hostStatesAt / 4), b.states(), ch.first() * sf, seqs * sf);
+            if (profileKernels) {
+                hostCopyMillis += (System.nanoTime() - c0) / 1e6;
+            }
             JCudaDriver.cuMemcpyHtoDAsync(offsets, host, 4L * (seqs + 1), stream);
             JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
             JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
@@ -225,8 +234,12 @@ public final class GpuBatchForward implements BatchForward {
                 kernelMillis += ms[0];
             }
             int d = c.hiddenSize(), sf = c.stateFloats();
-            hostFloats.get((int) (hostRowsAt / 4), b.outputs(), ch.tokenStart() * d, ch.tokens() * d);
-            hostFloats.get((int) (hostStatesAt / 4), b.states(), ch.first() * sf, ch.seqs() * sf);
+            long c0 = profileKernels ? System.nanoTime() : 0;
+            HostCopies.get(hostFloats, (int) (hostRowsAt / 4), b.outputs(), ch.tokenStart() * d, ch.tokens() * d);
+            HostCopies.get(hostFloats, (int) (hostStatesAt / 4), b.states(), ch.first() * sf, ch.seqs() * sf);
+            if (profileKernels) {
+                hostCopyMillis += (System.nanoTime() - c0) / 1e6;
+            }
         }
 
         void free() {

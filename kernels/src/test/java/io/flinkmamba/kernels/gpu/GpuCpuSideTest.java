@@ -104,6 +104,23 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void hostCopiesRoundTripAcrossSlices() {
+        int n = 3 * HostCopies.SLICE + 12345;
+        float[] src = RandomModels.gaussian(new Random(4), n + 7);
+        java.nio.FloatBuffer buf = java.nio.ByteBuffer.allocateDirect(4 * (n + 100))
+                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        HostCopies.put(buf, 50, src, 7, n);
+        assertEquals(src[7], buf.get(50));
+        assertEquals(src[7 + n - 1], buf.get(50 + n - 1));
+        assertEquals(0f, buf.get(50 + n), "nothing written past the range");
+        float[] back = new float[n + 3];
+        HostCopies.get(buf, 50, back, 3, n);
+        assertArrayEquals(java.util.Arrays.copyOfRange(src, 7, 7 + n), java.util.Arrays.copyOfRange(back, 3, 3 + n));
+        HostCopies.get(buf, 50, back, 0, 5); // one slice: the single-thread path
+        assertEquals(src[11], back[4]);
+    }
+
+    @Test
     void ptxIsNulTerminatedForTheDriver() {
         byte[] ptx = GpuContext.resource("mamba.ptx");
         byte[] z = GpuContext.withNul(ptx);

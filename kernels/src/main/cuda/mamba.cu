@@ -32,58 +32,72 @@ extern "C" __global__ void rmsnorm_rows(const float* __restrict__ x, const float
 
 // Y[t, o] = Σ_i X[t*ldx + i] · W[o*in + i] + bias[o], epilogue by mode:
 //   0: store, 1: store softplus(v), 2: Y += v (residual add).
-// 64x64 tile per block of 256 threads, 4x4 outputs per thread, k-tiles of 16 through shared memory.
-#define GBM 64
-#define GBN 64
+// Block tile: 128 tokens x BN outputs, k-tiles of 16 through shared memory; 256 threads, each
+// 8 tokens x BN/16 outputs in registers (register blocking keeps shared-memory reads per FMA low).
+// BN = 64 for narrow projections (x_proj, out_proj at small D), 128 otherwise.
+#define GBM 128
 #define GBK 16
-extern "C" __global__ void __launch_bounds__(256)
-gemm_xwt(const float* __restrict__ X, int ldx, int tokens, int in,
-         const float* __restrict__ W, int out, const float* __restrict__ bias,
-         float* __restrict__ Y, int ldy, int mode) {
-    __shared__ float xs[GBK][GBM + 4];
-    __shared__ float ws[GBK][GBN + 4];
+template <int BN>
+__device__ __forceinline__ void gemm_impl(const float* __restrict__ X, int ldx, int tokens, int in,
+                                          const float* __restrict__ W, int out, const float* __restrict__ bias,
+                                          float* __restrict__ Y, int ldy, int mode) {
+    constexpr int TM = 8, TN = BN / 16;
+    __shared__ __align__(16) float xs[GBK][GBM + 4];
+    __shared__ __align__(16) float ws[GBK][BN + 4];
     int tid = threadIdx.x;
-    int tx = tid % 16, ty = tid / 16;          // outputs tx*4.., tokens ty*4..
+    int tx = tid % 16, ty = tid / 16;
     long long t0 = (long long)blockIdx.x * GBM;
-    int o0 = blockIdx.y * GBN;
-    float acc[4][4];
+    int o0 = blockIdx.y * BN;
+    float acc[TM][TN];
 #pragma unroll
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < TM; i++)
 #pragma unroll
-        for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;
-    // each thread loads 4 elements of each tile: row lr (0..63), k columns lk..lk+3
-    int lr = tid / 4, lk = (tid % 4) * 4;
+        for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
     for (int k0 = 0; k0 < in; k0 += GBK) {
+        // X tile: 128 x 16 = 2048 values, 8 per thread; consecutive threads walk k first (coalesced rows)
 #pragma unroll
-        for (int q = 0; q < 4; q++) {
-            int k = k0 + lk + q;
-            long long t = t0 + lr;
-            xs[lk + q][lr] = (t < tokens && k < in) ? X[t * ldx + k] : 0.0f;
-            int o = o0 + lr;
-            ws[lk + q][lr] = (o < out && k < in) ? W[(long long)o * in + k] : 0.0f;
+        for (int q = 0; q < (GBM * GBK) / 256; q++) {
+            int idx = q * 256 + tid;
+            int m = idx / GBK, k = idx % GBK;
+            long long t = t0 + m;
+            xs[k][m] = (t < tokens && k0 + k < in) ? X[t * ldx + k0 + k] : 0.0f;
+        }
+#pragma unroll
+        for (int q = 0; q < (BN * GBK) / 256; q++) {
+            int idx = q * 256 + tid;
+            int n = idx / GBK, k = idx % GBK;
+            int o = o0 + n;
+            ws[k][n] = (o < out && k0 + k < in) ? W[(long long)o * in + k0 + k] : 0.0f;
         }
         __syncthreads();
 #pragma unroll
         for (int k = 0; k < GBK; k++) {
-            float a[4], b[4];
+            float a[TM], b[TN];
+            // tokens ty*4 + {0..3} and 64 + ty*4 + {0..3}: two float4 loads, conflict-free across ty
+            float4 a0 = *reinterpret_cast<const float4*>(&xs[k][ty * 4]);
+            float4 a1 = *reinterpret_cast<const float4*>(&xs[k][64 + ty * 4]);
+            a[0] = a0.x; a[1] = a0.y; a[2] = a0.z; a[3] = a0.w;
+            a[4] = a1.x; a[5] = a1.y; a[6] = a1.z; a[7] = a1.w;
 #pragma unroll
-            for (int i = 0; i < 4; i++) a[i] = xs[k][ty * 4 + i];
+            for (int j = 0; j < TN; j += 4) {
+                // outputs tx*4 + {0..3} (+ 64 for the second half when BN = 128)
+                float4 bv = *reinterpret_cast<const float4*>(&ws[k][(j / 4) * 64 + tx * 4]);
+                b[j] = bv.x; b[j + 1] = bv.y; b[j + 2] = bv.z; b[j + 3] = bv.w;
+            }
 #pragma unroll
-            for (int j = 0; j < 4; j++) b[j] = ws[k][tx * 4 + j];
+            for (int i = 0; i < TM; i++)
 #pragma unroll
-            for (int i = 0; i < 4; i++)
-#pragma unroll
-                for (int j = 0; j < 4; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+                for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
         }
         __syncthreads();
     }
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        long long t = t0 + ty * 4 + i;
+    for (int i = 0; i < TM; i++) {
+        long long t = t0 + (i / 4) * 64 + ty * 4 + (i % 4);
         if (t >= tokens) continue;
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            int o = o0 + tx * 4 + j;
+        for (int j = 0; j < TN; j++) {
+            int o = o0 + (j / 4) * 64 + tx * 4 + (j % 4);
             if (o >= out) continue;
             float v = acc[i][j] + (bias != nullptr ? bias[o] : 0.0f);
             float* dst = Y + t * ldy + o;
@@ -93,6 +107,12 @@ gemm_xwt(const float* __restrict__ X, int ldx, int tokens, int in,
         }
     }
 }
+
+#define GEMM_ARGS const float* __restrict__ X, int ldx, int tokens, int in, const float* __restrict__ W, \
+    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode
+#define GEMM_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, mode
+extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n64(GEMM_ARGS) { gemm_impl<64>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n128(GEMM_ARGS) { gemm_impl<128>(GEMM_PASS); }
 
 // u[t, e] = silu(Σ_k w[e,k]·pre[t-K+1+k, e] + b[e]) for the tokens of sequence s, where pre values
 // before the sequence come from its carried window; then the window holds the last K-1 pre values.
@@ -128,15 +148,17 @@ extern "C" __global__ void conv_silu(const float* __restrict__ xz, int ldxz, con
     }
 }
 
-// The fused selective scan with its gate, for the tokens of one sequence and blockDim.x channels:
+// The fused selective scan with its gate, for the tokens of one sequence:
 //   s = exp(Δ·A) ⊙ s + Δ·u·B,   y = (s·C + D·u) · silu(z)
-// The state [NS] of channel e lives in registers for the whole sequence (it is read from and written
-// back to the stream's state once): the expanded [L, E, N] tensor never touches global memory.
-// B and C of a chunk of tokens are shared by every channel: staged once per block in shared memory.
+// The state of channel e lives in registers for the whole sequence (read from and written back to
+// the stream's state once): the expanded [L, E, N] tensor never touches global memory. SPLIT
+// adjacent lanes share a channel, NS/SPLIT states each (few registers per thread: high occupancy
+// to hide memory latency), and add their parts of s·C with shuffles. B and C of a chunk of tokens
+// are the same for every channel: staged once per block in shared memory.
 #define SCAN_CHUNK 32
 #define SCAN_GROUP 8
 #define LOG2E 1.4426950408889634f
-template <int NS>
+template <int NS, int SPLIT>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ bc, int ldbc, int r,
                                           const float* __restrict__ xz, int ldxz,
@@ -144,23 +166,24 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                                           float* __restrict__ states, int stateFloats, int ssmOff,
                                           const float* __restrict__ aNeg, const float* __restrict__ dSkip,
                                           float* __restrict__ y, int e) {
+    constexpr int NP = NS / SPLIT;
     __shared__ float bs[SCAN_CHUNK][NS];
     __shared__ float cs[SCAN_CHUNK][NS];
     int s = blockIdx.x;
-    int ch = blockIdx.y * blockDim.x + threadIdx.x;
     if (s >= seqs) return;                      // whole block leaves together
+    int part = threadIdx.x % SPLIT;
+    int ch = (blockIdx.y * blockDim.x + threadIdx.x) / SPLIT;
     bool active = ch < e;
+    int chl = active ? ch : e - 1;              // inactive lanes compute on a valid channel, store nothing
+    int nb = part * NP;
     int tok0 = offsets[s] - offsets[0];
     int len = offsets[s + 1] - offsets[s];
     // exp(Δ·A) as exp2(Δ·A·log2 e): one MUFU.EX2 per element, A pre-scaled once per channel
-    float st[NS], a2[NS];
-    float* sp = states + (long long)s * stateFloats + ssmOff + (long long)ch * NS;
-    float dd = 0.0f;
-    if (active) {
+    float st[NP], a2[NP];
+    float* sp = states + (long long)s * stateFloats + ssmOff + (long long)chl * NS + nb;
 #pragma unroll
-        for (int n = 0; n < NS; n++) { st[n] = sp[n]; a2[n] = aNeg[ch * NS + n] * LOG2E; }
-        dd = dSkip[ch];
-    }
+    for (int n = 0; n < NP; n++) { st[n] = sp[n]; a2[n] = aNeg[chl * NS + nb + n] * LOG2E; }
+    float dd = dSkip[chl];
     for (int c0 = 0; c0 < len; c0 += SCAN_CHUNK) {
         int cl = min(SCAN_CHUNK, len - c0);
         __syncthreads();
@@ -171,7 +194,6 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
             cs[t][n] = row[NS + n];
         }
         __syncthreads();
-        if (!active) continue;
         // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence
         for (int g = 0; g < cl; g += SCAN_GROUP) {
             float dl[SCAN_GROUP], uv[SCAN_GROUP], zv[SCAN_GROUP];
@@ -179,30 +201,34 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
             for (int j = 0; j < SCAN_GROUP; j++) {
                 if (g + j < cl) {
                     long long tok = tok0 + c0 + g + j;
-                    dl[j] = dt[tok * e + ch];
-                    uv[j] = u[tok * e + ch];
-                    zv[j] = xz[tok * ldxz + e + ch];
+                    dl[j] = dt[tok * e + chl];
+                    uv[j] = u[tok * e + chl];
+                    zv[j] = xz[tok * ldxz + e + chl];
                 }
             }
 #pragma unroll
             for (int j = 0; j < SCAN_GROUP; j++) {
-                if (g + j < cl) {
+                if (g + j < cl) {               // uniform across the block: shuffles stay converged
                     int t = g + j;
                     float du = dl[j] * uv[j];
                     float acc = 0.0f;
 #pragma unroll
-                    for (int n = 0; n < NS; n++) {
-                        st[n] = fmaf(exp2f(dl[j] * a2[n]), st[n], du * bs[t][n]);
-                        acc = fmaf(st[n], cs[t][n], acc);
+                    for (int n = 0; n < NP; n++) {
+                        st[n] = fmaf(exp2f(dl[j] * a2[n]), st[n], du * bs[t][nb + n]);
+                        acc = fmaf(st[n], cs[t][nb + n], acc);
                     }
-                    y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * silu_f(zv[j]);
+#pragma unroll
+                    for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+                    if (active && part == 0) {
+                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * silu_f(zv[j]);
+                    }
                 }
             }
         }
     }
     if (active) {
 #pragma unroll
-        for (int n = 0; n < NS; n++) sp[n] = st[n];
+        for (int n = 0; n < NP; n++) sp[n] = st[n];
     }
 }
 
@@ -212,11 +238,12 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     const float* __restrict__ dSkip, float* __restrict__ y, int e
 #define SCAN_PASS u, dt, bc, ldbc, r, xz, ldxz, offsets, seqs, states, stateFloats, ssmOff, aNeg, dSkip, y, e
 
-extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4>(SCAN_PASS); }
-extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8>(SCAN_PASS); }
-extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16>(SCAN_PASS); }
-extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32>(SCAN_PASS); }
-extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64>(SCAN_PASS); }
+// lanes per channel = max(1, N/8) (GpuKernels.scanSplit mirrors this)
+extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 2>(SCAN_PASS); }
+extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 4>(SCAN_PASS); }
+extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 8>(SCAN_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

@@ -14,20 +14,21 @@ final class GpuKernels {
     static final int GEMM_MODE_STORE = 0;
     static final int GEMM_MODE_SOFTPLUS = 1;
     static final int GEMM_MODE_ACCUMULATE = 2;
-    private static final int GEMM_TILE = 64;
+    private static final int GEMM_TOKENS_TILE = 128;
     private static final int ROWS_PER_NORM_BLOCK = 8;
     private static final int CHANNEL_BLOCK = 128;
     /** State sizes with a register-resident scan; others use scan_generic. */
     private static final int[] SCAN_SIZES = {4, 8, 16, 32, 64};
 
-    private final CUfunction rmsnorm, gemm, conv, scan;
+    private final CUfunction rmsnorm, gemmNarrow, gemmWide, conv, scan;
     private final boolean scanGeneric;
     private final int stateSize;
 
     GpuKernels(GpuContext ctx, int stateSize) {
         this.stateSize = stateSize;
         rmsnorm = ctx.function("rmsnorm_rows");
-        gemm = ctx.function("gemm_xwt");
+        gemmNarrow = ctx.function("gemm_xwt_n64");
+        gemmWide = ctx.function("gemm_xwt_n128");
         conv = ctx.function("conv_silu");
         boolean shipped = false;
         for (int s : SCAN_SIZES) {
@@ -51,7 +52,9 @@ final class GpuKernels {
         if (tokens == 0) {
             return;
         }
-        launch(gemm, ceil(tokens, GEMM_TILE), ceil(out, GEMM_TILE), 256, st,
+        // output tiles of 64 when that covers the projection (x_proj, out_proj at small D), else 128
+        boolean narrow = out <= 64;
+        launch(narrow ? gemmNarrow : gemmWide, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
                 Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
                 Pointer.to(y), ints(ldy), ints(mode));
     }
@@ -73,7 +76,8 @@ final class GpuKernels {
         if (seqs == 0) {
             return;
         }
-        int block = Math.min(CHANNEL_BLOCK, ceil(e, 32) * 32);
+        int lanes = scanGeneric ? e : e * scanSplit(stateSize);
+        int block = Math.min(CHANNEL_BLOCK, ceil(lanes, 32) * 32);
         Pointer[] args = {Pointer.to(u), Pointer.to(dt), Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz),
                 ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats), ints(ssmOff),
                 Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e)};
@@ -81,7 +85,12 @@ final class GpuKernels {
             args = java.util.Arrays.copyOf(args, args.length + 1);
             args[args.length - 1] = ints(stateSize);
         }
-        launch(scan, seqs, ceil(e, block), block, st, args);
+        launch(scan, seqs, ceil(lanes, block), block, st, args);
+    }
+
+    /** Lanes sharing one channel's state in the scan_nN kernels: max(1, N/8), as mamba.cu instantiates them. */
+    static int scanSplit(int n) {
+        return Math.max(1, n / 8);
     }
 
     boolean usesGenericScan() {

@@ -50,7 +50,9 @@ class GpuBatchForwardTest {
                 Arguments.of(64, 16, 3, true, false, 4),
                 Arguments.of(16, 16, 1, true, true, 3),
                 Arguments.of(24, 5, 2, false, true, 4),   // N = 5: the generic scan
-                Arguments.of(32, 32, 1, false, true, 2));
+                Arguments.of(32, 32, 1, false, true, 2),
+                Arguments.of(16, 64, 1, false, true, 4),  // 8 lanes per channel
+                Arguments.of(40, 4, 2, true, true, 4));   // E = 80: a partial channel block
     }
 
     @ParameterizedTest(name = "hidden {0} state {1} layers {2} bias {3} convBias {4} K {5}")

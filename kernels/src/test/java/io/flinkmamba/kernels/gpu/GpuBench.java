@@ -40,6 +40,8 @@ public final class GpuBench {
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+        breakdown(ctx, 64, 16_384, 64);
+        breakdown(ctx, 256, 4_096, 64);
         System.out.println();
         System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
@@ -123,6 +125,75 @@ public final class GpuBench {
         }
         JCudaDriver.cuMemFree(off);
         JCudaDriver.cuStreamDestroy(st);
+    }
+
+    /** Device time of each kernel of one layer, one launch each over S x L tokens (random weights and data). */
+    static void breakdown(GpuContext ctx, int hidden, int seqs, int len) {
+        MambaConfig c = MambaConfig.of(hidden, 16, 1);
+        MambaModel m = RandomModels.model(c, 3);
+        DeviceWeights w = DeviceWeights.acquire(ctx, m);
+        DeviceWeights.Layer lw = w.layers[0];
+        int d = c.hiddenSize(), e = c.intermediateSize(), r = c.timeStepRank(), xr = c.xProjRows(), sf = c.stateFloats();
+        int t = seqs * len;
+        long[] floats = {(long) t * d, (long) t * d, (long) t * 2 * e, (long) t * e, (long) t * xr, (long) t * e,
+                (long) t * e, (long) seqs * sf};
+        CUdeviceptr[] p = new CUdeviceptr[floats.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = new CUdeviceptr();
+            JCudaDriver.cuMemAlloc(p[i], 4 * floats[i]);
+            fillSmall(p[i], floats[i], i == 5 ? 1 : 0);
+        }
+        CUdeviceptr x = p[0], h = p[1], xz = p[2], u = p[3], bc = p[4], dt = p[5], y = p[6], states = p[7];
+        int[] offsets = new int[seqs + 1];
+        for (int i = 0; i <= seqs; i++) {
+            offsets[i] = i * len;
+        }
+        CUdeviceptr off = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
+        JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
+        GpuKernels k = new GpuKernels(ctx, 16);
+        CUstream st = new CUstream();
+        JCudaDriver.cuStreamCreate(st, 0);
+        CUdeviceptr none = new CUdeviceptr();
+        Runnable[] steps = {
+            () -> k.rmsnorm(x, lw.norm, h, t, d, 1e-5f, st),
+            () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st),
+            () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st),
+            () -> k.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st),
+            () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st),
+            () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st),
+            () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st)};
+        String[] names = {"rmsnorm", "in_proj", "conv+silu", "x_proj", "dt_proj+softplus", "scan", "out_proj+residual"};
+        double[] flops = {0, 2.0 * t * d * 2 * e, 0, 2.0 * t * e * xr, 2.0 * t * r * e, 0, 2.0 * t * e * d};
+        CUevent e0 = new CUevent(), e1 = new CUevent();
+        JCudaDriver.cuEventCreate(e0, 0);
+        JCudaDriver.cuEventCreate(e1, 0);
+        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens:", hidden, t));
+        double total = 0;
+        for (int i = 0; i < steps.length; i++) {
+            float best = Float.MAX_VALUE;
+            for (int rep = 0; rep < 4; rep++) {
+                JCudaDriver.cuEventRecord(e0, st);
+                steps[i].run();
+                JCudaDriver.cuEventRecord(e1, st);
+                JCudaDriver.cuEventSynchronize(e1);
+                float[] ms = new float[1];
+                JCudaDriver.cuEventElapsedTime(ms, e0, e1);
+                if (rep > 0) {
+                    best = Math.min(best, ms[0]);
+                }
+            }
+            total += best;
+            sb.append(String.format(" %s %.3f ms%s;", names[i], best,
+                    flops[i] > 0 ? String.format(" (%.1f TFLOP/s)", flops[i] / (best * 1e-3) / 1e12) : ""));
+        }
+        System.out.println(sb.append(String.format(" total %.3f ms", total)));
+        for (CUdeviceptr q : p) {
+            JCudaDriver.cuMemFree(q);
+        }
+        JCudaDriver.cuMemFree(off);
+        JCudaDriver.cuStreamDestroy(st);
+        w.release();
     }
 
     /** Small values (|v| < 0.5) so exp/softplus stay in range: a pattern, not random, since only speed counts here. */

@@ -128,7 +128,7 @@ class GpuCpuSideTest {
         assertEquals(0, z[z.length - 1]);
         assertArrayEquals(z, GpuContext.withNul(z), "already terminated: unchanged");
         String text = new String(ptx, StandardCharsets.US_ASCII);
-        for (String k : new String[] {"rmsnorm_rows", "gemm_xwt", "conv_silu", "scan_n16", "scan_generic"}) {
+        for (String k : new String[] {"rmsnorm_rows", "gemm_xwt_n64", "gemm_xwt_n128", "conv_silu", "scan_n16", "scan_generic"}) {
             assertTrue(text.contains(".entry " + k), "PTX has kernel " + k);
         }
         assertTrue(GpuContext.resource("mamba.sm_90.cubin").length > 0);

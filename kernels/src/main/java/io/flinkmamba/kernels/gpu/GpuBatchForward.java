@@ -33,8 +33,8 @@ import java.util.List;
  */
 public final class GpuBatchForward implements BatchForward {
     /**
-     * Device bytes per slot for the chunk buffers (default 128 MiB); system property to override.
-     * Smaller chunks overlap host copies with device work better; larger ones make longer GEMMs.
+     * Device bytes per slot for the chunk buffers (default 512 MiB); system property to override.
+     * On H100, 512 MiB beat 128 MiB at every benchmarked shape (docs/benchmarks.md).
      */
     public static final String CHUNK_BYTES_PROPERTY = "flinkmamba.gpu.chunkBytes";
     private static final long ALIGN = 256;
@@ -54,7 +54,7 @@ public final class GpuBatchForward implements BatchForward {
     double hostCopyMillis;
 
     public GpuBatchForward(MambaModel model) {
-        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 128L << 20));
+        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 512L << 20));
     }
 
     /** With a per-slot budget of device bytes for the chunk buffers (small values force many chunks: tests). */

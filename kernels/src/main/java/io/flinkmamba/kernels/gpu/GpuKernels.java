@@ -88,9 +88,9 @@ final class GpuKernels {
         launch(scan, seqs, ceil(lanes, block), block, st, args);
     }
 
-    /** Lanes sharing one channel's state in the scan_nN kernels: max(1, N/8), as mamba.cu instantiates them. */
+    /** Lanes sharing one channel's state in the scan_nN kernels: max(1, N/16), as mamba.cu instantiates them. */
     static int scanSplit(int n) {
-        return Math.max(1, n / 8);
+        return Math.max(1, n / 16);
     }
 
     boolean usesGenericScan() {

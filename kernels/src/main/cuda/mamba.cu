@@ -177,9 +177,9 @@ extern "C" __global__ void conv_silu(const float* __restrict__ xz, int ldxz, con
 // to hide memory latency), and add their parts of s·C with shuffles. B and C of a chunk of tokens
 // are the same for every channel: staged once per block in shared memory.
 #define SCAN_CHUNK 32
-#define SCAN_GROUP 8
+#define SCAN_GROUP 4   // tokens whose loads go ahead together; 4 beat 8 on H100 (fewer registers)
 #define LOG2E 1.4426950408889634f
-template <int NS, int SPLIT>
+template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool ASMEM = false>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ bc, int ldbc, int r,
                                           const float* __restrict__ xz, int ldxz,
@@ -200,10 +200,16 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     int tok0 = offsets[s] - offsets[0];
     int len = offsets[s + 1] - offsets[s];
     // exp(Δ·A) as exp2(Δ·A·log2 e): one MUFU.EX2 per element, A pre-scaled once per channel
-    float st[NP], a2[NP];
+    float st[NP], a2[ASMEM ? 1 : NP];
+    // ASMEM: A lives in shared memory [n][lane] (conflict-free), freeing NP registers per thread
+    __shared__ float as[ASMEM ? NP : 1][ASMEM ? 128 : 1];
     float* sp = states + (long long)s * stateFloats + ssmOff + (long long)chl * NS + nb;
 #pragma unroll
-    for (int n = 0; n < NP; n++) { st[n] = sp[n]; a2[n] = aNeg[chl * NS + nb + n] * LOG2E; }
+    for (int n = 0; n < NP; n++) {
+        st[n] = sp[n];
+        if (ASMEM) as[n][threadIdx.x] = aNeg[chl * NS + nb + n] * LOG2E;
+        else a2[n] = aNeg[chl * NS + nb + n] * LOG2E;
+    }
     float dd = dSkip[chl];
     for (int c0 = 0; c0 < len; c0 += SCAN_CHUNK) {
         int cl = min(SCAN_CHUNK, len - c0);
@@ -216,10 +222,10 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
         }
         __syncthreads();
         // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence
-        for (int g = 0; g < cl; g += SCAN_GROUP) {
-            float dl[SCAN_GROUP], uv[SCAN_GROUP], zv[SCAN_GROUP];
+        for (int g = 0; g < cl; g += GROUP) {
+            float dl[GROUP], uv[GROUP], zv[GROUP];
 #pragma unroll
-            for (int j = 0; j < SCAN_GROUP; j++) {
+            for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {
                     long long tok = tok0 + c0 + g + j;
                     dl[j] = dt[tok * e + chl];
@@ -228,14 +234,15 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                 }
             }
 #pragma unroll
-            for (int j = 0; j < SCAN_GROUP; j++) {
+            for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {               // uniform across the block: shuffles stay converged
                     int t = g + j;
                     float du = dl[j] * uv[j];
                     float acc = 0.0f;
 #pragma unroll
                     for (int n = 0; n < NP; n++) {
-                        st[n] = fmaf(exp2f(dl[j] * a2[n]), st[n], du * bs[t][nb + n]);
+                        float an = ASMEM ? as[n][threadIdx.x] : a2[ASMEM ? 0 : n];
+                        st[n] = fmaf(exp2f(dl[j] * an), st[n], du * bs[t][nb + n]);
                         acc = fmaf(st[n], cs[t][nb + n], acc);
                     }
 #pragma unroll
@@ -266,6 +273,10 @@ extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1>(SCAN_PASS); }
 extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
 extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2>(SCAN_PASS); }
 extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
+// Variants of scan_n16 that GpuBench compares with it (`GpuBench scanvariants ...`; docs/benchmarks.md)
+extern "C" __global__ void scan_x_g2(SCAN_ARGS) { scan_impl<16, 1, 2>(SCAN_PASS); }
+extern "C" __global__ void scan_x_g8(SCAN_ARGS) { scan_impl<16, 1, 8>(SCAN_PASS); }
+extern "C" __global__ void scan_x_as(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

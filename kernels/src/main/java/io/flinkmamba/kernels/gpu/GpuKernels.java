@@ -25,6 +25,11 @@ final class GpuKernels {
     private final int stateSize;
 
     GpuKernels(GpuContext ctx, int stateSize) {
+        this(ctx, stateSize, null);
+    }
+
+    /** With another scan kernel of the same signature (benchmarks of variants). */
+    GpuKernels(GpuContext ctx, int stateSize, String scanOverride) {
         this.stateSize = stateSize;
         rmsnorm = ctx.function("rmsnorm_rows");
         gemmNarrow = ctx.function("gemm_xwt_n64");
@@ -35,7 +40,7 @@ final class GpuKernels {
             shipped |= s == stateSize;
         }
         scanGeneric = !shipped;
-        scan = ctx.function(shipped ? "scan_n" + stateSize : "scan_generic");
+        scan = ctx.function(scanOverride != null ? scanOverride : shipped ? "scan_n" + stateSize : "scan_generic");
     }
 
     void rmsnorm(CUdeviceptr x, CUdeviceptr w, CUdeviceptr out, int rows, int d, float eps, CUstream st) {

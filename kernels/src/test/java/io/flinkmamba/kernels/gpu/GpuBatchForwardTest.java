@@ -157,6 +157,7 @@ class GpuBatchForwardTest {
             f.forward(batch);
         }
         new CpuParallelForward(m).forward(cpu);
+        System.out.printf("%s: gpu vs HF float64 rel L2 %.3g%n", name, relL2(batch.outputs(), 0, expected, 0, expected.length));
         for (int i = 0; i < b; i++) {
             int off = i * len * d;
             assertClose(batch.outputs(), off, expected, off, len * d, TOL, name + " gpu, sequence " + i);

@@ -21,11 +21,13 @@ import java.util.Random;
  *   <li>the full micro-batch forward (host arrays in, host arrays out) in events/s, with the device's
  *       kernel-only time beside it, and the CPU parallel path (one thread) on the smaller shapes.</li>
  * </ol>
- * Args: [quick] to run only small shapes.
+ * Args: [quick] to run only small shapes; [variants] to compare scan_n16 with the scan_x_* variants too;
+ * [scanvariants name...] for only the named scan kernels.
  */
 public final class GpuBench {
     public static void main(String[] args) {
         boolean quick = args.length > 0 && args[0].equals("quick");
+        boolean variants = args.length > 0 && args[0].equals("variants");
         GpuDevices.Probe probe = GpuDevices.probe();
         System.out.println("device: " + probe);
         if (!probe.available()) {
@@ -37,9 +39,25 @@ public final class GpuBench {
         ctx.makeCurrent();
         double copyGBs = copyBandwidth(1L << 30);
         System.out.printf("copy bandwidth (DtoD 1 GiB, read+write): %.0f GB/s%n", copyGBs);
+        if (args.length > 0 && args[0].equals("scanvariants")) {
+            for (int i = 1; i < args.length; i++) {
+                variant = args[i];
+                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+            }
+            return;
+        }
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+        if (variants) {
+            for (String v : new String[] {"scan_x_g2", "scan_x_g8", "scan_x_as"}) {
+                variant = v;
+                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+            }
+            variant = null;
+        }
         breakdown(ctx, 64, 16_384, 64);
         breakdown(ctx, 256, 4_096, 64);
         System.out.println();
@@ -79,6 +97,8 @@ public final class GpuBench {
     }
 
     /** The scan kernel over S sequences of L tokens, E channels, state N, on random device data. */
+    private static String variant;
+
     static void scanAlone(GpuContext ctx, int e, int n, int seqs, int len, double copyGBs) {
         int r = 4, xr = r + 2 * n;
         long t = (long) seqs * len;
@@ -97,7 +117,7 @@ public final class GpuBench {
         CUdeviceptr off = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
         JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
-        GpuKernels k = new GpuKernels(ctx, n);
+        GpuKernels k = new GpuKernels(ctx, n, variant);
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUevent e0 = new CUevent(), e1 = new CUevent();
@@ -118,7 +138,7 @@ public final class GpuBench {
         // must read u, Δ, z [T, E] and B, C [T, 2N]; write y [T, E]; read and write the state [S, E, N]
         double bytes = 4.0 * (t * (3L * e + 2L * n + e) + 2L * seqs * sf);
         double gbs = bytes / (best * 1e-3) / 1e9;
-        System.out.printf("scan alone: E=%d N=%d %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
+        System.out.printf((variant != null ? variant + " " : "") + "scan alone: E=%d N=%d %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
                 e, n, seqs, len, best, gbs, 100 * gbs / copyGBs);
         for (CUdeviceptr q : p) {
             JCudaDriver.cuMemFree(q);

@@ -193,9 +193,13 @@ public final class GpuBatchForward implements BatchForward {
             if (profileKernels) {
                 hostCopyMillis += (System.nanoTime() - c0) / 1e6;
             }
+            if (tokens == 0) {
+                pending = ch; // only empty sequences: the staged states go back unchanged, no device work
+                return;
+            }
             JCudaDriver.cuMemcpyHtoDAsync(offsets, host, 4L * (seqs + 1), stream);
-            JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
             JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
+            JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
             JCudaDriver.cuEventRecord(kernelsStart, stream);
             for (int l = 0; l < c.numLayers(); l++) {
                 DeviceWeights.Layer w = weights.layers[l];
@@ -228,7 +232,7 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuStreamSynchronize(stream);
             ChunkPlan.Chunk ch = pending;
             pending = null;
-            if (profileKernels) {
+            if (profileKernels && ch.tokens() > 0) {
                 float[] ms = new float[1];
                 JCudaDriver.cuEventElapsedTime(ms, kernelsStart, kernelsEnd);
                 kernelMillis += ms[0];

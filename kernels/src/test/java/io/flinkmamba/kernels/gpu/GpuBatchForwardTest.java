@@ -105,6 +105,21 @@ class GpuBatchForwardTest {
     }
 
     @Test
+    void aChunkOfOnlyEmptySequencesPassesStatesThrough() {
+        MambaConfig c = MambaConfig.of(16, 8, 2);
+        MambaModel m = RandomModels.model(c, 11);
+        Random rnd = new Random(12);
+        MambaBatch gpu = randomBatch(m, new int[] {0, 0, 0, 5, 0, 0}, rnd);
+        MambaBatch cpu = copy(m, gpu);
+        new CpuParallelForward(m).forward(cpu);
+        // one sequence per chunk: chunks 0-2 and 4-5 have no tokens at all
+        try (GpuBatchForward f = new GpuBatchForward(m, 4L * c.stateFloats() + 4)) {
+            f.forward(gpu);
+        }
+        assertAgree(m, cpu, gpu, "empty chunks");
+    }
+
+    @Test
     void weightsAreUploadedOncePerModelAndFreedWithTheLastUser() {
         MambaModel m = RandomModels.model(MambaConfig.of(16, 8, 1), 99);
         MambaModel same = RandomModels.model(MambaConfig.of(16, 8, 1), 99);

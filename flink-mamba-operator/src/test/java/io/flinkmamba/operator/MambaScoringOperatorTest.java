@@ -323,6 +323,28 @@ class MambaScoringOperatorTest {
     }
 
     @Test
+    void deviceGpuWithoutAGpuFailsAtStartAndAutoFallsBackToTheCpu() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(io.flinkmamba.kernels.gpu.GpuDevices.probe().available(),
+                "this machine has a GPU");
+        var gpu = harness(MambaSpec.builder(modelDir.toString()).mode(ScoringMode.MICRO_BATCH).device("gpu").build(),
+                new HashMapStateBackend(), 1, 0);
+        String msg = rootMessages(assertThrows(Exception.class, gpu::open));
+        assertTrue(msg.contains("device=gpu was requested but there is no usable CUDA device"), msg);
+
+        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(4, 80, 9);
+        var auto = harness(MambaSpec.builder(modelDir.toString()).mode(ScoringMode.MICRO_BATCH).device("auto").build(),
+                new HashMapStateBackend(), 1, 0);
+        auto.open();
+        for (Tuple3<String, Long, float[]> e : events) {
+            auto.processElement(new StreamRecord<>(e, e.f1));
+        }
+        auto.endInput();
+        double err = TestEvents.maxError(TestEvents.byKey(scores(auto)), TestEvents.reference(model, events));
+        assertTrue(err < TOL, "auto on the CPU: " + err);
+        auto.close();
+    }
+
+    @Test
     void unloadableModelFailsAtOpenNamingThePath() throws Exception {
         MambaSpec spec = MambaSpec.builder(tmp.resolve("no-such-model").toString()).build();
         var h = harness(spec, new HashMapStateBackend(), 1, 0);

@@ -1,0 +1,306 @@
+// Mamba-1 block kernels for a ragged batch (see docs/design/mamba-block.md for the math).
+//
+// Layouts are those of io.flinkmamba.kernels.model.MambaBatch and the CPU path: token rows are
+// packed, sequence s owns tokens [offsets[s], offsets[s+1]) and the state slice
+// [s*stateFloats, (s+1)*stateFloats) (per layer: conv window [E, K-1] oldest first, then SSM [E, N]).
+// Matrices are row-major with the reduction dimension contiguous (PyTorch Linear layout).
+// Everything is float32 with accurate expf/logf, so results match the CPU path within 1e-5.
+//
+// Built to PTX + sm_90 cubin by scripts/build-ptx.sh; loaded by GpuBatchForward via the driver API.
+
+#define WARP 32
+
+__device__ __forceinline__ float silu_f(float v) { return v / (1.0f + expf(-v)); }
+
+// torch.nn.functional.softplus, threshold 20
+__device__ __forceinline__ float softplus_f(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
+
+// out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w  — one warp per row.
+extern "C" __global__ void rmsnorm_rows(const float* __restrict__ x, const float* __restrict__ w,
+                                        float* __restrict__ out, int rows, int d, float eps) {
+    long long row = (long long)blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
+    int lane = threadIdx.x % WARP;
+    if (row >= rows) return;
+    const float* xr = x + row * d;
+    float ss = 0.0f;
+    for (int i = lane; i < d; i += WARP) ss += xr[i] * xr[i];
+    for (int o = WARP / 2; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    float inv = rsqrtf(ss / d + eps);
+    float* orow = out + row * d;
+    for (int i = lane; i < d; i += WARP) orow[i] = xr[i] * inv * w[i];
+}
+
+// Y[t, o] = Σ_i X[t*ldx + i] · W[o*in + i] + bias[o], epilogue by mode:
+//   0: store, 1: store softplus(v), 2: Y += v (residual add).
+// Block tile: 128 tokens x BN outputs, k-tiles of 16 through shared memory; 256 threads, each
+// 8 tokens x BN/16 outputs in registers (register blocking keeps shared-memory reads per FMA low).
+// BN = 64 for narrow projections (x_proj, out_proj at small D), 128 otherwise.
+#define GBM 128
+#define GBK 16
+template <int BN>
+__device__ __forceinline__ void gemm_impl(const float* __restrict__ X, int ldx, int tokens, int in,
+                                          const float* __restrict__ W, int out, const float* __restrict__ bias,
+                                          float* __restrict__ Y, int ldy, int mode) {
+    constexpr int TM = 8, TN = BN / 16;
+    __shared__ __align__(16) float xs[GBK][GBM + 4];
+    __shared__ __align__(16) float ws[GBK][BN + 4];
+    int tid = threadIdx.x;
+    int tx = tid % 16, ty = tid / 16;
+    long long t0 = (long long)blockIdx.x * GBM;
+    int o0 = blockIdx.y * BN;
+    float acc[TM][TN];
+#pragma unroll
+    for (int i = 0; i < TM; i++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
+    for (int k0 = 0; k0 < in; k0 += GBK) {
+        // X tile: 128 x 16 = 2048 values, 8 per thread; consecutive threads walk k first (coalesced rows)
+#pragma unroll
+        for (int q = 0; q < (GBM * GBK) / 256; q++) {
+            int idx = q * 256 + tid;
+            int m = idx / GBK, k = idx % GBK;
+            long long t = t0 + m;
+            xs[k][m] = (t < tokens && k0 + k < in) ? X[t * ldx + k0 + k] : 0.0f;
+        }
+#pragma unroll
+        for (int q = 0; q < (BN * GBK) / 256; q++) {
+            int idx = q * 256 + tid;
+            int n = idx / GBK, k = idx % GBK;
+            int o = o0 + n;
+            ws[k][n] = (o < out && k0 + k < in) ? W[(long long)o * in + k0 + k] : 0.0f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < GBK; k++) {
+            float a[TM], b[TN];
+            // tokens ty*4 + {0..3} and 64 + ty*4 + {0..3}: two float4 loads, conflict-free across ty
+            float4 a0 = *reinterpret_cast<const float4*>(&xs[k][ty * 4]);
+            float4 a1 = *reinterpret_cast<const float4*>(&xs[k][64 + ty * 4]);
+            a[0] = a0.x; a[1] = a0.y; a[2] = a0.z; a[3] = a0.w;
+            a[4] = a1.x; a[5] = a1.y; a[6] = a1.z; a[7] = a1.w;
+#pragma unroll
+            for (int j = 0; j < TN; j += 4) {
+                // outputs tx*4 + {0..3} (+ 64 for the second half when BN = 128)
+                float4 bv = *reinterpret_cast<const float4*>(&ws[k][(j / 4) * 64 + tx * 4]);
+                b[j] = bv.x; b[j + 1] = bv.y; b[j + 2] = bv.z; b[j + 3] = bv.w;
+            }
+#pragma unroll
+            for (int i = 0; i < TM; i++)
+#pragma unroll
+                for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+        __syncthreads();
+    }
+    // epilogue: each thread owns runs of 4 adjacent outputs: one 16-byte access per run when the
+    // row layout allows it (coalesced: a warp covers 256 contiguous bytes of a row), else scalars
+    bool vec = (ldy % 4 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 15) == 0);
+#pragma unroll
+    for (int i = 0; i < TM; i++) {
+        long long t = t0 + (i / 4) * 64 + ty * 4 + (i % 4);
+        if (t >= tokens) continue;
+#pragma unroll
+        for (int j = 0; j < TN; j += 4) {
+            int o = o0 + (j / 4) * 64 + tx * 4;
+            float* dst = Y + t * ldy + o;
+            if (vec && o + 3 < out) {
+                float4 v;
+                v.x = acc[i][j] + (bias != nullptr ? bias[o] : 0.0f);
+                v.y = acc[i][j + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
+                v.z = acc[i][j + 2] + (bias != nullptr ? bias[o + 2] : 0.0f);
+                v.w = acc[i][j + 3] + (bias != nullptr ? bias[o + 3] : 0.0f);
+                if (mode == 1) {
+                    v.x = softplus_f(v.x); v.y = softplus_f(v.y); v.z = softplus_f(v.z); v.w = softplus_f(v.w);
+                } else if (mode == 2) {
+                    float4 old = *reinterpret_cast<float4*>(dst);
+                    v.x += old.x; v.y += old.y; v.z += old.z; v.w += old.w;
+                }
+                *reinterpret_cast<float4*>(dst) = v;
+            } else {
+#pragma unroll
+                for (int jj = 0; jj < 4; jj++) {
+                    if (o + jj >= out) break;
+                    float v = acc[i][j + jj] + (bias != nullptr ? bias[o + jj] : 0.0f);
+                    if (mode == 1) v = softplus_f(v);
+                    if (mode == 2) v += dst[jj];
+                    dst[jj] = v;
+                }
+            }
+        }
+    }
+}
+
+#define GEMM_ARGS const float* __restrict__ X, int ldx, int tokens, int in, const float* __restrict__ W, \
+    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode
+#define GEMM_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, mode
+extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n64(GEMM_ARGS) { gemm_impl<64>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n128(GEMM_ARGS) { gemm_impl<128>(GEMM_PASS); }
+
+// u[t, e] = silu(Σ_k w[e,k]·pre[t-K+1+k, e] + b[e]) for the tokens of sequence s, where pre values
+// before the sequence come from its carried window; then the window holds the last K-1 pre values.
+// One thread per (sequence, channel): grid.x = sequences, grid.y = channel blocks.
+extern "C" __global__ void conv_silu(const float* __restrict__ xz, int ldxz, const int* __restrict__ offsets,
+                                     int seqs, float* __restrict__ states, int stateFloats, int convOff,
+                                     const float* __restrict__ convW, const float* __restrict__ convB,
+                                     float* __restrict__ u, int e, int k) {
+    int s = blockIdx.x;
+    int ch = blockIdx.y * blockDim.x + threadIdx.x;
+    if (s >= seqs || ch >= e) return;
+    int tok0 = offsets[s] - offsets[0];
+    int len = offsets[s + 1] - offsets[s];
+    int win = k - 1;
+    float* window = states + (long long)s * stateFloats + convOff + (long long)ch * win;
+    const float* wrow = convW + ch * k;
+    float bias = convB != nullptr ? convB[ch] : 0.0f;
+    const float* pre = xz + (long long)tok0 * ldxz + ch;
+    for (int t = 0; t < len; t++) {
+        float acc = bias;
+        for (int kk = 0; kk < k; kk++) {
+            int j = t - win + kk;
+            float v = j < 0 ? window[win + j] : pre[(long long)j * ldxz];
+            acc = fmaf(wrow[kk], v, acc);
+        }
+        u[(long long)(tok0 + t) * e + ch] = silu_f(acc);
+    }
+    if (len >= win) {
+        for (int i = 0; i < win; i++) window[i] = pre[(long long)(len - win + i) * ldxz];
+    } else if (len > 0) {
+        for (int i = 0; i < win - len; i++) window[i] = window[i + len];
+        for (int i = 0; i < len; i++) window[win - len + i] = pre[(long long)i * ldxz];
+    }
+}
+
+// The fused selective scan with its gate, for the tokens of one sequence:
+//   s = exp(Δ·A) ⊙ s + Δ·u·B,   y = (s·C + D·u) · silu(z)
+// The state of channel e lives in registers for the whole sequence (read from and written back to
+// the stream's state once): the expanded [L, E, N] tensor never touches global memory. SPLIT
+// adjacent lanes share a channel, NS/SPLIT states each (few registers per thread: high occupancy
+// to hide memory latency), and add their parts of s·C with shuffles. B and C of a chunk of tokens
+// are the same for every channel: staged once per block in shared memory.
+#define SCAN_CHUNK 32
+#define SCAN_GROUP 4   // tokens whose loads go ahead together; 4 beat 8 on H100 (fewer registers)
+#define LOG2E 1.4426950408889634f
+template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool ASMEM = false>
+__device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
+                                          const float* __restrict__ bc, int ldbc, int r,
+                                          const float* __restrict__ xz, int ldxz,
+                                          const int* __restrict__ offsets, int seqs,
+                                          float* __restrict__ states, int stateFloats, int ssmOff,
+                                          const float* __restrict__ aNeg, const float* __restrict__ dSkip,
+                                          float* __restrict__ y, int e) {
+    constexpr int NP = NS / SPLIT;
+    __shared__ float bs[SCAN_CHUNK][NS];
+    __shared__ float cs[SCAN_CHUNK][NS];
+    int s = blockIdx.x;
+    if (s >= seqs) return;                      // whole block leaves together
+    int part = threadIdx.x % SPLIT;
+    int ch = (blockIdx.y * blockDim.x + threadIdx.x) / SPLIT;
+    bool active = ch < e;
+    int chl = active ? ch : e - 1;              // inactive lanes compute on a valid channel, store nothing
+    int nb = part * NP;
+    int tok0 = offsets[s] - offsets[0];
+    int len = offsets[s + 1] - offsets[s];
+    // exp(Δ·A) as exp2(Δ·A·log2 e): one MUFU.EX2 per element, A pre-scaled once per channel
+    float st[NP], a2[ASMEM ? 1 : NP];
+    // ASMEM: A lives in shared memory [n][lane] (conflict-free), freeing NP registers per thread
+    __shared__ float as[ASMEM ? NP : 1][ASMEM ? 128 : 1];
+    float* sp = states + (long long)s * stateFloats + ssmOff + (long long)chl * NS + nb;
+#pragma unroll
+    for (int n = 0; n < NP; n++) {
+        st[n] = sp[n];
+        if (ASMEM) as[n][threadIdx.x] = aNeg[chl * NS + nb + n] * LOG2E;
+        else a2[n] = aNeg[chl * NS + nb + n] * LOG2E;
+    }
+    float dd = dSkip[chl];
+    for (int c0 = 0; c0 < len; c0 += SCAN_CHUNK) {
+        int cl = min(SCAN_CHUNK, len - c0);
+        __syncthreads();
+        for (int i = threadIdx.x; i < cl * NS; i += blockDim.x) {
+            int t = i / NS, n = i % NS;
+            const float* row = bc + (long long)(tok0 + c0 + t) * ldbc + r;
+            bs[t][n] = row[n];
+            cs[t][n] = row[NS + n];
+        }
+        __syncthreads();
+        // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence
+        for (int g = 0; g < cl; g += GROUP) {
+            float dl[GROUP], uv[GROUP], zv[GROUP];
+#pragma unroll
+            for (int j = 0; j < GROUP; j++) {
+                if (g + j < cl) {
+                    long long tok = tok0 + c0 + g + j;
+                    dl[j] = dt[tok * e + chl];
+                    uv[j] = u[tok * e + chl];
+                    zv[j] = xz[tok * ldxz + e + chl];
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < GROUP; j++) {
+                if (g + j < cl) {               // uniform across the block: shuffles stay converged
+                    int t = g + j;
+                    float du = dl[j] * uv[j];
+                    float acc = 0.0f;
+#pragma unroll
+                    for (int n = 0; n < NP; n++) {
+                        float an = ASMEM ? as[n][threadIdx.x] : a2[ASMEM ? 0 : n];
+                        st[n] = fmaf(exp2f(dl[j] * an), st[n], du * bs[t][nb + n]);
+                        acc = fmaf(st[n], cs[t][nb + n], acc);
+                    }
+#pragma unroll
+                    for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+                    if (active && part == 0) {
+                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * silu_f(zv[j]);
+                    }
+                }
+            }
+        }
+    }
+    if (active) {
+#pragma unroll
+        for (int n = 0; n < NP; n++) sp[n] = st[n];
+    }
+}
+
+#define SCAN_ARGS const float* __restrict__ u, const float* __restrict__ dt, const float* __restrict__ bc, \
+    int ldbc, int r, const float* __restrict__ xz, int ldxz, const int* __restrict__ offsets, int seqs, \
+    float* __restrict__ states, int stateFloats, int ssmOff, const float* __restrict__ aNeg, \
+    const float* __restrict__ dSkip, float* __restrict__ y, int e
+#define SCAN_PASS u, dt, bc, ldbc, r, xz, ldxz, offsets, seqs, states, stateFloats, ssmOff, aNeg, dSkip, y, e
+
+// lanes per channel = max(1, N/16) (GpuKernels.scanSplit mirrors this); measured on H100 at N=16,
+// one lane per channel beat two (the shuffles and repeated Δ/u/z loads cost more than occupancy gave)
+extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2>(SCAN_PASS); }
+extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
+// Variants of scan_n16 that GpuBench compares with it (`GpuBench scanvariants ...`; docs/benchmarks.md)
+extern "C" __global__ void scan_x_g2(SCAN_ARGS) { scan_impl<16, 1, 2>(SCAN_PASS); }
+extern "C" __global__ void scan_x_g8(SCAN_ARGS) { scan_impl<16, 1, 8>(SCAN_PASS); }
+extern "C" __global__ void scan_x_as(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
+
+// Any other state size: the same recurrence with the state updated in place in global memory
+// (correct for every N, slower; the shipped sizes above cover HF's configurations).
+extern "C" __global__ void scan_generic(SCAN_ARGS, int ns) {
+    int s = blockIdx.x;
+    int ch = blockIdx.y * blockDim.x + threadIdx.x;
+    if (s >= seqs || ch >= e) return;
+    int tok0 = offsets[s] - offsets[0];
+    int len = offsets[s + 1] - offsets[s];
+    float* sp = states + (long long)s * stateFloats + ssmOff + (long long)ch * ns;
+    const float* arow = aNeg + (long long)ch * ns;
+    float dd = dSkip[ch];
+    for (int t = 0; t < len; t++) {
+        long long tok = tok0 + t;
+        float delta = dt[tok * e + ch];
+        float uv = u[tok * e + ch];
+        float du = delta * uv;
+        const float* row = bc + tok * ldbc + r;
+        float acc = 0.0f;
+        for (int n = 0; n < ns; n++) {
+            float v = fmaf(expf(delta * arow[n]), sp[n], du * row[n]);
+            sp[n] = v;
+            acc = fmaf(v, row[ns + n], acc);
+        }
+        y[tok * e + ch] = (acc + dd * uv) * silu_f(xz[tok * ldxz + e + ch]);
+    }
+}

@@ -1,0 +1,129 @@
+package io.flinkmamba.kernels.gpu;
+
+import io.flinkmamba.kernels.model.LayerWeights;
+import io.flinkmamba.kernels.model.MambaModel;
+import io.flinkmamba.kernels.model.MambaWeights;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model's weights in device memory: one allocation, uploaded once per model per JVM and shared
+ * by every {@link GpuBatchForward} of that model (every operator instance of a TaskManager), keyed
+ * by {@link MambaModel#fingerprint()} and reference counted; the last {@link #release()} frees it.
+ */
+final class DeviceWeights {
+    private static final Map<String, DeviceWeights> CACHE = new HashMap<>();
+
+    private final String fingerprint;
+    private final CUdeviceptr base = new CUdeviceptr();
+    private final long bytes;
+    private int references;
+    final Layer[] layers;
+    final CUdeviceptr normF;
+
+    /** Device pointers of one layer's tensors; null pointer (address 0) for absent biases. */
+    static final class Layer {
+        CUdeviceptr norm, inProj, inProjBias, convWeight, convBias, xProj, dtProj, dtProjBias, aNeg, d, outProj,
+                outProjBias;
+    }
+
+    private DeviceWeights(MambaModel model) {
+        this.fingerprint = model.fingerprint();
+        MambaWeights w = model.weights();
+        List<float[]> tensors = new ArrayList<>();
+        for (LayerWeights l : w.layers) {
+            for (float[] a : order(l)) {
+                tensors.add(a);
+            }
+        }
+        tensors.add(w.normF);
+        long total = 0;
+        for (float[] a : tensors) {
+            total += aligned(a);
+        }
+        this.bytes = total;
+        JCudaDriver.cuMemAlloc(base, Math.max(total, 4));
+        long off = 0;
+        List<CUdeviceptr> ptrs = new ArrayList<>();
+        for (float[] a : tensors) {
+            if (a == null) {
+                ptrs.add(new CUdeviceptr());
+                continue;
+            }
+            CUdeviceptr p = base.withByteOffset(off);
+            JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), 4L * a.length);
+            ptrs.add(p);
+            off += aligned(a);
+        }
+        layers = new Layer[w.layers.length];
+        int i = 0;
+        for (int l = 0; l < layers.length; l++) {
+            Layer x = new Layer();
+            x.norm = ptrs.get(i++);
+            x.inProj = ptrs.get(i++);
+            x.inProjBias = ptrs.get(i++);
+            x.convWeight = ptrs.get(i++);
+            x.convBias = ptrs.get(i++);
+            x.xProj = ptrs.get(i++);
+            x.dtProj = ptrs.get(i++);
+            x.dtProjBias = ptrs.get(i++);
+            x.aNeg = ptrs.get(i++);
+            x.d = ptrs.get(i++);
+            x.outProj = ptrs.get(i++);
+            x.outProjBias = ptrs.get(i++);
+            layers[l] = x;
+        }
+        normF = ptrs.get(i);
+    }
+
+    private static float[][] order(LayerWeights l) {
+        return new float[][] {l.norm, l.inProj, l.inProjBias, l.convWeight, l.convBias, l.xProj, l.dtProj,
+                l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias};
+    }
+
+    /** 256-byte aligned slots, as cudaMalloc would give each tensor. */
+    private static long aligned(float[] a) {
+        return a == null ? 0 : (4L * a.length + 255) / 256 * 256;
+    }
+
+    /** The device copy of the model's weights, uploading it if this JVM has none; pair with {@link #release()}. */
+    static DeviceWeights acquire(GpuContext ctx, MambaModel model) {
+        synchronized (CACHE) {
+            DeviceWeights w = CACHE.get(model.fingerprint());
+            if (w == null) {
+                ctx.makeCurrent();
+                w = new DeviceWeights(model);
+                CACHE.put(model.fingerprint(), w);
+            }
+            w.references++;
+            return w;
+        }
+    }
+
+    void release() {
+        synchronized (CACHE) {
+            if (--references == 0) {
+                CACHE.remove(fingerprint);
+                GpuContext.get().makeCurrent();
+                JCudaDriver.cuMemFree(base);
+            }
+        }
+    }
+
+    /** Models currently resident (for tests and metrics). */
+    static int residentModels() {
+        synchronized (CACHE) {
+            return CACHE.size();
+        }
+    }
+
+    long bytes() {
+        return bytes;
+    }
+}

@@ -1,0 +1,288 @@
+package io.flinkmamba.kernels.gpu;
+
+import io.flinkmamba.kernels.model.BatchForward;
+import io.flinkmamba.kernels.model.MambaBatch;
+import io.flinkmamba.kernels.model.MambaConfig;
+import io.flinkmamba.kernels.model.MambaModel;
+import jcuda.CudaException;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.List;
+
+/**
+ * The parallel mode on a CUDA device. The batch is cut into chunks of consecutive sequences
+ * ({@link ChunkPlan}) that alternate between two slots, each with its own stream, page-locked
+ * staging buffer and device buffers: while the device runs one chunk, the calling thread copies the
+ * previous chunk's results out of and the next chunk's inputs into page-locked memory. A chunk
+ * travels as three contiguous copies (offsets, token rows, states), never one per sequence.
+ *
+ * <p>Per layer on the device: rmsnorm → in_proj GEMM → conv+SiLU (carrying each sequence's window
+ * in its state) → x_proj GEMM → dt_proj GEMM with softplus → fused selective scan with D skip and
+ * SiLU(z) gate (state in registers) → out_proj GEMM accumulated into the residual; then norm_f.
+ * All float32 (no TF32): results match {@code CpuParallelForward} within 1e-5 relative L2.
+ *
+ * <p>Any CUDA error throws {@link GpuForwardException}: the caller (a Flink task) fails and restarts
+ * from its checkpoint; the batch's outputs and states are then undefined. One instance per thread.
+ */
+public final class GpuBatchForward implements BatchForward {
+    /**
+     * Device bytes per slot for the chunk buffers (default 512 MiB); system property to override.
+     * On H100, 512 MiB beat 128 MiB at every benchmarked shape (docs/benchmarks.md).
+     */
+    public static final String CHUNK_BYTES_PROPERTY = "flinkmamba.gpu.chunkBytes";
+    private static final long ALIGN = 256;
+
+    private final MambaConfig c;
+    private final GpuContext ctx;
+    private final DeviceWeights weights;
+    private final GpuKernels kernels;
+    private final int maxTokens;
+    private final int maxSeqs;
+    private final Slot[] slots = new Slot[2];
+    private boolean closed;
+    /** When set (benchmarks), device time between each chunk's first and last kernel is summed here. */
+    boolean profileKernels;
+    double kernelMillis;
+    /** When profiling: host time spent copying between the batch's arrays and page-locked memory. */
+    double hostCopyMillis;
+
+    public GpuBatchForward(MambaModel model) {
+        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 512L << 20));
+    }
+
+    /** With a per-slot budget of device bytes for the chunk buffers (small values force many chunks: tests). */
+    public GpuBatchForward(MambaModel model, long chunkBytes) {
+        this.c = model.config();
+        this.ctx = GpuContext.get();
+        try {
+            ctx.makeCurrent();
+            this.weights = DeviceWeights.acquire(ctx, model);
+            this.kernels = new GpuKernels(ctx, c.stateSize());
+            this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c)));
+            this.maxSeqs = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / (4L * c.stateFloats() + 4)));
+            for (int i = 0; i < slots.length; i++) {
+                slots[i] = new Slot();
+            }
+        } catch (CudaException e) {
+            throw new GpuForwardException("cannot set up the GPU forward on " + ctx.name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Device bytes one token needs across the chunk buffers: x, h [D]; xz [2E]; u, dt, y [E]; bc [R+2N]. */
+    static long tokenBytes(MambaConfig c) {
+        return 4L * (2L * c.hiddenSize() + 5L * c.intermediateSize() + c.xProjRows());
+    }
+
+    @Override
+    public String device() {
+        return ctx.name;
+    }
+
+    @Override
+    public void forward(MambaBatch batch) {
+        if (closed) {
+            throw new IllegalStateException("GpuBatchForward is closed");
+        }
+        if (batch.hiddenSize() != c.hiddenSize() || batch.stateFloats() != c.stateFloats()) {
+            throw new IllegalArgumentException("batch was built for another model shape");
+        }
+        if (batch.size() == 0) {
+            return;
+        }
+        try {
+            ctx.makeCurrent();
+            List<ChunkPlan.Chunk> chunks = ChunkPlan.plan(batch, maxTokens, maxSeqs);
+            for (int i = 0; i < chunks.size(); i++) {
+                Slot slot = slots[i % slots.length];
+                slot.finish(batch);
+                slot.submit(batch, chunks.get(i));
+            }
+            for (Slot slot : slots) {
+                slot.finish(batch);
+            }
+        } catch (CudaException e) {
+            for (Slot slot : slots) {
+                slot.pending = null;
+            }
+            throw new GpuForwardException("CUDA error during a forward on " + ctx.name + " ("
+                    + batch.size() + " sequences, " + batch.totalTokens() + " tokens): " + e.getMessage(), e);
+        }
+    }
+
+    /** One stream with its page-locked staging memory and device buffers, sized for one chunk. */
+    private final class Slot {
+        final CUstream stream = new CUstream();
+        final CUdeviceptr dev = new CUdeviceptr();
+        final Pointer host = new Pointer();
+        int tokenCap = -1;
+        int seqCap = -1;
+        long hostBytes;
+        FloatBuffer hostFloats;
+        IntBuffer hostInts;
+        CUdeviceptr x, h, xz, u, bc, dt, y, states, offsets;
+        long hostRowsAt, hostStatesAt;
+        ChunkPlan.Chunk pending;
+        final CUevent kernelsStart = new CUevent();
+        final CUevent kernelsEnd = new CUevent();
+
+        Slot() {
+            JCudaDriver.cuStreamCreate(stream, 0);
+            JCudaDriver.cuEventCreate(kernelsStart, 0);
+            JCudaDriver.cuEventCreate(kernelsEnd, 0);
+        }
+
+        void ensure(int tokens, int seqs) {
+            if (tokens <= tokenCap && seqs <= seqCap) {
+                return;
+            }
+            JCudaDriver.cuStreamSynchronize(stream);
+            free();
+            tokenCap = Math.max(tokens, Math.min(maxTokens, Math.max(tokenCap, 1) * 2));
+            seqCap = Math.max(seqs, Math.min(maxSeqs, Math.max(seqCap, 1) * 2));
+            int d = c.hiddenSize(), e = c.intermediateSize();
+            long t = tokenCap;
+            long[] sizes = {t * d, t * d, t * 2 * e, t * e, t * c.xProjRows(), t * e, t * e,
+                    (long) seqCap * c.stateFloats(), seqCap + 1L};
+            long total = 0;
+            long[] at = new long[sizes.length];
+            for (int i = 0; i < sizes.length; i++) {
+                at[i] = total;
+                total += align(4 * sizes[i]);
+            }
+            JCudaDriver.cuMemAlloc(dev, total);
+            x = dev.withByteOffset(at[0]);
+            h = dev.withByteOffset(at[1]);
+            xz = dev.withByteOffset(at[2]);
+            u = dev.withByteOffset(at[3]);
+            bc = dev.withByteOffset(at[4]);
+            dt = dev.withByteOffset(at[5]);
+            y = dev.withByteOffset(at[6]);
+            states = dev.withByteOffset(at[7]);
+            offsets = dev.withByteOffset(at[8]);
+            // page-locked staging: [offsets ints][token rows (inputs, then outputs)][states]
+            hostRowsAt = align(4L * (seqCap + 1));
+            hostStatesAt = hostRowsAt + align(4L * t * d);
+            hostBytes = hostStatesAt + 4L * seqCap * c.stateFloats();
+            if (hostBytes > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("a chunk needs " + hostBytes + " staging bytes: lower "
+                        + CHUNK_BYTES_PROPERTY);
+            }
+            JCudaDriver.cuMemAllocHost(host, hostBytes);
+            java.nio.ByteBuffer buf = host.getByteBuffer(0, hostBytes).order(ByteOrder.nativeOrder());
+            hostFloats = buf.asFloatBuffer();
+            hostInts = buf.asIntBuffer();
+        }
+
+        /** Stages the chunk's inputs and enqueues copies and kernels; returns without waiting. */
+        void submit(MambaBatch b, ChunkPlan.Chunk ch) {
+            int seqs = ch.seqs(), tokens = ch.tokens();
+            ensure(tokens, seqs);
+            int d = c.hiddenSize(), e = c.intermediateSize(), sf = c.stateFloats();
+            int r = c.timeStepRank(), xr = c.xProjRows(), k = c.convKernel();
+            long c0 = profileKernels ? System.nanoTime() : 0;
+            hostInts.put(0, b.offsets(), ch.first(), seqs + 1);
+            HostCopies.put(hostFloats, (int) (hostRowsAt / 4), b.inputs(), ch.tokenStart() * d, tokens * d);
+            HostCopies.put(hostFloats, (int) (hostStatesAt / 4), b.states(), ch.first() * sf, seqs * sf);
+            if (profileKernels) {
+                hostCopyMillis += (System.nanoTime() - c0) / 1e6;
+            }
+            if (tokens == 0) {
+                pending = ch; // only empty sequences: the staged states go back unchanged, no device work
+                return;
+            }
+            JCudaDriver.cuMemcpyHtoDAsync(offsets, host, 4L * (seqs + 1), stream);
+            JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
+            JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
+            JCudaDriver.cuEventRecord(kernelsStart, stream);
+            for (int l = 0; l < c.numLayers(); l++) {
+                DeviceWeights.Layer w = weights.layers[l];
+                kernels.rmsnorm(x, w.norm, h, tokens, d, c.layerNormEpsilon(), stream);
+                kernels.gemm(h, d, tokens, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,
+                        GpuKernels.GEMM_MODE_STORE, stream);
+                kernels.convSilu(xz, 2 * e, offsets, seqs, states, sf, c.convStateOffset(l), w.convWeight,
+                        w.convBias, u, e, k, stream);
+                kernels.gemm(u, e, tokens, e, w.xProj, xr, new CUdeviceptr(), bc, xr,
+                        GpuKernels.GEMM_MODE_STORE, stream);
+                kernels.gemm(bc, xr, tokens, r, w.dtProj, e, w.dtProjBias, dt, e,
+                        GpuKernels.GEMM_MODE_SOFTPLUS, stream);
+                kernels.scan(u, dt, bc, xr, r, xz, 2 * e, offsets, seqs, states, sf, c.ssmStateOffset(l),
+                        w.aNeg, w.d, y, e, stream);
+                kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
+                        GpuKernels.GEMM_MODE_ACCUMULATE, stream);
+            }
+            kernels.rmsnorm(x, weights.normF, h, tokens, d, c.layerNormEpsilon(), stream);
+            JCudaDriver.cuEventRecord(kernelsEnd, stream);
+            JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostRowsAt), h, 4L * tokens * d, stream);
+            JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostStatesAt), states, 4L * seqs * sf, stream);
+            pending = ch;
+        }
+
+        /** Waits for the slot's chunk, if any, and copies its outputs and final states into the batch. */
+        void finish(MambaBatch b) {
+            if (pending == null) {
+                return;
+            }
+            JCudaDriver.cuStreamSynchronize(stream);
+            ChunkPlan.Chunk ch = pending;
+            pending = null;
+            if (profileKernels && ch.tokens() > 0) {
+                float[] ms = new float[1];
+                JCudaDriver.cuEventElapsedTime(ms, kernelsStart, kernelsEnd);
+                kernelMillis += ms[0];
+            }
+            int d = c.hiddenSize(), sf = c.stateFloats();
+            long c0 = profileKernels ? System.nanoTime() : 0;
+            HostCopies.get(hostFloats, (int) (hostRowsAt / 4), b.outputs(), ch.tokenStart() * d, ch.tokens() * d);
+            HostCopies.get(hostFloats, (int) (hostStatesAt / 4), b.states(), ch.first() * sf, ch.seqs() * sf);
+            if (profileKernels) {
+                hostCopyMillis += (System.nanoTime() - c0) / 1e6;
+            }
+        }
+
+        void free() {
+            if (tokenCap >= 0) {
+                JCudaDriver.cuMemFree(dev);
+                JCudaDriver.cuMemFreeHost(host);
+                tokenCap = -1;
+                seqCap = -1;
+            }
+        }
+
+        void destroy() {
+            JCudaDriver.cuStreamSynchronize(stream);
+            free();
+            JCudaDriver.cuEventDestroy(kernelsStart);
+            JCudaDriver.cuEventDestroy(kernelsEnd);
+            JCudaDriver.cuStreamDestroy(stream);
+        }
+    }
+
+    private static long align(long bytes) {
+        return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        ctx.makeCurrent();
+        try {
+            for (Slot s : slots) {
+                if (s != null) {
+                    s.destroy();
+                }
+            }
+        } finally {
+            weights.release();
+        }
+    }
+}

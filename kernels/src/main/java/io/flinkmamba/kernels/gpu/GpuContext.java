@@ -1,0 +1,78 @@
+package io.flinkmamba.kernels.gpu;
+
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.JCudaDriver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+
+/**
+ * The JVM-wide handle on device 0: its primary context (shared by every thread, as the runtime API
+ * shares it) and the kernel module, loaded once. The sm_90 cubin is used on sm_90 devices, the PTX
+ * (JIT-compiled by the driver) elsewhere.
+ */
+final class GpuContext {
+    static final String RESOURCE_DIR = "/io/flinkmamba/kernels/gpu/";
+
+    private static GpuContext instance;
+
+    final CUdevice device = new CUdevice();
+    final CUcontext context = new CUcontext();
+    final CUmodule module = new CUmodule();
+    final String name;
+
+    private GpuContext(GpuDevices.Probe probe) {
+        JCudaDriver.setExceptionsEnabled(true);
+        JCudaDriver.cuDeviceGet(device, 0);
+        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+        JCudaDriver.cuCtxSetCurrent(context);
+        boolean sm90 = probe.computeMajor() == 9 && probe.computeMinor() == 0;
+        byte[] image = sm90 ? resource("mamba.sm_90.cubin") : withNul(resource("mamba.ptx"));
+        JCudaDriver.cuModuleLoadData(module, image);
+        this.name = "gpu:0";
+    }
+
+    /** The shared context, created on first use; throws IllegalStateException naming why when no device. */
+    static synchronized GpuContext get() {
+        if (instance == null) {
+            GpuDevices.Probe probe = GpuDevices.probe();
+            if (!probe.available()) {
+                throw new IllegalStateException("no usable CUDA device: " + probe.reason());
+            }
+            instance = new GpuContext(probe);
+        }
+        return instance;
+    }
+
+    /** Makes the context current on the calling thread (each thread must, before any driver call). */
+    void makeCurrent() {
+        JCudaDriver.cuCtxSetCurrent(context);
+    }
+
+    CUfunction function(String name) {
+        CUfunction f = new CUfunction();
+        JCudaDriver.cuModuleGetFunction(f, module, name);
+        return f;
+    }
+
+    static byte[] resource(String name) {
+        try (InputStream in = GpuContext.class.getResourceAsStream(RESOURCE_DIR + name)) {
+            if (in == null) {
+                throw new IllegalStateException("kernel resource " + RESOURCE_DIR + name + " missing from the classpath");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** cuModuleLoadData needs PTX text to end with a NUL byte. */
+    static byte[] withNul(byte[] ptx) {
+        return ptx.length > 0 && ptx[ptx.length - 1] == 0 ? ptx : Arrays.copyOf(ptx, ptx.length + 1);
+    }
+}

@@ -1,0 +1,116 @@
+package io.flinkmamba.kernels.gpu;
+
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * Typed launchers for the kernels of mamba.cu (grid shapes and argument lists in one place).
+ * Every launch goes through JCuda with exceptions enabled: a failed launch throws CudaException.
+ */
+final class GpuKernels {
+    static final int GEMM_MODE_STORE = 0;
+    static final int GEMM_MODE_SOFTPLUS = 1;
+    static final int GEMM_MODE_ACCUMULATE = 2;
+    private static final int GEMM_TOKENS_TILE = 128;
+    private static final int ROWS_PER_NORM_BLOCK = 8;
+    private static final int CHANNEL_BLOCK = 128;
+    /** State sizes with a register-resident scan; others use scan_generic. */
+    private static final int[] SCAN_SIZES = {4, 8, 16, 32, 64};
+
+    private final CUfunction rmsnorm, gemmNarrow, gemmWide, conv, scan;
+    private final boolean scanGeneric;
+    private final int stateSize;
+
+    GpuKernels(GpuContext ctx, int stateSize) {
+        this(ctx, stateSize, null);
+    }
+
+    /** With another scan kernel of the same signature (benchmarks of variants). */
+    GpuKernels(GpuContext ctx, int stateSize, String scanOverride) {
+        this.stateSize = stateSize;
+        rmsnorm = ctx.function("rmsnorm_rows");
+        gemmNarrow = ctx.function("gemm_xwt_n64");
+        gemmWide = ctx.function("gemm_xwt_n128");
+        conv = ctx.function("conv_silu");
+        boolean shipped = false;
+        for (int s : SCAN_SIZES) {
+            shipped |= s == stateSize;
+        }
+        scanGeneric = !shipped;
+        scan = ctx.function(scanOverride != null ? scanOverride : shipped ? "scan_n" + stateSize : "scan_generic");
+    }
+
+    void rmsnorm(CUdeviceptr x, CUdeviceptr w, CUdeviceptr out, int rows, int d, float eps, CUstream st) {
+        if (rows == 0) {
+            return;
+        }
+        launch(rmsnorm, ceil(rows, ROWS_PER_NORM_BLOCK), 1, 32 * ROWS_PER_NORM_BLOCK, st,
+                Pointer.to(x), Pointer.to(w), Pointer.to(out), ints(rows), ints(d), Pointer.to(new float[] {eps}));
+    }
+
+    /** Y[t, o] (row stride ldy) = X[t, :in] (row stride ldx) · W[o, :]ᵀ + bias, epilogue by mode. */
+    void gemm(CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out, CUdeviceptr bias,
+              CUdeviceptr y, int ldy, int mode, CUstream st) {
+        if (tokens == 0) {
+            return;
+        }
+        // output tiles of 64 when that covers the projection (x_proj, out_proj at small D), else 128
+        boolean narrow = out <= 64;
+        launch(narrow ? gemmNarrow : gemmWide, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
+                Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
+                Pointer.to(y), ints(ldy), ints(mode));
+    }
+
+    void convSilu(CUdeviceptr xz, int ldxz, CUdeviceptr offsets, int seqs, CUdeviceptr states, int stateFloats,
+                  int convOff, CUdeviceptr convW, CUdeviceptr convB, CUdeviceptr u, int e, int k, CUstream st) {
+        if (seqs == 0) {
+            return;
+        }
+        int block = Math.min(CHANNEL_BLOCK, ceil(e, 32) * 32);
+        launch(conv, seqs, ceil(e, block), block, st,
+                Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats),
+                ints(convOff), Pointer.to(convW), Pointer.to(convB), Pointer.to(u), ints(e), ints(k));
+    }
+
+    void scan(CUdeviceptr u, CUdeviceptr dt, CUdeviceptr bc, int ldbc, int r, CUdeviceptr xz, int ldxz,
+              CUdeviceptr offsets, int seqs, CUdeviceptr states, int stateFloats, int ssmOff,
+              CUdeviceptr aNeg, CUdeviceptr dSkip, CUdeviceptr y, int e, CUstream st) {
+        if (seqs == 0) {
+            return;
+        }
+        int lanes = scanGeneric ? e : e * scanSplit(stateSize);
+        int block = Math.min(CHANNEL_BLOCK, ceil(lanes, 32) * 32);
+        Pointer[] args = {Pointer.to(u), Pointer.to(dt), Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz),
+                ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats), ints(ssmOff),
+                Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e)};
+        if (scanGeneric) {
+            args = java.util.Arrays.copyOf(args, args.length + 1);
+            args[args.length - 1] = ints(stateSize);
+        }
+        launch(scan, seqs, ceil(lanes, block), block, st, args);
+    }
+
+    /** Lanes sharing one channel's state in the scan_nN kernels: max(1, N/16), as mamba.cu instantiates them. */
+    static int scanSplit(int n) {
+        return Math.max(1, n / 16);
+    }
+
+    boolean usesGenericScan() {
+        return scanGeneric;
+    }
+
+    private static void launch(CUfunction f, int gx, int gy, int block, CUstream st, Pointer... args) {
+        JCudaDriver.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, st, Pointer.to(args), null);
+    }
+
+    private static Pointer ints(int v) {
+        return Pointer.to(new int[] {v});
+    }
+
+    static int ceil(int a, int b) {
+        return (a + b - 1) / b;
+    }
+}

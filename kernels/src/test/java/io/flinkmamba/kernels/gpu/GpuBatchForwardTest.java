@@ -1,0 +1,246 @@
+package io.flinkmamba.kernels.gpu;
+
+import io.flinkmamba.kernels.BatchForwards;
+import io.flinkmamba.kernels.cpu.CpuParallelForward;
+import io.flinkmamba.kernels.io.Npy;
+import io.flinkmamba.kernels.model.BatchForward;
+import io.flinkmamba.kernels.model.MambaBatch;
+import io.flinkmamba.kernels.model.MambaConfig;
+import io.flinkmamba.kernels.model.MambaModel;
+import io.flinkmamba.kernels.testing.RandomModels;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static io.flinkmamba.kernels.testing.Assertions2.assertClose;
+import static io.flinkmamba.kernels.testing.Assertions2.relL2;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The GPU forward against the CPU parallel forward and Hugging Face's float64 outputs. Skips (by
+ * assumption) where no CUDA device is usable, as on CI.
+ */
+class GpuBatchForwardTest {
+    static final double TOL = 1e-5;
+
+    @BeforeAll
+    static void requireDevice() {
+        GpuDevices.Probe probe = GpuDevices.probe();
+        assumeTrue(probe.available(), "no CUDA device: " + probe.reason());
+        System.out.println("GPU tests on " + probe);
+    }
+
+    static Stream<Arguments> shapes() {
+        return Stream.of(
+                // hidden, state, layers, useBias, useConvBias, convKernel
+                Arguments.of(16, 8, 2, false, true, 4),
+                Arguments.of(64, 16, 2, false, true, 4),
+                Arguments.of(64, 16, 3, true, false, 4),
+                Arguments.of(16, 16, 1, true, true, 3),
+                Arguments.of(24, 5, 2, false, true, 4),   // N = 5: the generic scan
+                Arguments.of(32, 32, 1, false, true, 2),
+                Arguments.of(16, 64, 1, false, true, 4),  // 8 lanes per channel
+                Arguments.of(40, 4, 2, true, true, 4));   // E = 80: a partial channel block
+    }
+
+    @ParameterizedTest(name = "hidden {0} state {1} layers {2} bias {3} convBias {4} K {5}")
+    @MethodSource("shapes")
+    void matchesCpuOnRaggedBatchesWithRandomStates(int hidden, int state, int layers, boolean bias, boolean convBias,
+                                                   int k) {
+        MambaConfig c = new MambaConfig(hidden, state, 2 * hidden, k, (hidden + 15) / 16, layers, bias, convBias, 1e-5f);
+        MambaModel m = RandomModels.model(c, 1000 + hidden + state + layers);
+        Random rnd = new Random(hidden * 31L + state);
+        int[] lengths = new int[40];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = rnd.nextInt(5) == 0 ? 0 : 1 + rnd.nextInt(rnd.nextBoolean() ? 8 : 1024);
+        }
+        lengths[3] = 1024;
+        lengths[4] = 1;
+        lengths[5] = 0;
+        MambaBatch cpu = randomBatch(m, lengths, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            f.forward(gpu);
+        }
+        assertAgree(m, cpu, gpu, "hidden " + hidden + " state " + state);
+    }
+
+    @Test
+    void manySmallChunksAndReuseGiveTheSameResults() {
+        MambaConfig c = MambaConfig.of(32, 16, 2);
+        MambaModel m = RandomModels.model(c, 7);
+        Random rnd = new Random(8);
+        int[] lengths = new int[300];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = rnd.nextInt(70);
+        }
+        lengths[100] = 900; // longer than a chunk: goes alone, buffers grow
+        MambaBatch cpu = randomBatch(m, lengths, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        // a budget of ~200 tokens per chunk: dozens of chunks alternating between the two slots
+        try (GpuBatchForward f = new GpuBatchForward(m, 200 * GpuBatchForward.tokenBytes(c))) {
+            f.forward(gpu);
+            assertAgree(m, cpu, gpu, "chunked");
+            // the same forward object again, continuing from the final states
+            MambaBatch cpu2 = continuation(m, cpu, rnd);
+            MambaBatch gpu2 = copy(m, cpu2);
+            new CpuParallelForward(m).forward(cpu2);
+            f.forward(gpu2);
+            assertAgree(m, cpu2, gpu2, "second window");
+        }
+    }
+
+    @Test
+    void aChunkOfOnlyEmptySequencesPassesStatesThrough() {
+        MambaConfig c = MambaConfig.of(16, 8, 2);
+        MambaModel m = RandomModels.model(c, 11);
+        Random rnd = new Random(12);
+        MambaBatch gpu = randomBatch(m, new int[] {0, 0, 0, 5, 0, 0}, rnd);
+        MambaBatch cpu = copy(m, gpu);
+        new CpuParallelForward(m).forward(cpu);
+        // one sequence per chunk: chunks 0-2 and 4-5 have no tokens at all
+        try (GpuBatchForward f = new GpuBatchForward(m, 4L * c.stateFloats() + 4)) {
+            f.forward(gpu);
+        }
+        assertAgree(m, cpu, gpu, "empty chunks");
+    }
+
+    @Test
+    void weightsAreUploadedOncePerModelAndFreedWithTheLastUser() {
+        MambaModel m = RandomModels.model(MambaConfig.of(16, 8, 1), 99);
+        MambaModel same = RandomModels.model(MambaConfig.of(16, 8, 1), 99);
+        int before = DeviceWeights.residentModels();
+        GpuBatchForward a = new GpuBatchForward(m);
+        GpuBatchForward b = new GpuBatchForward(same);
+        assertEquals(before + 1, DeviceWeights.residentModels(), "equal fingerprints share one upload");
+        a.close();
+        assertEquals(before + 1, DeviceWeights.residentModels(), "still used by the other instance");
+        b.close();
+        assertEquals(before, DeviceWeights.residentModels());
+    }
+
+    @Test
+    void factoryGivesTheGpuForGpuAndAuto() {
+        MambaModel m = RandomModels.model(MambaConfig.of(16, 8, 1), 5);
+        try (BatchForward g = BatchForwards.create(m, "gpu"); BatchForward a = BatchForwards.create(m, "auto")) {
+            assertEquals("gpu:0", g.device());
+            assertEquals("gpu:0", a.device());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"conv-nobias", "proj-bias", "deep", "long", "bf16", "f16", "backbone-prefix", "time-step-auto"})
+    void matchesHuggingFaceFixtures(String name) throws Exception {
+        var url = GpuBatchForwardTest.class.getResource("/fixtures/" + name + "/config.json");
+        assertNotNull(url, "fixture " + name);
+        checkAgainstHf(Path.of(url.toURI()).getParent(), name);
+    }
+
+    @Test
+    void matchesTheSharedHfReference() {
+        Path dir = Path.of(System.getProperty("flinkmamba.hfReference", "../../shared/reference/hf-mamba-tiny"));
+        assumeTrue(Files.isDirectory(dir), "no ../shared beside the checkout");
+        checkAgainstHf(dir, "hf-mamba-tiny");
+    }
+
+    private static void checkAgainstHf(Path dir, String name) {
+        MambaModel m = MambaModel.load(dir);
+        Npy.FloatArray in = Npy.read(dir.resolve("inputs_embeds.npy"));
+        double[] expected = Npy.readDoubles(dir.resolve("last_hidden_state.npy"));
+        int b = (int) in.shape[0], len = (int) in.shape[1], d = (int) in.shape[2];
+        MambaBatch batch = new MambaBatch(m.config());
+        for (int i = 0; i < b; i++) {
+            batch.addSequence(m.newState(), len);
+        }
+        System.arraycopy(in.data, 0, batch.inputs(), 0, in.data.length);
+        MambaBatch cpu = copy(m, batch);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            f.forward(batch);
+        }
+        new CpuParallelForward(m).forward(cpu);
+        System.out.printf("%s: gpu vs HF float64 rel L2 %.3g%n", name, relL2(batch.outputs(), 0, expected, 0, expected.length));
+        for (int i = 0; i < b; i++) {
+            int off = i * len * d;
+            assertClose(batch.outputs(), off, expected, off, len * d, TOL, name + " gpu, sequence " + i);
+        }
+        assertAgree(m, cpu, batch, name);
+    }
+
+    static MambaBatch randomBatch(MambaModel m, int[] lengths, Random rnd) {
+        MambaBatch b = new MambaBatch(m.config());
+        for (int len : lengths) {
+            float[] s = RandomModels.gaussian(rnd, m.config().stateFloats());
+            for (int i = 0; i < s.length; i++) {
+                s[i] *= 0.5f;
+            }
+            b.addSequence(s, len);
+        }
+        float[] in = RandomModels.gaussian(rnd, b.totalTokens() * m.config().hiddenSize());
+        System.arraycopy(in, 0, b.inputs(), 0, in.length);
+        return b;
+    }
+
+    /** A new batch whose sequences start from the final states of {@code prev}, with fresh inputs. */
+    static MambaBatch continuation(MambaModel m, MambaBatch prev, Random rnd) {
+        MambaBatch b = new MambaBatch(m.config());
+        int sf = m.config().stateFloats();
+        for (int i = 0; i < prev.size(); i++) {
+            b.addSequence(prev.states(), i * sf, rnd.nextInt(40));
+        }
+        float[] in = RandomModels.gaussian(rnd, b.totalTokens() * m.config().hiddenSize());
+        System.arraycopy(in, 0, b.inputs(), 0, in.length);
+        return b;
+    }
+
+    static MambaBatch copy(MambaModel m, MambaBatch src) {
+        MambaBatch b = new MambaBatch(m.config());
+        int sf = m.config().stateFloats(), d = m.config().hiddenSize();
+        for (int i = 0; i < src.size(); i++) {
+            b.addSequence(src.states(), i * sf, src.length(i));
+        }
+        System.arraycopy(src.inputs(), 0, b.inputs(), 0, src.totalTokens() * d);
+        return b;
+    }
+
+    /** Outputs and final states of every sequence within TOL; empty sequences keep their state exactly. */
+    static void assertAgree(MambaModel m, MambaBatch cpu, MambaBatch gpu, String what) {
+        int d = m.config().hiddenSize(), sf = m.config().stateFloats();
+        float[] co = Arrays.copyOf(cpu.outputs(), cpu.totalTokens() * d);
+        float[] go = Arrays.copyOf(gpu.outputs(), gpu.totalTokens() * d);
+        double out = relL2(go, co);
+        float[] cs = Arrays.copyOf(cpu.states(), cpu.size() * sf);
+        float[] gs = Arrays.copyOf(gpu.states(), gpu.size() * sf);
+        double st = relL2(gs, cs);
+        System.out.printf("%s: outputs rel L2 %.3g, final states rel L2 %.3g%n", what, out, st);
+        assertTrue(out <= TOL, what + ": outputs relative L2 " + out);
+        assertTrue(st <= TOL, what + ": final states relative L2 " + st);
+        for (int i = 0; i < cpu.size(); i++) {
+            float[] a = Arrays.copyOfRange(cpu.states(), i * sf, (i + 1) * sf);
+            float[] b = Arrays.copyOfRange(gpu.states(), i * sf, (i + 1) * sf);
+            if (cpu.length(i) == 0) {
+                assertTrue(Arrays.equals(a, b), what + ": empty sequence " + i + " changed its state");
+            } else {
+                assertClose(b, a, TOL, what + ": final state of sequence " + i + " (length " + cpu.length(i) + ")");
+            }
+            if (cpu.length(i) > 0) {
+                int off = cpu.tokenOffset(i) * d, n = cpu.length(i) * d;
+                assertClose(Arrays.copyOfRange(go, off, off + n), Arrays.copyOfRange(co, off, off + n), TOL,
+                        what + ": outputs of sequence " + i + " (length " + cpu.length(i) + ")");
+            }
+        }
+    }
+}

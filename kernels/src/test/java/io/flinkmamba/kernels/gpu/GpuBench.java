@@ -1,0 +1,295 @@
+package io.flinkmamba.kernels.gpu;
+
+import io.flinkmamba.kernels.cpu.CpuParallelForward;
+import io.flinkmamba.kernels.model.MambaBatch;
+import io.flinkmamba.kernels.model.MambaConfig;
+import io.flinkmamba.kernels.model.MambaModel;
+import io.flinkmamba.kernels.testing.RandomModels;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * GPU benchmark (a main, not a test: run on the GPU machine, see docs/benchmarks.md):
+ * <ol>
+ *   <li>device copy bandwidth (cuMemcpyDtoD, bytes read + written);</li>
+ *   <li>the fused scan kernel alone: effective bandwidth over the bytes it must move, as a share of (1);</li>
+ *   <li>the full micro-batch forward (host arrays in, host arrays out) in events/s, with the device's
+ *       kernel-only time beside it, and the CPU parallel path (one thread) on the smaller shapes.</li>
+ * </ol>
+ * Args: [quick] to run only small shapes; [variants] to compare scan_n16 with the scan_x_* variants too;
+ * [scanvariants name...] for only the named scan kernels.
+ */
+public final class GpuBench {
+    public static void main(String[] args) {
+        boolean quick = args.length > 0 && args[0].equals("quick");
+        boolean variants = args.length > 0 && args[0].equals("variants");
+        GpuDevices.Probe probe = GpuDevices.probe();
+        System.out.println("device: " + probe);
+        if (!probe.available()) {
+            System.exit(2);
+        }
+        System.out.println("cpu threads available: " + Runtime.getRuntime().availableProcessors()
+                + ", java " + System.getProperty("java.version"));
+        GpuContext ctx = GpuContext.get();
+        ctx.makeCurrent();
+        double copyGBs = copyBandwidth(1L << 30);
+        System.out.printf("copy bandwidth (DtoD 1 GiB, read+write): %.0f GB/s%n", copyGBs);
+        if (args.length > 0 && args[0].equals("scanvariants")) {
+            for (int i = 1; i < args.length; i++) {
+                variant = args[i];
+                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+            }
+            return;
+        }
+        scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+        scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+        scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+        if (variants) {
+            for (String v : new String[] {"scan_x_g2", "scan_x_g8", "scan_x_as"}) {
+                variant = v;
+                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+            }
+            variant = null;
+        }
+        breakdown(ctx, 64, 16_384, 64);
+        breakdown(ctx, 256, 4_096, 64);
+        System.out.println();
+        System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
+        int[][] shapes = quick
+                ? new int[][] {{64, 2, 4096, 16}, {64, 2, 4096, 64}}
+                : new int[][] {{64, 2, 4096, 16}, {64, 2, 4096, 256}, {64, 2, 100_000, 16}, {64, 2, 100_000, 64},
+                        {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}};
+        for (int[] s : shapes) {
+            forward(s[0], s[1], s[2], s[3], s[2] * s[3] <= 4096 * 64);
+        }
+    }
+
+    static double copyBandwidth(long bytes) {
+        CUdeviceptr a = new CUdeviceptr(), b = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(a, bytes);
+        JCudaDriver.cuMemAlloc(b, bytes);
+        JCudaDriver.cuMemsetD32(a, 0, bytes / 4);
+        CUevent e0 = new CUevent(), e1 = new CUevent();
+        JCudaDriver.cuEventCreate(e0, 0);
+        JCudaDriver.cuEventCreate(e1, 0);
+        JCudaDriver.cuMemcpyDtoD(b, a, bytes);
+        float best = Float.MAX_VALUE;
+        for (int i = 0; i < 10; i++) {
+            JCudaDriver.cuEventRecord(e0, null);
+            JCudaDriver.cuMemcpyDtoD(b, a, bytes);
+            JCudaDriver.cuEventRecord(e1, null);
+            JCudaDriver.cuEventSynchronize(e1);
+            float[] ms = new float[1];
+            JCudaDriver.cuEventElapsedTime(ms, e0, e1);
+            best = Math.min(best, ms[0]);
+        }
+        JCudaDriver.cuMemFree(a);
+        JCudaDriver.cuMemFree(b);
+        return 2.0 * bytes / (best * 1e-3) / 1e9;
+    }
+
+    /** The scan kernel over S sequences of L tokens, E channels, state N, on random device data. */
+    private static String variant;
+
+    static void scanAlone(GpuContext ctx, int e, int n, int seqs, int len, double copyGBs) {
+        int r = 4, xr = r + 2 * n;
+        long t = (long) seqs * len;
+        int sf = e * n; // a state holding only the SSM part: ssmOff = 0
+        long[] floats = {t * e, t * e, t * xr, t * 2 * e, t * e, (long) seqs * sf, e * (long) n, e};
+        CUdeviceptr[] p = new CUdeviceptr[floats.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = new CUdeviceptr();
+            JCudaDriver.cuMemAlloc(p[i], 4 * floats[i]);
+            fillSmall(p[i], floats[i], i);
+        }
+        int[] offsets = new int[seqs + 1];
+        for (int i = 0; i <= seqs; i++) {
+            offsets[i] = i * len;
+        }
+        CUdeviceptr off = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
+        JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
+        GpuKernels k = new GpuKernels(ctx, n, variant);
+        CUstream st = new CUstream();
+        JCudaDriver.cuStreamCreate(st, 0);
+        CUevent e0 = new CUevent(), e1 = new CUevent();
+        JCudaDriver.cuEventCreate(e0, 0);
+        JCudaDriver.cuEventCreate(e1, 0);
+        float best = Float.MAX_VALUE;
+        for (int i = 0; i < 6; i++) {
+            JCudaDriver.cuEventRecord(e0, st);
+            k.scan(p[0], p[1], p[2], xr, r, p[3], 2 * e, off, seqs, p[5], sf, 0, p[6], p[7], p[4], e, st);
+            JCudaDriver.cuEventRecord(e1, st);
+            JCudaDriver.cuEventSynchronize(e1);
+            float[] ms = new float[1];
+            JCudaDriver.cuEventElapsedTime(ms, e0, e1);
+            if (i > 0) {
+                best = Math.min(best, ms[0]);
+            }
+        }
+        // must read u, Δ, z [T, E] and B, C [T, 2N]; write y [T, E]; read and write the state [S, E, N]
+        double bytes = 4.0 * (t * (3L * e + 2L * n + e) + 2L * seqs * sf);
+        double gbs = bytes / (best * 1e-3) / 1e9;
+        System.out.printf((variant != null ? variant + " " : "") + "scan alone: E=%d N=%d %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
+                e, n, seqs, len, best, gbs, 100 * gbs / copyGBs);
+        for (CUdeviceptr q : p) {
+            JCudaDriver.cuMemFree(q);
+        }
+        JCudaDriver.cuMemFree(off);
+        JCudaDriver.cuStreamDestroy(st);
+    }
+
+    /** Device time of each kernel of one layer, one launch each over S x L tokens (random weights and data). */
+    static void breakdown(GpuContext ctx, int hidden, int seqs, int len) {
+        MambaConfig c = MambaConfig.of(hidden, 16, 1);
+        MambaModel m = RandomModels.model(c, 3);
+        DeviceWeights w = DeviceWeights.acquire(ctx, m);
+        DeviceWeights.Layer lw = w.layers[0];
+        int d = c.hiddenSize(), e = c.intermediateSize(), r = c.timeStepRank(), xr = c.xProjRows(), sf = c.stateFloats();
+        int t = seqs * len;
+        long[] floats = {(long) t * d, (long) t * d, (long) t * 2 * e, (long) t * e, (long) t * xr, (long) t * e,
+                (long) t * e, (long) seqs * sf};
+        CUdeviceptr[] p = new CUdeviceptr[floats.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = new CUdeviceptr();
+            JCudaDriver.cuMemAlloc(p[i], 4 * floats[i]);
+            fillSmall(p[i], floats[i], i == 5 ? 1 : 0);
+        }
+        CUdeviceptr x = p[0], h = p[1], xz = p[2], u = p[3], bc = p[4], dt = p[5], y = p[6], states = p[7];
+        int[] offsets = new int[seqs + 1];
+        for (int i = 0; i <= seqs; i++) {
+            offsets[i] = i * len;
+        }
+        CUdeviceptr off = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
+        JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
+        GpuKernels k = new GpuKernels(ctx, 16);
+        CUstream st = new CUstream();
+        JCudaDriver.cuStreamCreate(st, 0);
+        CUdeviceptr none = new CUdeviceptr();
+        Runnable[] steps = {
+            () -> k.rmsnorm(x, lw.norm, h, t, d, 1e-5f, st),
+            () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st),
+            () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st),
+            () -> k.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st),
+            () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st),
+            () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st),
+            () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st)};
+        String[] names = {"rmsnorm", "in_proj", "conv+silu", "x_proj", "dt_proj+softplus", "scan", "out_proj+residual"};
+        double[] flops = {0, 2.0 * t * d * 2 * e, 0, 2.0 * t * e * xr, 2.0 * t * r * e, 0, 2.0 * t * e * d};
+        CUevent e0 = new CUevent(), e1 = new CUevent();
+        JCudaDriver.cuEventCreate(e0, 0);
+        JCudaDriver.cuEventCreate(e1, 0);
+        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens:", hidden, t));
+        double total = 0;
+        for (int i = 0; i < steps.length; i++) {
+            float best = Float.MAX_VALUE;
+            for (int rep = 0; rep < 4; rep++) {
+                JCudaDriver.cuEventRecord(e0, st);
+                steps[i].run();
+                JCudaDriver.cuEventRecord(e1, st);
+                JCudaDriver.cuEventSynchronize(e1);
+                float[] ms = new float[1];
+                JCudaDriver.cuEventElapsedTime(ms, e0, e1);
+                if (rep > 0) {
+                    best = Math.min(best, ms[0]);
+                }
+            }
+            total += best;
+            sb.append(String.format(" %s %.3f ms%s;", names[i], best,
+                    flops[i] > 0 ? String.format(" (%.1f TFLOP/s)", flops[i] / (best * 1e-3) / 1e12) : ""));
+        }
+        System.out.println(sb.append(String.format(" total %.3f ms", total)));
+        for (CUdeviceptr q : p) {
+            JCudaDriver.cuMemFree(q);
+        }
+        JCudaDriver.cuMemFree(off);
+        JCudaDriver.cuStreamDestroy(st);
+        w.release();
+    }
+
+    /** Small values (|v| < 0.5) so exp/softplus stay in range: a pattern, not random, since only speed counts here. */
+    private static void fillSmall(CUdeviceptr p, long floats, int salt) {
+        float[] chunk = new float[1 << 20];
+        Random rnd = new Random(salt);
+        for (int i = 0; i < chunk.length; i++) {
+            chunk[i] = (rnd.nextFloat() - 0.5f) * (salt == 1 ? 0.2f : 1f) + (salt == 1 ? 0.1f : 0f);
+        }
+        for (long at = 0; at < floats; at += chunk.length) {
+            long nf = Math.min(chunk.length, floats - at);
+            JCudaDriver.cuMemcpyHtoD(p.withByteOffset(4 * at), jcuda.Pointer.to(chunk), 4 * nf);
+        }
+    }
+
+    static void forward(int hidden, int layers, int keys, int len, boolean withCpu) {
+        MambaConfig c = MambaConfig.of(hidden, 16, layers);
+        MambaModel m = RandomModels.model(c, 42);
+        MambaBatch b = new MambaBatch(c);
+        float[] state = new float[c.stateFloats()];
+        for (int i = 0; i < keys; i++) {
+            b.addSequence(state, len);
+        }
+        float[] pattern = RandomModels.gaussian(new Random(1), 1 << 20);
+        float[] in = b.inputs();
+        long n = (long) b.totalTokens() * hidden;
+        for (long at = 0; at < n; at += pattern.length) {
+            System.arraycopy(pattern, 0, in, (int) at, (int) Math.min(pattern.length, n - at));
+        }
+        long events = (long) keys * len;
+        double best = Double.MAX_VALUE, bestKernels = Double.MAX_VALUE, copies = 0;
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            f.profileKernels = true;
+            for (int i = 0; i < 4; i++) {
+                f.kernelMillis = 0;
+                f.hostCopyMillis = 0;
+                long t0 = System.nanoTime();
+                f.forward(b);
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (i > 0 && s < best) {
+                    copies = f.hostCopyMillis / 1e3;
+                }
+                if (i > 0) {
+                    best = Math.min(best, s);
+                    bestKernels = Math.min(bestKernels, f.kernelMillis / 1e3);
+                }
+            }
+        }
+        if (!finite(b.outputs(), (int) Math.min(n, 1 << 20))) {
+            throw new AssertionError("non-finite outputs");
+        }
+        String cpu = "-", ratio = "-";
+        if (withCpu) {
+            CpuParallelForward f = new CpuParallelForward(m);
+            double cbest = Double.MAX_VALUE;
+            for (int i = 0; i < 3; i++) {
+                long t0 = System.nanoTime();
+                f.forward(b);
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (i > 0) {
+                    cbest = Math.min(cbest, s);
+                }
+            }
+            cpu = String.format("%.3g", events / cbest);
+            ratio = String.format("%.0fx", cbest / best);
+        }
+        System.out.printf("| %d | %d | %d | %d | %.3g | %.3g | %.0f%% | %s | %s |%n", hidden, layers, keys, len,
+                events / best, events / bestKernels, 100 * copies / best, cpu, ratio);
+    }
+
+    private static boolean finite(float[] a, int n) {
+        for (int i = 0; i < n; i++) {
+            if (!Float.isFinite(a[i])) {
+                return false;
+            }
+        }
+        return !Arrays.equals(Arrays.copyOf(a, 64), new float[64]);
+    }
+}

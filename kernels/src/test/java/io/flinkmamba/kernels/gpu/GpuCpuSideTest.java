@@ -1,0 +1,136 @@
+package io.flinkmamba.kernels.gpu;
+
+import io.flinkmamba.kernels.BatchForwards;
+import io.flinkmamba.kernels.model.BatchForward;
+import io.flinkmamba.kernels.model.MambaBatch;
+import io.flinkmamba.kernels.model.MambaConfig;
+import io.flinkmamba.kernels.model.MambaModel;
+import io.flinkmamba.kernels.testing.RandomModels;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/** The host-side logic of the GPU path, which runs everywhere. */
+class GpuCpuSideTest {
+    @Test
+    void probeAnswersWithoutThrowingAndIsCached() {
+        GpuDevices.Probe p = GpuDevices.probe();
+        assertNotNull(p.reason());
+        assertTrue(p == GpuDevices.probe(), "asked once");
+        if (!p.available()) {
+            assertFalse(p.reason().isBlank());
+            assertTrue(p.toString().startsWith("no usable CUDA device: "));
+        }
+    }
+
+    @Test
+    void gpuWithoutDeviceFailsAtCreationNamingWhy() {
+        GpuDevices.Probe p = GpuDevices.probe();
+        assumeFalse(p.available(), "this machine has a device");
+        MambaModel m = RandomModels.model(MambaConfig.of(8, 4, 1), 1);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> BatchForwards.create(m, "gpu"));
+        assertTrue(e.getMessage().contains(p.reason()), e.getMessage());
+        assertTrue(e.getMessage().contains("device=auto"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> new GpuBatchForward(m));
+    }
+
+    @Test
+    void autoWithoutDeviceFallsBackToTheCpuAndCounts() {
+        assumeFalse(GpuDevices.probe().available(), "this machine has a device");
+        MambaModel m = RandomModels.model(MambaConfig.of(8, 4, 1), 1);
+        long before = BatchForwards.autoFallbacks();
+        try (BatchForward f = BatchForwards.create(m, "AUTO")) {
+            assertEquals("cpu", f.device());
+            MambaBatch b = new MambaBatch(m.config());
+            b.addSequence(m.newState(), 3);
+            b.inputs()[0] = 1f;
+            f.forward(b);
+            assertTrue(b.outputs()[0] != 0f, "the fallback computes");
+        }
+        assertEquals(before + 1, BatchForwards.autoFallbacks());
+    }
+
+    @Test
+    void deviceOptionIsParsedStrictly() {
+        assertEquals(BatchForwards.Device.CPU, BatchForwards.Device.parse(" cpu "));
+        assertEquals(BatchForwards.Device.GPU, BatchForwards.Device.parse("GPU"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BatchForwards.Device.parse("cuda"));
+        assertTrue(e.getMessage().contains("gpu, cpu, auto"));
+        assertThrows(IllegalArgumentException.class, () -> BatchForwards.Device.parse(null));
+        MambaModel m = RandomModels.model(MambaConfig.of(8, 4, 1), 1);
+        assertEquals("cpu", BatchForwards.create(m, "cpu").device());
+    }
+
+    @Test
+    void chunksCoverTheBatchInOrderWithinLimits() {
+        MambaConfig c = MambaConfig.of(4, 2, 1);
+        MambaBatch b = new MambaBatch(c);
+        Random rnd = new Random(3);
+        float[] s = new float[c.stateFloats()];
+        for (int i = 0; i < 500; i++) {
+            b.addSequence(s, i == 250 ? 5000 : rnd.nextInt(4) == 0 ? 0 : rnd.nextInt(100));
+        }
+        List<ChunkPlan.Chunk> chunks = ChunkPlan.plan(b, 300, 40);
+        int next = 0;
+        for (ChunkPlan.Chunk ch : chunks) {
+            assertEquals(next, ch.first(), "contiguous, in order");
+            assertTrue(ch.last() > ch.first(), "never empty");
+            assertEquals(b.offsets()[ch.first()], ch.tokenStart());
+            assertEquals(b.offsets()[ch.last()], ch.tokenEnd());
+            assertTrue(ch.seqs() <= 40);
+            assertTrue(ch.tokens() <= 300 || ch.seqs() == 1, "only a lone long sequence exceeds the budget");
+            next = ch.last();
+        }
+        assertEquals(500, next);
+        assertTrue(chunks.stream().anyMatch(ch -> ch.first() == 250 && ch.seqs() == 1));
+        // a greedy cut: each chunk could not take the next sequence
+        for (int i = 0; i + 1 < chunks.size(); i++) {
+            ChunkPlan.Chunk ch = chunks.get(i);
+            int withNext = b.offsets()[ch.last() + 1] - ch.tokenStart();
+            assertTrue(ch.seqs() == 40 || withNext > 300);
+        }
+        assertThrows(IllegalArgumentException.class, () -> ChunkPlan.plan(b, 0, 1));
+    }
+
+    @Test
+    void hostCopiesRoundTripAcrossSlices() {
+        int n = 3 * HostCopies.SLICE + 12345;
+        float[] src = RandomModels.gaussian(new Random(4), n + 7);
+        java.nio.FloatBuffer buf = java.nio.ByteBuffer.allocateDirect(4 * (n + 100))
+                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        HostCopies.put(buf, 50, src, 7, n);
+        assertEquals(src[7], buf.get(50));
+        assertEquals(src[7 + n - 1], buf.get(50 + n - 1));
+        assertEquals(0f, buf.get(50 + n), "nothing written past the range");
+        float[] back = new float[n + 3];
+        HostCopies.get(buf, 50, back, 3, n);
+        assertArrayEquals(java.util.Arrays.copyOfRange(src, 7, 7 + n), java.util.Arrays.copyOfRange(back, 3, 3 + n));
+        HostCopies.get(buf, 50, back, 0, 5); // one slice: the single-thread path
+        assertEquals(src[11], back[4]);
+    }
+
+    @Test
+    void ptxIsNulTerminatedForTheDriver() {
+        byte[] ptx = GpuContext.resource("mamba.ptx");
+        byte[] z = GpuContext.withNul(ptx);
+        assertEquals(ptx.length + 1, z.length);
+        assertEquals(0, z[z.length - 1]);
+        assertArrayEquals(z, GpuContext.withNul(z), "already terminated: unchanged");
+        String text = new String(ptx, StandardCharsets.US_ASCII);
+        for (String k : new String[] {"rmsnorm_rows", "gemm_xwt_n64", "gemm_xwt_n128", "conv_silu", "scan_n16", "scan_generic"}) {
+            assertTrue(text.contains(".entry " + k), "PTX has kernel " + k);
+        }
+        assertTrue(GpuContext.resource("mamba.sm_90.cubin").length > 0);
+    }
+}

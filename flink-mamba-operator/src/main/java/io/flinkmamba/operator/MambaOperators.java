@@ -1,0 +1,55 @@
+package io.flinkmamba.operator;
+
+import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.util.OutputTag;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * DataStream entry point:
+ *
+ * <pre>{@code
+ * SingleOutputStreamOperator<MambaScore<String>> scores =
+ *         MambaOperators.score(events.keyBy(e -> e.accountId), spec);
+ * DataStream<RejectedEvent> rejected = scores.getSideOutput(MambaOperators.REJECTED);
+ * }</pre>
+ */
+public final class MambaOperators {
+    private MambaOperators() {
+    }
+
+    /** Events that were not scored (invalid features, late), with the reason. */
+    public static final OutputTag<RejectedEvent> REJECTED =
+            new OutputTag<>("mamba-rejected", TypeInformation.of(RejectedEvent.class));
+
+    /**
+     * Scores every event of the keyed stream with the spec's model, advancing its key's state. Options
+     * come from the job's configuration ({@link MambaOptions}), overridden by the spec's builder.
+     * The operator gets the spec's uid (default {@value MambaSpec#DEFAULT_UID}).
+     */
+    public static <K, IN> SingleOutputStreamOperator<MambaScore<K>> score(KeyedStream<IN, K> stream, MambaSpec<IN> spec) {
+        MambaSettings settings = spec.resolve(stream.getExecutionEnvironment().getConfiguration());
+        return stream
+                .transform(spec.name(), scoreType(stream.getKeyType()), new MambaScoringOperator<K, IN>(spec, settings))
+                .uid(spec.uid());
+    }
+
+    /** Type information of {@link MambaScore} for a key type: a POJO, never Kryo. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static <K> TypeInformation<MambaScore<K>> scoreType(TypeInformation<K> keyType) {
+        Map<String, TypeInformation<?>> fields = new HashMap<>();
+        fields.put("key", keyType);
+        fields.put("eventTime", BasicTypeInfo.LONG_TYPE_INFO);
+        fields.put("output", PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO);
+        fields.put("modelVersion", BasicTypeInfo.STRING_TYPE_INFO);
+        fields.put("modelFingerprint", BasicTypeInfo.STRING_TYPE_INFO);
+        fields.put("eventsSeen", BasicTypeInfo.LONG_TYPE_INFO);
+        return (TypeInformation) Types.POJO(MambaScore.class, fields);
+    }
+}

@@ -1,0 +1,61 @@
+package io.flinkmamba.operator;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Options of the Mamba operator, read from the job's configuration ({@code -Dmamba.mode=micro_batch}
+ * or {@code Configuration.set}); {@link MambaSpec.Builder} settings override them.
+ */
+public final class MambaOptions {
+    private MambaOptions() {
+    }
+
+    public static final ConfigOption<ScoringMode> MODE = ConfigOptions.key("mamba.mode")
+            .enumType(ScoringMode.class).defaultValue(ScoringMode.PER_EVENT)
+            .withDescription("PER_EVENT: score every event on arrival (recurrent step). MICRO_BATCH: buffer events "
+                    + "per key and score all pending keys of the subtask with one batched call.");
+
+    public static final ConfigOption<Integer> BATCH_MAX_EVENTS = ConfigOptions.key("mamba.batch.max-events")
+            .intType().defaultValue(512)
+            .withDescription("Micro-batch: flush once this many events are pending in the subtask.");
+
+    public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key("mamba.batch.max-delay")
+            .durationType().defaultValue(Duration.ofMillis(100))
+            .withDescription("Micro-batch: flush at the latest this long (processing time) after the first pending event.");
+
+    public static final ConfigOption<Boolean> BATCH_FLUSH_ON_CHECKPOINT = ConfigOptions.key("mamba.batch.flush-on-checkpoint")
+            .booleanType().defaultValue(true)
+            .withDescription("Micro-batch: flush before every checkpoint barrier. Pending events are keyed state "
+                    + "either way, so turning this off loses nothing; it only delays their outputs.");
+
+    public static final ConfigOption<String> DEVICE = ConfigOptions.key("mamba.device")
+            .stringType().defaultValue("cpu")
+            .withDescription("Micro-batch implementation: cpu, gpu (fails at open() when none is available) "
+                    + "or auto (gpu when available, else cpu).");
+
+    public static final ConfigOption<Ordering> ORDERING = ConfigOptions.key("mamba.ordering")
+            .enumType(Ordering.class).defaultValue(Ordering.ARRIVAL)
+            .withDescription("ARRIVAL or EVENT_TIME (buffer until the watermark, apply in event-time order).");
+
+    public static final ConfigOption<Duration> ALLOWED_LATENESS = ConfigOptions.key("mamba.allowed-lateness")
+            .durationType().defaultValue(Duration.ZERO)
+            .withDescription("EVENT_TIME: events are applied once the watermark passes event time + this; "
+                    + "events arriving after that go to the rejected side output.");
+
+    public static final ConfigOption<String> EXPECTED_STATE_BACKEND = ConfigOptions.key("mamba.state.expected-backend")
+            .stringType().defaultValue("any")
+            .withDescription("any, heap or rocksdb: fail at open() when the keyed state backend is another one.");
+
+    public static final ConfigOption<ModelChangePolicy> ON_MODEL_CHANGE = ConfigOptions.key("mamba.state.on-model-change")
+            .enumType(ModelChangePolicy.class).defaultValue(ModelChangePolicy.RESET)
+            .withDescription("A key whose state was written by another model (fingerprint): RESET it to a fresh "
+                    + "state (counted in stateResets) or FAIL.");
+
+    /** Every option above, for merging the job's configuration with builder overrides. */
+    public static final List<ConfigOption<?>> ALL = List.of(MODE, BATCH_MAX_EVENTS, BATCH_MAX_DELAY,
+            BATCH_FLUSH_ON_CHECKPOINT, DEVICE, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE);
+}

@@ -444,6 +444,18 @@ public class MambaScoringOperator<K, IN> extends AbstractStreamOperator<MambaSco
         }
     }
 
+    /** A copy of the key's state, or null when it has none: for tests and tools. */
+    @SuppressWarnings("unchecked")
+    KeyState stateOf(K key) throws Exception {
+        K saved = (K) getCurrentKey();
+        setCurrentKey(key);
+        KeyState s = keyState.value();
+        if (saved != null) {
+            setCurrentKey(saved);
+        }
+        return s == null ? null : s.deepCopy();
+    }
+
     /** The loaded model, for tests. */
     MambaModel model() {
         return model;

@@ -48,7 +48,10 @@ final class FloatArrayIO {
             throw new IOException("corrupt state: float array length " + n);
         }
         out.writeInt(n);
-        out.write(in, 4 * n);
+        // through the scratch buffer: DataOutputSerializer.write(DataInputView, int) does not grow its buffer
+        byte[] b = scratch(4 * n);
+        in.readFully(b, 0, 4 * n);
+        out.write(b, 0, 4 * n);
     }
 
     private byte[] scratch(int bytes) {

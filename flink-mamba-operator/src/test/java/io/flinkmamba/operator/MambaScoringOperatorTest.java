@@ -63,8 +63,8 @@ class MambaScoringOperatorTest {
         h.open();
         feed(h, events);
         Fixture.Reference ref = fx.reference(events);
-        fx.assertOutputsMatch(ref, h.extractOutputValues(), 0);
-        fx.assertStatesMatch(ref, k -> Fixture.stateOf(h, k), 0);
+        fx.assertOutputsMatch(ref, h.extractOutputValues(), Fixture.STEP_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(h, k), Fixture.STEP_TOL);
         h.close();
     }
 
@@ -127,8 +127,8 @@ class MambaScoringOperatorTest {
         feed(second, events.subList(170, 300));
         outputs.addAll(second.extractOutputValues());
         Fixture.Reference ref = fx.reference(events);
-        fx.assertOutputsMatch(ref, outputs, 0);
-        fx.assertStatesMatch(ref, k -> Fixture.stateOf(second, k), 0);
+        fx.assertOutputsMatch(ref, outputs, Fixture.STEP_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(second, k), Fixture.STEP_TOL);
         second.close();
     }
 
@@ -183,7 +183,7 @@ class MambaScoringOperatorTest {
         runRescaled(spec, atThree, maxParallelism, 3, 2, events.subList(400, 600), outputs, true);
 
         Fixture.Reference ref = fx.reference(events);
-        fx.assertOutputsMatch(ref, outputs, mode == ScoringMode.PER_EVENT ? 0 : BATCH_TOL);
+        fx.assertOutputsMatch(ref, outputs, mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
     }
 
     /** Restores {@code state} at {@code newParallelism}, routes events by key group, returns the merged snapshot. */
@@ -240,8 +240,8 @@ class MambaScoringOperatorTest {
         feed(h, mixed);
         h.endInput();
         Fixture.Reference ref = fx.reference(valid);
-        fx.assertOutputsMatch(ref, h.extractOutputValues(), mode == ScoringMode.PER_EVENT ? 0 : BATCH_TOL);
-        fx.assertStatesMatch(ref, k -> Fixture.stateOf(h, k), mode == ScoringMode.PER_EVENT ? 0 : BATCH_TOL);
+        fx.assertOutputsMatch(ref, h.extractOutputValues(), mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(h, k), mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
 
         List<RejectedEvent> rejected = new ArrayList<>();
         h.getSideOutput(MambaOperators.REJECTED).forEach(r -> rejected.add(r.getValue()));
@@ -299,7 +299,7 @@ class MambaScoringOperatorTest {
         h.processWatermark(new Watermark(Long.MAX_VALUE));
 
         Fixture.Reference ref = fx.reference(inOrder);
-        fx.assertOutputsMatch(ref, h.extractOutputValues(), mode == ScoringMode.PER_EVENT ? 0 : BATCH_TOL);
+        fx.assertOutputsMatch(ref, h.extractOutputValues(), mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
         List<MambaScore<String>> out = h.extractOutputValues();
         for (Map.Entry<String, List<MambaScore<String>>> e : Fixture.byKey(out).entrySet()) {
             List<MambaScore<String>> l = e.getValue();

@@ -111,7 +111,7 @@ class OperatorLifecycleTest {
         assertEquals(other.fingerprint(), s.modelFingerprint);
         float[] expected = new float[Fixture.D];
         other.newStepper().step(other.newState(), e.features, expected);
-        Fixture.assertClose(expected, s.output, 0, "output from a fresh state of the new model");
+        Fixture.assertClose(expected, s.output, Fixture.STEP_TOL, "output from a fresh state of the new model");
         h.close();
     }
 
@@ -147,7 +147,7 @@ class OperatorLifecycleTest {
         for (TestEvent e : events.subList(20, 40)) {
             perEvent.processElement(e, e.time);
         }
-        fx.assertOutputsMatch(fx.reference(events), perEvent.extractOutputValues(), 0);
+        fx.assertOutputsMatch(fx.reference(events), perEvent.extractOutputValues(), Fixture.STEP_TOL);
         perEvent.close();
     }
 }

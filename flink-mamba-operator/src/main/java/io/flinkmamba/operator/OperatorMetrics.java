@@ -8,7 +8,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 import java.util.function.LongSupplier;
 
-/** The operator's metrics, registered under the operator's group in a "mamba" subgroup. */
+/** The operator's metrics, registered in the operator's metric group (names do not clash with Flink's numRecords*). */
 final class OperatorMetrics {
     private static final int HISTOGRAM_WINDOW = 1024;
 
@@ -25,7 +25,7 @@ final class OperatorMetrics {
     final Histogram flushLatencyMicros;
 
     OperatorMetrics(MetricGroup operatorGroup, long stateBytesPerKey, LongSupplier pendingEvents) {
-        MetricGroup g = operatorGroup.addGroup("mamba");
+        MetricGroup g = operatorGroup;
         eventsScored = g.counter("eventsScored");
         eventsRejected = g.counter("eventsRejected");
         eventsLate = g.counter("eventsLate");

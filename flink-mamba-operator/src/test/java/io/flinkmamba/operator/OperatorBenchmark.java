@@ -1,7 +1,9 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.kernels.cpu.CpuParallelForward;
 import io.flinkmamba.kernels.cpu.RecurrentStepper;
 import io.flinkmamba.kernels.model.MambaConfig;
+import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -18,6 +20,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -72,6 +76,10 @@ public final class OperatorBenchmark {
             List<Case> cases = new ArrayList<>();
             names.add("bare core step (float[][] of states)");
             cases.add(bareStep(model, keys, pool));
+            for (int b : batches) {
+                names.add("bare core batched forward " + b + " (CpuParallelForward)");
+                cases.add(bareBatched(model, keys, pool, b));
+            }
             for (String backend : backends) {
                 names.add("operator per-event, " + backend);
                 cases.add(operator(MambaSpec.builder(modelDir.toString(), "bench", new TestEvent.Extractor()).build(),
@@ -122,6 +130,37 @@ public final class OperatorBenchmark {
         return (order, offset) -> {
             for (int i = 0; i < order.length; i++) {
                 stepper.step(states[order[i]], pool[(offset + i) % FEATURE_POOL], out);
+            }
+        };
+    }
+
+    /** The core's parallel mode alone: chunks of {@code batchSize} events, grouped per key, one forward each. */
+    private static Case bareBatched(MambaModel model, int keys, float[][] pool, int batchSize) {
+        float[][] states = new float[keys][];
+        for (int k = 0; k < keys; k++) {
+            states[k] = model.newState();
+        }
+        CpuParallelForward forward = model.newCpuParallel();
+        MambaBatch batch = new MambaBatch(model.config());
+        return (order, offset) -> {
+            for (int start = 0; start < order.length; start += batchSize) {
+                int end = Math.min(order.length, start + batchSize);
+                Map<Integer, List<Integer>> byKey = new LinkedHashMap<>();
+                for (int i = start; i < end; i++) {
+                    byKey.computeIfAbsent(order[i], k -> new ArrayList<>()).add(i);
+                }
+                batch.clear();
+                for (Map.Entry<Integer, List<Integer>> e : byKey.entrySet()) {
+                    int seq = batch.addSequence(states[e.getKey()], 0, e.getValue().size());
+                    for (int t = 0; t < e.getValue().size(); t++) {
+                        batch.setInput(seq, t, pool[(offset + e.getValue().get(t)) % FEATURE_POOL], 0);
+                    }
+                }
+                forward.forward(batch);
+                int seq = 0;
+                for (Integer k : byKey.keySet()) {
+                    batch.getState(seq++, states[k], 0);
+                }
             }
         };
     }

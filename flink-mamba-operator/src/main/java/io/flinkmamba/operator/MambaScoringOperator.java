@@ -404,7 +404,11 @@ public class MambaScoringOperator<K, IN> extends AbstractStreamOperator<MambaSco
         }
     }
 
-    /** Releases held events, flushes, and only then forwards the watermark: outputs are never late. */
+    /**
+     * Releases held events, flushes, and only then forwards the watermark: outputs are never late.
+     * Replaces the base class's version, so Flink's interruptible-timers option (off by default)
+     * does not apply to this operator.
+     */
     @Override
     public void processWatermark(Watermark mark) throws Exception {
         if (timeServiceManager != null) {

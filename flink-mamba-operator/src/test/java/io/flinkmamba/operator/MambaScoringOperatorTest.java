@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -165,14 +166,15 @@ class MambaScoringOperatorTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ScoringMode.class)
-    void rescalingFromOneToThreeToTwoKeepsEveryKeysState(ScoringMode mode) throws Exception {
+    @CsvSource({"PER_EVENT, heap", "MICRO_BATCH, heap", "PER_EVENT, rocksdb", "MICRO_BATCH, rocksdb"})
+    void rescalingFromOneToThreeToTwoKeepsEveryKeysState(ScoringMode mode, String backend) throws Exception {
         int maxParallelism = 128;
         List<TestEvent> events = Fixture.events(40, 600, 6);
         MambaSpec<TestEvent> spec = fx.spec().mode(mode).batchMaxEvents(50).batchMaxDelay(Duration.ofHours(1)).build();
         List<MambaScore<String>> outputs = new ArrayList<>();
+        rescaleBackend = backend;
 
-        var one = harness(spec, maxParallelism, 1, 0, null);
+        var one = harness(spec, maxParallelism, 1, 0, backend(backend));
         one.open();
         feed(one, events.subList(0, 200));
         OperatorSubtaskState atOne = one.snapshot(1, 1);
@@ -186,13 +188,15 @@ class MambaScoringOperatorTest {
         fx.assertOutputsMatch(ref, outputs, mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
     }
 
+    private String rescaleBackend = "heap";
+
     /** Restores {@code state} at {@code newParallelism}, routes events by key group, returns the merged snapshot. */
     private OperatorSubtaskState runRescaled(MambaSpec<TestEvent> spec, OperatorSubtaskState state, int maxParallelism,
                                              int oldParallelism, int newParallelism, List<TestEvent> events,
                                              List<MambaScore<String>> outputs, boolean last) throws Exception {
         List<KeyedOneInputStreamOperatorTestHarness<String, TestEvent, MambaScore<String>>> subtasks = new ArrayList<>();
         for (int i = 0; i < newParallelism; i++) {
-            var h = harness(spec, maxParallelism, newParallelism, i, null);
+            var h = harness(spec, maxParallelism, newParallelism, i, backend(rescaleBackend));
             h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(
                     state, maxParallelism, oldParallelism, newParallelism, i));
             h.open();
@@ -317,6 +321,31 @@ class MambaScoringOperatorTest {
             lastBeforeFinal = o;
         }
         h.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"heap", "rocksdb"})
+    void eventsHeldForTheWatermarkSurviveASnapshot(String backend) throws Exception {
+        List<TestEvent> inOrder = Fixture.events(5, 80, 12);
+        List<TestEvent> arrival = new ArrayList<>(inOrder);
+        java.util.Collections.shuffle(arrival, new java.util.Random(3));
+        MambaSpec<TestEvent> spec = fx.spec().ordering(Ordering.EVENT_TIME).allowedLateness(Duration.ofSeconds(10)).build();
+        var first = harness(spec, backend(backend));
+        first.open();
+        feed(first, arrival.subList(0, 50));
+        OperatorSubtaskState snapshot = first.snapshot(1, 1);
+        assertEquals(0, first.extractOutputValues().size(), "all held: the watermark has not moved");
+        first.close();
+
+        var second = harness(spec, backend(backend));
+        second.initializeState(snapshot);
+        second.open();
+        feed(second, arrival.subList(50, 80));
+        second.processWatermark(new Watermark(Long.MAX_VALUE)); // the restored timers release the held events
+        Fixture.Reference ref = fx.reference(inOrder);
+        fx.assertOutputsMatch(ref, second.extractOutputValues(), Fixture.STEP_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(second, k), Fixture.STEP_TOL);
+        second.close();
     }
 
     @Test

@@ -4,48 +4,58 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
 import java.time.Duration;
+import java.util.List;
 
-/** Flink configuration options of the Mamba scoring operator (also settable on {@link MambaSpec.Builder}). */
+/**
+ * Options of the Mamba operator, read from the job's configuration ({@code -Dmamba.mode=micro_batch}
+ * or {@code Configuration.set}); {@link MambaSpec.Builder} settings override them.
+ */
 public final class MambaOptions {
     private MambaOptions() {
     }
 
-    public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("mamba.model.path")
-            .stringType().noDefaultValue()
-            .withDescription("Directory of the Hugging Face Mamba checkpoint (config.json + model.safetensors), "
-                    + "readable from every TaskManager.");
-
-    public static final ConfigOption<String> MODEL_VERSION = ConfigOptions.key("mamba.model.version")
-            .stringType().defaultValue("unversioned")
-            .withDescription("Version label of the model, carried by every output and recorded in each key's state.");
-
     public static final ConfigOption<ScoringMode> MODE = ConfigOptions.key("mamba.mode")
             .enumType(ScoringMode.class).defaultValue(ScoringMode.PER_EVENT)
-            .withDescription("PER_EVENT scores each event when it arrives; MICRO_BATCH buffers events per key and "
-                    + "scores all pending keys of a subtask in one batched parallel call.");
+            .withDescription("PER_EVENT: score every event on arrival (recurrent step). MICRO_BATCH: buffer events "
+                    + "per key and score all pending keys of the subtask with one batched call.");
 
     public static final ConfigOption<Integer> BATCH_MAX_EVENTS = ConfigOptions.key("mamba.batch.max-events")
-            .intType().defaultValue(4096)
-            .withDescription("MICRO_BATCH: flush when this many events are pending in the subtask.");
+            .intType().defaultValue(512)
+            .withDescription("Micro-batch: flush once this many events are pending in the subtask.");
 
     public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOptions.key("mamba.batch.max-delay")
-            .durationType().defaultValue(Duration.ofMillis(200))
-            .withDescription("MICRO_BATCH: flush at the latest this long (processing time) after the first pending event.");
+            .durationType().defaultValue(Duration.ofMillis(100))
+            .withDescription("Micro-batch: flush at the latest this long (processing time) after the first pending event.");
+
+    public static final ConfigOption<Boolean> BATCH_FLUSH_ON_CHECKPOINT = ConfigOptions.key("mamba.batch.flush-on-checkpoint")
+            .booleanType().defaultValue(true)
+            .withDescription("Micro-batch: flush before every checkpoint barrier. Pending events are keyed state "
+                    + "either way, so turning this off loses nothing; it only delays their outputs.");
 
     public static final ConfigOption<String> DEVICE = ConfigOptions.key("mamba.device")
             .stringType().defaultValue("cpu")
-            .withDescription("MICRO_BATCH: cpu, gpu (fail at start without a usable GPU) or auto (GPU when usable, else CPU).");
+            .withDescription("Micro-batch implementation: cpu, gpu (fails at open() when none is available) "
+                    + "or auto (gpu when available, else cpu).");
 
-    public static final ConfigOption<EventOrdering> ORDERING = ConfigOptions.key("mamba.ordering")
-            .enumType(EventOrdering.class).defaultValue(EventOrdering.ARRIVAL)
-            .withDescription("ARRIVAL applies events as they arrive; EVENT_TIME buffers them until the watermark "
-                    + "and applies them in event-time order.");
+    public static final ConfigOption<Ordering> ORDERING = ConfigOptions.key("mamba.ordering")
+            .enumType(Ordering.class).defaultValue(Ordering.ARRIVAL)
+            .withDescription("ARRIVAL or EVENT_TIME (buffer until the watermark, apply in event-time order).");
 
     public static final ConfigOption<Duration> ALLOWED_LATENESS = ConfigOptions.key("mamba.allowed-lateness")
             .durationType().defaultValue(Duration.ZERO)
-            .withDescription("EVENT_TIME: events older than the watermark minus this go to the rejected output.");
+            .withDescription("EVENT_TIME: events are applied once the watermark passes event time + this; "
+                    + "events arriving after that go to the rejected side output.");
 
-    public static final ConfigOption<ModelChangePolicy> MODEL_CHANGE_POLICY = ConfigOptions.key("mamba.model.change-policy")
-            .enumType(ModelChangePolicy.class).defaultValue(ModelChangePolicy.FAIL)
-            .withDescription("What to do with a key's state written by another model after a restore.");
+    public static final ConfigOption<String> EXPECTED_STATE_BACKEND = ConfigOptions.key("mamba.state.expected-backend")
+            .stringType().defaultValue("any")
+            .withDescription("any, heap or rocksdb: fail at open() when the keyed state backend is another one.");
+
+    public static final ConfigOption<ModelChangePolicy> ON_MODEL_CHANGE = ConfigOptions.key("mamba.state.on-model-change")
+            .enumType(ModelChangePolicy.class).defaultValue(ModelChangePolicy.RESET)
+            .withDescription("A key whose state was written by another model (fingerprint): RESET it to a fresh "
+                    + "state (counted in stateResets) or FAIL.");
+
+    /** Every option above, for merging the job's configuration with builder overrides. */
+    public static final List<ConfigOption<?>> ALL = List.of(MODE, BATCH_MAX_EVENTS, BATCH_MAX_DELAY,
+            BATCH_FLUSH_ON_CHECKPOINT, DEVICE, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE);
 }

@@ -4,17 +4,18 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One scored event: the key, the event time, the model's output vector (the final-norm hidden state
- * after this event) and which model produced it. A POJO; its type information is built by
- * {@link MambaOperators} with the key's own type.
+ * The model's output for one event: the final-norm output vector after the key's state advanced by
+ * this event. A Flink POJO; {@link MambaOperators#scoreType} gives its type information for a key type.
  */
 public class MambaScore<K> {
     public K key;
+    /** The event's time ({@link FeatureExtractor#NO_TIMESTAMP} when it had none). */
     public long eventTime;
+    /** hidden_size floats. */
     public float[] output;
     public String modelVersion;
     public String modelFingerprint;
-    /** Events this key has applied, this one included. */
+    /** Events this key has had scored, this one included. */
     public long eventsSeen;
 
     public MambaScore() {
@@ -35,19 +36,19 @@ public class MambaScore<K> {
             return false;
         }
         MambaScore<?> s = (MambaScore<?>) o;
-        return Objects.equals(key, s.key) && eventTime == s.eventTime && Arrays.equals(output, s.output)
-                && Objects.equals(modelVersion, s.modelVersion) && Objects.equals(modelFingerprint, s.modelFingerprint)
-                && eventsSeen == s.eventsSeen;
+        return eventTime == s.eventTime && eventsSeen == s.eventsSeen && Objects.equals(key, s.key)
+                && Arrays.equals(output, s.output) && Objects.equals(modelVersion, s.modelVersion)
+                && Objects.equals(modelFingerprint, s.modelFingerprint);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(key, eventTime, modelVersion, eventsSeen) * 31 + Arrays.hashCode(output);
+        return Objects.hash(key, eventTime, eventsSeen, modelVersion) * 31 + Arrays.hashCode(output);
     }
 
     @Override
     public String toString() {
-        return "MambaScore{key=" + key + ", eventTime=" + eventTime + ", eventsSeen=" + eventsSeen + ", model="
-                + modelVersion + ", output=" + Arrays.toString(output) + "}";
+        return "MambaScore{key=" + key + ", eventTime=" + eventTime + ", eventsSeen=" + eventsSeen
+                + ", modelVersion=" + modelVersion + ", output[" + (output == null ? 0 : output.length) + "]}";
     }
 }

@@ -8,13 +8,6 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.api.java.typeutils.TupleTypeInfo;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Histogram;
-import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -25,115 +18,132 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
- * Scores a keyed stream with a Mamba model, each key's recurrent state in Flink keyed state.
+ * Advances a Mamba state per key with every event and emits the model's output for it.
  *
- * <p>PER_EVENT mode advances the key's state with the recurrent step as each event arrives.
- * MICRO_BATCH mode appends events to the key's pending list (keyed state, so checkpoints keep them)
- * and flushes all pending keys of the subtask with ONE batched parallel call when max-events are
- * pending, when max-delay has passed (processing-time timer), before every checkpoint barrier and at
- * end of input. Watermarks are held back while events are pending, so no score is emitted behind a
- * watermark that has already passed. EVENT_TIME ordering buffers events until the watermark passes
- * them and applies them sorted by event time; events later than the allowed lateness are rejected.
+ * <p>Two stages per event: (1) validation, then, with EVENT_TIME ordering, a keyed buffer released
+ * in event-time order once the watermark passes event time + allowed lateness; (2) scoring, either
+ * at once with the recurrent step (PER_EVENT) or through a keyed buffer that a flush scores for all
+ * pending keys of the subtask with one {@link BatchForward} call (MICRO_BATCH). Both buffers are
+ * keyed state, so a restore loses nothing; the set of keys with pending micro-batch events is
+ * rebuilt from the state on restore.
+ *
+ * <p>Outputs never fall behind the watermark: pending events are flushed before a watermark is
+ * forwarded, before a checkpoint barrier (configurable) and at end of input.
  */
 public class MambaScoringOperator<K, IN> extends AbstractStreamOperator<MambaScore<K>>
         implements OneInputStreamOperator<IN, MambaScore<K>>, Triggerable<K, VoidNamespace>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(MambaScoringOperator.class);
 
     static final String KEY_STATE = "mamba-key-state";
-    static final String PENDING_STATE = "mamba-pending";
-    static final String EVENT_TIME_BUFFER = "mamba-event-time-buffer";
+    static final String BATCH_BUFFER = "mamba-batch-buffer";
+    static final String ORDER_BUFFER = "mamba-event-time-buffer";
 
-    private final MambaSpec spec;
-    private final FeatureExtractor<IN> extractor;
-    private final TypeInformation<IN> inType;
-    private final OutputTag<RejectedEvent<IN>> rejectedTag;
+    private final MambaSpec<IN> spec;
+    private final MambaSettings settings;
 
     private transient MambaModel model;
-    private transient int featureCount;
+    private transient String fingerprint;
+    private transient int hidden;
+    private transient FeatureExtractor<IN> extractor;
+    private transient InputAdapter adapter;
     private transient RecurrentStepper stepper;
     private transient BatchForward batchForward;
     private transient MambaBatch batch;
-    private transient ValueState<MambaKeyState> keyState;
-    private transient ListState<Tuple2<Long, IN>> pending;
-    private transient ListState<Tuple2<Long, IN>> eventTimeBuffer;
-    private transient InternalTimerService<VoidNamespace> timers;
-    private transient Set<K> pendingKeys;
-    private transient int pendingEvents;
-    private transient boolean flushTimerSet;
-    private transient Watermark heldWatermark;
-    private transient float[] stepOutput;
 
-    private transient Counter eventsScored;
-    private transient Counter eventsRejected;
-    private transient Counter flushes;
-    private transient Histogram batchEvents;
-    private transient Histogram batchKeys;
-    private transient Histogram flushLatencyMs;
+    private transient ValueState<KeyState> keyState;
+    private transient ListState<PendingEvent> batchBuffer;
+    private transient ListState<PendingEvent> orderBuffer;
+    private transient InternalTimerService<VoidNamespace> eventTimers;
 
-    public MambaScoringOperator(MambaSpec spec, FeatureExtractor<IN> extractor, TypeInformation<IN> inType,
-                                OutputTag<RejectedEvent<IN>> rejectedTag) {
+    /** Keys with events in {@link #batchBuffer}: what the next flush scores. */
+    private transient LinkedHashSet<K> pendingKeys;
+    private transient long pendingEvents;
+    /** Processing time at which the pending events must be flushed; -1 when none are pending. */
+    private transient long flushDeadline;
+    private transient boolean loggedReset;
+    private transient OperatorMetrics metrics;
+
+    public MambaScoringOperator(MambaSpec<IN> spec, MambaSettings settings) {
         this.spec = spec;
-        this.extractor = extractor;
-        this.inType = inType;
-        this.rejectedTag = rejectedTag;
+        this.settings = settings;
     }
 
     @Override
     public void open() throws Exception {
         super.open();
-        model = loadModel(spec.modelPath());
-        featureCount = model.config().hiddenSize();
-        keyState = getPartitionedState(new ValueStateDescriptor<>(KEY_STATE, MambaKeyStateSerializer.INSTANCE));
-        TupleTypeInfo<Tuple2<Long, IN>> bufferedType = new TupleTypeInfo<>(Types.LONG, inType);
-        pending = getPartitionedState(new ListStateDescriptor<>(PENDING_STATE, bufferedType));
-        eventTimeBuffer = getPartitionedState(new ListStateDescriptor<>(EVENT_TIME_BUFFER, bufferedType));
-        timers = getInternalTimerService("mamba-timers", VoidNamespaceSerializer.INSTANCE, this);
-        stepOutput = new float[featureCount];
-        pendingKeys = new LinkedHashSet<>();
-        if (spec.mode() == ScoringMode.PER_EVENT) {
-            stepper = model.newStepper();
-        } else {
-            batchForward = BatchForwardSelector.create(model, spec.device(), getMetricGroup());
-            batch = new MambaBatch(model.config());
-            recoverPendingKeys();
-        }
-        eventsScored = getMetricGroup().counter("eventsScored");
-        eventsRejected = getMetricGroup().counter("eventsRejected");
-        flushes = getMetricGroup().counter("flushes");
-        batchEvents = getMetricGroup().histogram("batchEvents", new DescriptiveStatisticsHistogram(1024));
-        batchKeys = getMetricGroup().histogram("batchKeys", new DescriptiveStatisticsHistogram(1024));
-        flushLatencyMs = getMetricGroup().histogram("flushLatencyMs", new DescriptiveStatisticsHistogram(1024));
-        long stateBytes = freshState().serializedBytes();
-        getMetricGroup().gauge("stateBytesPerKey", () -> stateBytes);
-    }
-
-    static MambaModel loadModel(String path) {
         try {
-            return MambaModel.load(Path.of(path));
+            model = MambaModel.load(Paths.get(spec.modelPath()));
         } catch (RuntimeException e) {
-            throw new IllegalStateException("cannot load the Mamba model from '" + path + "': " + e.getMessage(), e);
+            throw new IllegalStateException("Mamba operator '" + spec.uid() + "': cannot load the model from '"
+                    + spec.modelPath() + "': " + e.getMessage(), e);
+        }
+        fingerprint = model.fingerprint();
+        hidden = model.config().hiddenSize();
+        extractor = spec.extractor();
+        adapter = spec.inputAdapter();
+        adapter.open(model.config());
+        checkStateBackend();
+
+        keyState = getPartitionedState(new ValueStateDescriptor<>(KEY_STATE, new KeyStateSerializer()));
+        batchBuffer = getPartitionedState(new ListStateDescriptor<>(BATCH_BUFFER, new PendingEventSerializer()));
+        orderBuffer = getPartitionedState(new ListStateDescriptor<>(ORDER_BUFFER, new PendingEventSerializer()));
+        eventTimers = getInternalTimerService("mamba-event-time", VoidNamespaceSerializer.INSTANCE, this);
+
+        if (settings.mode == ScoringMode.PER_EVENT) {
+            stepper = model.newStepper();
+        }
+        if (settings.mode == ScoringMode.MICRO_BATCH) {
+            batchForward = BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, model);
+            batch = new MambaBatch(model.config());
+        }
+        pendingKeys = new LinkedHashSet<>();
+        flushDeadline = -1;
+        long stateBytes = model.stateBytes() + Long.BYTES + fingerprint.length() + 8;
+        metrics = new OperatorMetrics(getMetricGroup(), stateBytes, () -> pendingEvents);
+        recoverPendingKeys();
+        LOG.info("Mamba operator '{}' scoring with model {} (version {}, fingerprint {}), {}, {}", spec.uid(),
+                spec.modelPath(), spec.modelVersion(), fingerprint, settings,
+                batchForward == null ? "recurrent step" : "batched on " + batchForward.device());
+    }
+
+    private void checkStateBackend() {
+        String backend = getKeyedStateBackend().getClass().getSimpleName();
+        boolean ok = settings.expectedBackend.equals("any")
+                || (settings.expectedBackend.equals("heap") && backend.contains("Heap"))
+                || (settings.expectedBackend.equals("rocksdb") && backend.contains("RocksDB"));
+        if (!ok) {
+            throw new IllegalStateException("Mamba operator '" + spec.uid() + "': " + MambaOptions.EXPECTED_STATE_BACKEND.key()
+                    + "=" + settings.expectedBackend + " but the job's keyed state backend is " + backend);
         }
     }
 
-    /** After a restore, the keys with pending events are found again from the pending list state. */
+    /** After a restore, finds the keys whose micro-batch buffers hold events. */
+    @SuppressWarnings("unchecked")
     private void recoverPendingKeys() throws Exception {
-        List<K> keys = getKeyedStateBackend().<VoidNamespace>getKeys(PENDING_STATE, VoidNamespace.INSTANCE)
-                .map(k -> (K) k).collect(Collectors.toList());
+        List<K> keys = new ArrayList<>();
+        try (Stream<Object> s = getKeyedStateBackend().getKeys(BATCH_BUFFER, VoidNamespace.INSTANCE)) {
+            s.forEach(k -> keys.add((K) k));
+        }
         for (K k : keys) {
             setCurrentKey(k);
-            int n = 0;
-            for (Tuple2<Long, IN> ignored : pending.get()) {
-                n++;
+            long n = 0;
+            Iterable<PendingEvent> buffered = batchBuffer.get();
+            if (buffered != null) {
+                for (PendingEvent ignored : buffered) {
+                    n++;
+                }
             }
             if (n > 0) {
                 pendingKeys.add(k);
@@ -141,247 +151,317 @@ public class MambaScoringOperator<K, IN> extends AbstractStreamOperator<MambaSco
             }
         }
         if (!pendingKeys.isEmpty()) {
-            setCurrentKey(pendingKeys.iterator().next());
-            armFlushTimer();
+            LOG.info("Mamba operator '{}': restored {} pending events of {} keys", spec.uid(), pendingEvents, pendingKeys.size());
+            if (settings.mode == ScoringMode.MICRO_BATCH) {
+                scheduleFlush();
+            }
         }
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public void processElement(StreamRecord<IN> record) throws Exception {
+        if (batchForward == null && !pendingKeys.isEmpty()) {
+            flush(); // events restored from a micro-batch run, now scored one by one
+        }
         IN event = record.getValue();
-        long ts = extractor.eventTime(event);
-        if (ts == FeatureExtractor.NO_TIMESTAMP && record.hasTimestamp()) {
-            ts = record.getTimestamp();
-        }
-        float[] features;
+        long recordTime = record.hasTimestamp() ? record.getTimestamp() : FeatureExtractor.NO_TIMESTAMP;
+        long eventTime = recordTime;
+        float[] input;
         try {
-            features = extractor.features(event);
+            eventTime = extractor.eventTime(event, recordTime);
+            input = validatedInput(event);
+        } catch (InvalidEventException e) {
+            reject(event, eventTime, e.getMessage());
+            return;
         } catch (RuntimeException e) {
-            reject(event, ts, "feature extraction failed: " + e);
+            reject(event, eventTime, "feature extraction failed: " + e);
             return;
         }
-        String problem = FeatureCheck.problem(features, featureCount);
-        if (problem != null) {
-            reject(event, ts, problem);
-            return;
-        }
-        if (spec.ordering() == EventOrdering.EVENT_TIME) {
-            bufferForEventTime(event, ts);
+        K key = (K) getCurrentKey();
+        if (settings.ordering == Ordering.EVENT_TIME) {
+            holdForWatermark(event, eventTime, input);
         } else {
-            apply(event, ts, features);
+            accept(key, eventTime, input);
         }
     }
 
-    private void bufferForEventTime(IN event, long ts) throws Exception {
-        if (ts == FeatureExtractor.NO_TIMESTAMP) {
-            reject(event, ts, "no event time: EVENT_TIME ordering needs a timestamp on every event");
-            return;
+    private float[] validatedInput(IN event) throws InvalidEventException {
+        float[] features = extractor.features(event);
+        if (features == null) {
+            throw new InvalidEventException("missing features (the extractor returned null)");
         }
-        long watermark = timers.currentWatermark();
-        long lateness = spec.allowedLateness().toMillis();
-        if (watermark != Long.MIN_VALUE && ts < watermark - lateness) {
-            reject(event, ts, "late: event time " + ts + " is behind the watermark " + watermark
-                    + " by more than the allowed lateness of " + lateness + " ms");
-            return;
+        for (int i = 0; i < features.length; i++) {
+            if (!Float.isFinite(features[i])) {
+                throw new InvalidEventException("feature " + i + " is " + features[i] + " (NaN or infinite)");
+            }
         }
-        eventTimeBuffer.add(Tuple2.of(ts, event));
-        timers.registerEventTimeTimer(VoidNamespace.INSTANCE, Math.max(ts, watermark + 1));
+        return adapter.toModelInput(features);
     }
 
-    /** Advances the current key by one event (PER_EVENT) or queues it for the next flush (MICRO_BATCH). */
-    private void apply(IN event, long ts, float[] features) throws Exception {
-        if (spec.mode() == ScoringMode.PER_EVENT) {
-            MambaKeyState st = loadState();
-            stepper.step(st.state, 0, features, 0, stepOutput, 0);
-            st.eventsSeen++;
-            keyState.update(st);
-            emit(ts, stepOutput.clone(), st.eventsSeen);
+    private void holdForWatermark(IN event, long eventTime, float[] input) throws Exception {
+        if (eventTime == FeatureExtractor.NO_TIMESTAMP) {
+            reject(event, eventTime, "no event time: ordering EVENT_TIME needs a record timestamp or an extractor eventTime");
             return;
         }
-        pending.add(Tuple2.of(ts, event));
-        if (pendingKeys.add((K) getCurrentKey()) && !flushTimerSet) {
-            armFlushTimer();
+        long releaseAt = releaseTime(eventTime);
+        long watermark = eventTimers.currentWatermark();
+        if (releaseAt <= watermark) {
+            metrics.eventsLate.inc();
+            reject(event, eventTime, "late: event time " + eventTime + " + allowed lateness " + settings.allowedLatenessMs
+                    + " ms is not after the watermark " + watermark);
+            return;
         }
+        orderBuffer.add(new PendingEvent(eventTime, input.clone()));
+        eventTimers.registerEventTimeTimer(VoidNamespace.INSTANCE, releaseAt);
+    }
+
+    private long releaseTime(long eventTime) {
+        long t = eventTime + settings.allowedLatenessMs;
+        return t < eventTime ? Long.MAX_VALUE : t; // saturate instead of overflowing
+    }
+
+    /** Releases, in event-time order, the key's held events whose time + lateness the watermark passed. */
+    @Override
+    public void onEventTime(InternalTimer<K, VoidNamespace> timer) throws Exception {
+        Iterable<PendingEvent> held = orderBuffer.get();
+        if (held == null) {
+            return;
+        }
+        long watermark = eventTimers.currentWatermark();
+        List<PendingEvent> released = new ArrayList<>();
+        List<PendingEvent> kept = new ArrayList<>();
+        for (PendingEvent e : held) {
+            (releaseTime(e.eventTime) <= watermark ? released : kept).add(e);
+        }
+        if (released.isEmpty()) {
+            return;
+        }
+        released.sort(Comparator.comparingLong(e -> e.eventTime)); // stable: ties keep arrival order
+        if (kept.isEmpty()) {
+            orderBuffer.clear();
+        } else {
+            orderBuffer.update(kept);
+        }
+        for (PendingEvent e : released) {
+            accept(timer.getKey(), e.eventTime, e.input);
+        }
+    }
+
+    @Override
+    public void onProcessingTime(InternalTimer<K, VoidNamespace> timer) {
+        // no keyed processing-time timers: the flush deadline uses the operator's ProcessingTimeService
+    }
+
+    /** Stage 2: the event is valid and due; the current key is {@code key}. */
+    private void accept(K key, long eventTime, float[] input) throws Exception {
+        if (batchForward == null) {
+            scoreNow(key, eventTime, input);
+            return;
+        }
+        batchBuffer.add(new PendingEvent(eventTime, input.clone())); // the event may be reused by the caller
         pendingEvents++;
-        if (pendingEvents >= spec.batchMaxEvents()) {
+        if (pendingKeys.add(key) && pendingKeys.size() == 1) {
+            scheduleFlush();
+        }
+        if (pendingEvents >= settings.batchMaxEvents || settings.batchMaxDelayMs == 0) {
             flush();
         }
     }
 
-    private void armFlushTimer() {
-        timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE,
-                getProcessingTimeService().getCurrentProcessingTime() + spec.batchMaxDelay().toMillis());
-        flushTimerSet = true;
+    private void scoreNow(K key, long eventTime, float[] input) throws Exception {
+        KeyState s = loadState(key);
+        float[] out = new float[hidden];
+        stepper.step(s.state, 0, input, 0, out, 0);
+        s.eventsSeen++;
+        keyState.update(s);
+        emit(key, eventTime, out, s.eventsSeen);
     }
 
-    /** The current key's state, fresh for a new key; a state from another model is handled by the policy. */
-    private MambaKeyState loadState() throws Exception {
-        MambaKeyState st = keyState.value();
-        if (st == null) {
-            return freshState();
+    /** The current key's state, fresh when it has none or when another model wrote it. */
+    private KeyState loadState(K key) throws Exception {
+        KeyState s = keyState.value();
+        if (s == null) {
+            return new KeyState(model.newState(), 0, fingerprint);
         }
-        if (st.modelFingerprint.equals(model.fingerprint())) {
-            return st;
+        if (!fingerprint.equals(s.modelFingerprint) || s.state.length != model.config().stateFloats()) {
+            if (settings.onModelChange == ModelChangePolicy.FAIL) {
+                throw new IllegalStateException("Mamba operator '" + spec.uid() + "': the state of key " + key
+                        + " was written by model " + s.modelFingerprint + " but this job runs " + fingerprint + " ("
+                        + spec.modelPath() + "); set " + MambaOptions.ON_MODEL_CHANGE.key() + "=RESET to start such keys afresh");
+            }
+            metrics.stateResets.inc();
+            if (!loggedReset) {
+                loggedReset = true;
+                LOG.warn("Mamba operator '{}': key {} has state from model {}; resetting it (and any other such key) "
+                        + "for model {}", spec.uid(), key, s.modelFingerprint, fingerprint);
+            }
+            return new KeyState(model.newState(), 0, fingerprint);
         }
-        switch (spec.modelChangePolicy()) {
-            case RESET:
-                return freshState();
-            case CARRY:
-                if (st.state.length != model.config().stateFloats()) {
-                    throw new IllegalStateException("cannot carry the state of key " + getCurrentKey() + " from model "
-                            + st.modelVersion + " (" + st.modelFingerprint + "): it has " + st.state.length
-                            + " floats but model " + spec.modelVersion() + " needs " + model.config().stateFloats()
-                            + "; use " + MambaOptions.MODEL_CHANGE_POLICY.key() + "=RESET");
-                }
-                return new MambaKeyState(st.state, st.eventsSeen, model.fingerprint(), spec.modelVersion());
-            default:
-                throw new IllegalStateException("key " + getCurrentKey() + " has state from model " + st.modelVersion
-                        + " (fingerprint " + st.modelFingerprint + ") but this job runs model " + spec.modelVersion()
-                        + " (fingerprint " + model.fingerprint() + ") from " + spec.modelPath() + "; set "
-                        + MambaOptions.MODEL_CHANGE_POLICY.key() + " to RESET or CARRY to upgrade");
+        return s;
+    }
+
+    private void emit(K key, long eventTime, float[] out, long eventsSeen) {
+        MambaScore<K> score = new MambaScore<>(key, eventTime, out, spec.modelVersion(), fingerprint, eventsSeen);
+        output.collect(eventTime == FeatureExtractor.NO_TIMESTAMP ? new StreamRecord<>(score) : new StreamRecord<>(score, eventTime));
+        metrics.eventsScored.inc();
+    }
+
+    private void reject(IN event, long eventTime, String reason) {
+        metrics.eventsRejected.inc();
+        RejectedEvent r = new RejectedEvent(String.valueOf(getCurrentKey()), eventTime, reason, String.valueOf(event));
+        output.collect(MambaOperators.REJECTED,
+                eventTime == FeatureExtractor.NO_TIMESTAMP ? new StreamRecord<>(r) : new StreamRecord<>(r, eventTime));
+    }
+
+    private void scheduleFlush() {
+        if (settings.batchMaxDelayMs == 0) {
+            return; // every event flushes at once
+        }
+        long deadline = getProcessingTimeService().getCurrentProcessingTime() + settings.batchMaxDelayMs;
+        flushDeadline = deadline;
+        getProcessingTimeService().registerTimer(deadline, this::onFlushDeadline);
+    }
+
+    private void onFlushDeadline(long time) throws Exception {
+        // a timer of an earlier, already flushed batch finds a later or no deadline and does nothing
+        if (flushDeadline >= 0 && time >= flushDeadline && !pendingKeys.isEmpty()) {
+            flush();
         }
     }
 
-    private MambaKeyState freshState() {
-        return new MambaKeyState(model.newState(), 0, model.fingerprint(), spec.modelVersion());
-    }
-
-    /** Scores every pending event of the subtask in one batched call, then writes each key's state back. */
+    /** Scores every pending event of the subtask, then restores the key context it found. */
+    @SuppressWarnings("unchecked")
     void flush() throws Exception {
-        if (pendingKeys == null || pendingKeys.isEmpty()) {
-            releaseHeldWatermark();
+        if (pendingKeys.isEmpty()) {
             return;
         }
         long start = System.nanoTime();
-        List<K> keys = new ArrayList<>(pendingKeys);
-        List<MambaKeyState> states = new ArrayList<>(keys.size());
-        List<List<Tuple2<Long, IN>>> events = new ArrayList<>(keys.size());
-        batch.clear();
-        for (K k : keys) {
-            setCurrentKey(k);
-            MambaKeyState st = loadState();
-            List<Tuple2<Long, IN>> evs = new ArrayList<>();
-            pending.get().forEach(evs::add);
-            int seq = batch.addSequence(st.state, 0, evs.size());
-            for (int t = 0; t < evs.size(); t++) {
-                batch.setInput(seq, t, extractor.features(evs.get(t).f1), 0);
+        K saved = (K) getCurrentKey();
+        long events = pendingEvents;
+        int keys = pendingKeys.size();
+        if (batchForward == null) {
+            if (stepper == null) {
+                stepper = model.newStepper();
             }
-            states.add(st);
+            for (K k : pendingKeys) {
+                setCurrentKey(k);
+                for (PendingEvent e : batchBuffer.get()) {
+                    scoreNow(k, e.eventTime, e.input);
+                }
+                batchBuffer.clear();
+            }
+        } else {
+            flushBatched();
+        }
+        pendingKeys.clear();
+        pendingEvents = 0;
+        flushDeadline = -1;
+        if (saved != null) {
+            setCurrentKey(saved);
+        }
+        metrics.flushes.inc();
+        metrics.batchSize.update(events);
+        metrics.batchKeys.update(keys);
+        metrics.flushLatencyMicros.update((System.nanoTime() - start) / 1000);
+    }
+
+    private void flushBatched() throws Exception {
+        int n = pendingKeys.size();
+        List<K> keys = new ArrayList<>(n);
+        List<KeyState> states = new ArrayList<>(n);
+        List<List<PendingEvent>> events = new ArrayList<>(n);
+        batch.clear();
+        for (K k : pendingKeys) {
+            setCurrentKey(k);
+            KeyState s = loadState(k);
+            List<PendingEvent> evs = new ArrayList<>();
+            batchBuffer.get().forEach(evs::add);
+            int seq = batch.addSequence(s.state, 0, evs.size());
+            for (int t = 0; t < evs.size(); t++) {
+                batch.setInput(seq, t, evs.get(t).input, 0);
+            }
+            keys.add(k);
+            states.add(s);
             events.add(evs);
         }
         batchForward.forward(batch);
-        for (int i = 0; i < keys.size(); i++) {
-            setCurrentKey(keys.get(i));
-            MambaKeyState st = states.get(i);
-            List<Tuple2<Long, IN>> evs = events.get(i);
-            batch.getState(i, st.state, 0);
-            long seenBefore = st.eventsSeen;
-            st.eventsSeen += evs.size();
-            keyState.update(st);
-            pending.clear();
+        for (int seq = 0; seq < n; seq++) {
+            K k = keys.get(seq);
+            KeyState s = states.get(seq);
+            List<PendingEvent> evs = events.get(seq);
+            setCurrentKey(k);
+            batch.getState(seq, s.state, 0);
+            long seenBefore = s.eventsSeen;
+            s.eventsSeen += evs.size();
+            keyState.update(s);
+            batchBuffer.clear();
             for (int t = 0; t < evs.size(); t++) {
-                float[] out = new float[featureCount];
-                batch.getOutput(i, t, out, 0);
-                emit(evs.get(t).f0, out, seenBefore + t + 1);
+                float[] out = new float[hidden];
+                batch.getOutput(seq, t, out, 0);
+                emit(k, evs.get(t).eventTime, out, seenBefore + t + 1);
             }
         }
-        flushes.inc();
-        batchEvents.update(pendingEvents);
-        batchKeys.update(keys.size());
-        flushLatencyMs.update((System.nanoTime() - start) / 1_000_000);
-        pendingKeys.clear();
-        pendingEvents = 0;
-        flushTimerSet = false;
-        releaseHeldWatermark();
     }
 
-    private void emit(long ts, float[] output, long eventsSeen) {
-        MambaScore<K> score = new MambaScore<>((K) getCurrentKey(), ts, output, spec.modelVersion(), model.fingerprint(), eventsSeen);
-        output(ts, score);
-        eventsScored.inc();
-    }
-
-    private void output(long ts, MambaScore<K> score) {
-        this.output.collect(ts == FeatureExtractor.NO_TIMESTAMP ? new StreamRecord<>(score) : new StreamRecord<>(score, ts));
-    }
-
-    private void reject(IN event, long ts, String reason) {
-        eventsRejected.inc();
-        RejectedEvent<IN> r = new RejectedEvent<>(String.valueOf(getCurrentKey()), ts, reason, event);
-        output.collect(rejectedTag, ts == FeatureExtractor.NO_TIMESTAMP ? new StreamRecord<>(r) : new StreamRecord<>(r, ts));
-    }
-
-    @Override
-    public void onEventTime(InternalTimer<K, VoidNamespace> timer) throws Exception {
-        List<Tuple2<Long, IN>> ready = new ArrayList<>();
-        List<Tuple2<Long, IN>> later = new ArrayList<>();
-        for (Tuple2<Long, IN> e : eventTimeBuffer.get()) {
-            (e.f0 <= timer.getTimestamp() ? ready : later).add(e);
-        }
-        if (ready.isEmpty()) {
-            return;
-        }
-        eventTimeBuffer.update(later);
-        ready.sort((a, b) -> Long.compare(a.f0, b.f0)); // stable: ties keep arrival order
-        for (Tuple2<Long, IN> e : ready) {
-            apply(e.f1, e.f0, extractor.features(e.f1));
-        }
-    }
-
-    @Override
-    public void onProcessingTime(InternalTimer<K, VoidNamespace> timer) throws Exception {
-        if (spec.mode() == ScoringMode.MICRO_BATCH) {
-            flush();
-        }
-    }
-
+    /**
+     * Releases held events, flushes, and only then forwards the watermark: outputs are never late.
+     * Replaces the base class's version, so Flink's interruptible-timers option (off by default)
+     * does not apply to this operator.
+     */
     @Override
     public void processWatermark(Watermark mark) throws Exception {
-        if (spec.mode() != ScoringMode.MICRO_BATCH) {
-            super.processWatermark(mark);
-            return;
-        }
         if (timeServiceManager != null) {
-            timeServiceManager.advanceWatermark(mark); // may release event-time-buffered events into pending
+            timeServiceManager.advanceWatermark(mark);
         }
-        heldWatermark = mark;
-        if (pendingKeys.isEmpty()) {
-            releaseHeldWatermark();
-        }
-    }
-
-    private void releaseHeldWatermark() {
-        if (heldWatermark != null) {
-            output.emitWatermark(heldWatermark);
-            heldWatermark = null;
-        }
+        flush();
+        output.emitWatermark(mark);
     }
 
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
-        if (spec.mode() == ScoringMode.MICRO_BATCH) {
+        if (settings.flushOnCheckpoint || batchForward == null) {
             flush();
         }
     }
 
     @Override
     public void endInput() throws Exception {
-        if (spec.mode() == ScoringMode.MICRO_BATCH) {
-            flush();
-        }
+        flush();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        super.finish();
     }
 
     @Override
     public void close() throws Exception {
-        if (batchForward != null) {
-            batchForward.close();
+        try {
+            if (batchForward != null) {
+                batchForward.close();
+            }
+        } finally {
+            super.close();
         }
-        super.close();
     }
 
-    /** The key's current state (for tests and tools), or null before its first event. */
-    MambaKeyState currentKeyState() throws Exception {
-        return keyState.value();
+    /** A copy of the key's state, or null when it has none: for tests and tools. */
+    @SuppressWarnings("unchecked")
+    KeyState stateOf(K key) throws Exception {
+        K saved = (K) getCurrentKey();
+        setCurrentKey(key);
+        KeyState s = keyState.value();
+        if (saved != null) {
+            setCurrentKey(saved);
+        }
+        return s == null ? null : s.deepCopy();
+    }
+
+    /** The loaded model, for tests. */
+    MambaModel model() {
+        return model;
     }
 }

@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
 
@@ -7,113 +8,114 @@ import java.io.Serializable;
 import java.time.Duration;
 import java.util.Objects;
 
-/** Everything the scoring operator needs to know, built from a Flink configuration and/or a builder. */
-public final class MambaSpec implements Serializable {
+/**
+ * What to score and how: the model directory (loaded in the operator's {@code open()}), its
+ * version label, the feature extractor and option overrides. Serializable: it travels with the job.
+ *
+ * <pre>{@code
+ * MambaSpec<Txn> spec = MambaSpec.<Txn>builder("/models/fraud-v3", "v3", txn -> txn.features())
+ *         .mode(ScoringMode.MICRO_BATCH).batchMaxEvents(256).build();
+ * }</pre>
+ */
+public final class MambaSpec<IN> implements Serializable {
     private static final long serialVersionUID = 1L;
+
+    /** The operator's default uid: stable, so savepoints map state back to it. */
+    public static final String DEFAULT_UID = "mamba-scoring";
 
     private final String modelPath;
     private final String modelVersion;
-    private final ScoringMode mode;
-    private final int batchMaxEvents;
-    private final Duration batchMaxDelay;
-    private final String device;
-    private final EventOrdering ordering;
-    private final Duration allowedLateness;
-    private final ModelChangePolicy modelChangePolicy;
+    private final FeatureExtractor<IN> extractor;
+    private final InputAdapter inputAdapter;
+    private final Configuration overrides;
+    private final String uid;
+    private final String name;
 
-    private MambaSpec(Builder b) {
-        this.modelPath = Objects.requireNonNull(b.conf.get(MambaOptions.MODEL_PATH),
-                "the model path is required (" + MambaOptions.MODEL_PATH.key() + ")");
-        this.modelVersion = b.conf.get(MambaOptions.MODEL_VERSION);
-        this.mode = b.conf.get(MambaOptions.MODE);
-        this.batchMaxEvents = b.conf.get(MambaOptions.BATCH_MAX_EVENTS);
-        this.batchMaxDelay = b.conf.get(MambaOptions.BATCH_MAX_DELAY);
-        this.device = b.conf.get(MambaOptions.DEVICE);
-        this.ordering = b.conf.get(MambaOptions.ORDERING);
-        this.allowedLateness = b.conf.get(MambaOptions.ALLOWED_LATENESS);
-        this.modelChangePolicy = b.conf.get(MambaOptions.MODEL_CHANGE_POLICY);
-        if (batchMaxEvents < 1) {
-            throw new IllegalArgumentException(MambaOptions.BATCH_MAX_EVENTS.key() + " must be >= 1, got " + batchMaxEvents);
-        }
-        if (batchMaxDelay.isNegative() || batchMaxDelay.isZero()) {
-            throw new IllegalArgumentException(MambaOptions.BATCH_MAX_DELAY.key() + " must be positive, got " + batchMaxDelay);
-        }
-        if (allowedLateness.isNegative()) {
-            throw new IllegalArgumentException(MambaOptions.ALLOWED_LATENESS.key() + " must not be negative");
-        }
-        if (!device.equals("cpu") && !device.equals("gpu") && !device.equals("auto")) {
-            throw new IllegalArgumentException(MambaOptions.DEVICE.key() + " must be cpu, gpu or auto, got '" + device + "'");
-        }
+    private MambaSpec(Builder<IN> b) {
+        this.modelPath = b.modelPath;
+        this.modelVersion = b.modelVersion;
+        this.extractor = b.extractor;
+        this.inputAdapter = b.inputAdapter;
+        this.overrides = new Configuration(b.overrides);
+        this.uid = b.uid;
+        this.name = b.name;
     }
 
-    public static Builder builder(String modelPath) {
-        return new Builder().set(MambaOptions.MODEL_PATH, modelPath);
-    }
-
-    /** A spec from the job's configuration (the {@code mamba.*} options). */
-    public static MambaSpec fromConfiguration(ReadableConfig config) {
-        return new Builder().withConfiguration(config).build();
-    }
-
-    private static Configuration toConfiguration(ReadableConfig config) {
-        if (config instanceof Configuration) {
-            return (Configuration) config;
-        }
-        Configuration c = new Configuration();
-        for (var opt : new org.apache.flink.configuration.ConfigOption<?>[] {MambaOptions.MODEL_PATH, MambaOptions.MODEL_VERSION,
-                MambaOptions.MODE, MambaOptions.BATCH_MAX_EVENTS, MambaOptions.BATCH_MAX_DELAY, MambaOptions.DEVICE,
-                MambaOptions.ORDERING, MambaOptions.ALLOWED_LATENESS, MambaOptions.MODEL_CHANGE_POLICY}) {
-            copy(config, c, opt);
-        }
-        return c;
-    }
-
-    private static <T> void copy(ReadableConfig from, Configuration to, org.apache.flink.configuration.ConfigOption<T> opt) {
-        from.getOptional(opt).ifPresent(v -> to.set(opt, v));
+    public static <IN> Builder<IN> builder(String modelPath, String modelVersion, FeatureExtractor<IN> extractor) {
+        return new Builder<>(modelPath, modelVersion, extractor);
     }
 
     public String modelPath() { return modelPath; }
     public String modelVersion() { return modelVersion; }
-    public ScoringMode mode() { return mode; }
-    public int batchMaxEvents() { return batchMaxEvents; }
-    public Duration batchMaxDelay() { return batchMaxDelay; }
-    public String device() { return device; }
-    public EventOrdering ordering() { return ordering; }
-    public Duration allowedLateness() { return allowedLateness; }
-    public ModelChangePolicy modelChangePolicy() { return modelChangePolicy; }
+    public FeatureExtractor<IN> extractor() { return extractor; }
+    public InputAdapter inputAdapter() { return inputAdapter; }
+    public String uid() { return uid; }
+    public String name() { return name; }
 
-    @Override
-    public String toString() {
-        return "MambaSpec{model=" + modelPath + " (" + modelVersion + "), mode=" + mode + ", batchMaxEvents=" + batchMaxEvents
-                + ", batchMaxDelay=" + batchMaxDelay + ", device=" + device + ", ordering=" + ordering
-                + ", allowedLateness=" + allowedLateness + ", modelChangePolicy=" + modelChangePolicy + "}";
+    /** The options in effect: the job's configuration, overridden by what the builder set. */
+    MambaSettings resolve(ReadableConfig jobConfig) {
+        Configuration merged = new Configuration();
+        for (ConfigOption<?> option : MambaOptions.ALL) {
+            copy(jobConfig, merged, option);
+        }
+        merged.addAll(overrides);
+        return new MambaSettings(merged);
     }
 
-    /** Starts from the options' defaults; {@link #withConfiguration} applies a job's {@code mamba.*} settings. */
-    public static final class Builder {
-        private final Configuration conf = new Configuration();
+    private static <T> void copy(ReadableConfig from, Configuration to, ConfigOption<T> option) {
+        from.getOptional(option).ifPresent(v -> to.set(option, v));
+    }
 
-        public <T> Builder set(org.apache.flink.configuration.ConfigOption<T> option, T value) {
-            conf.set(option, value);
+    public static final class Builder<IN> {
+        private final String modelPath;
+        private final String modelVersion;
+        private final FeatureExtractor<IN> extractor;
+        private InputAdapter inputAdapter = new IdentityInputAdapter();
+        private final Configuration overrides = new Configuration();
+        private String uid = DEFAULT_UID;
+        private String name = "Mamba scoring";
+
+        private Builder(String modelPath, String modelVersion, FeatureExtractor<IN> extractor) {
+            this.modelPath = Objects.requireNonNull(modelPath, "modelPath");
+            this.modelVersion = Objects.requireNonNull(modelVersion, "modelVersion");
+            this.extractor = Objects.requireNonNull(extractor, "extractor");
+        }
+
+        public Builder<IN> mode(ScoringMode mode) { return set(MambaOptions.MODE, mode); }
+        public Builder<IN> batchMaxEvents(int n) { return set(MambaOptions.BATCH_MAX_EVENTS, n); }
+        public Builder<IN> batchMaxDelay(Duration d) { return set(MambaOptions.BATCH_MAX_DELAY, d); }
+        public Builder<IN> flushOnCheckpoint(boolean flush) { return set(MambaOptions.BATCH_FLUSH_ON_CHECKPOINT, flush); }
+        public Builder<IN> device(String device) { return set(MambaOptions.DEVICE, device); }
+        public Builder<IN> ordering(Ordering ordering) { return set(MambaOptions.ORDERING, ordering); }
+        public Builder<IN> allowedLateness(Duration d) { return set(MambaOptions.ALLOWED_LATENESS, d); }
+        public Builder<IN> expectedStateBackend(String backend) { return set(MambaOptions.EXPECTED_STATE_BACKEND, backend); }
+        public Builder<IN> onModelChange(ModelChangePolicy p) { return set(MambaOptions.ON_MODEL_CHANGE, p); }
+
+        /** Overrides any {@link MambaOptions} option. */
+        public <T> Builder<IN> set(ConfigOption<T> option, T value) {
+            overrides.set(option, value);
             return this;
         }
 
-        public Builder withConfiguration(ReadableConfig config) {
-            conf.addAll(toConfiguration(config));
+        public Builder<IN> inputAdapter(InputAdapter adapter) {
+            this.inputAdapter = Objects.requireNonNull(adapter, "adapter");
             return this;
         }
 
-        public Builder modelVersion(String v) { return set(MambaOptions.MODEL_VERSION, v); }
-        public Builder mode(ScoringMode m) { return set(MambaOptions.MODE, m); }
-        public Builder batchMaxEvents(int n) { return set(MambaOptions.BATCH_MAX_EVENTS, n); }
-        public Builder batchMaxDelay(Duration d) { return set(MambaOptions.BATCH_MAX_DELAY, d); }
-        public Builder device(String d) { return set(MambaOptions.DEVICE, d); }
-        public Builder ordering(EventOrdering o) { return set(MambaOptions.ORDERING, o); }
-        public Builder allowedLateness(Duration d) { return set(MambaOptions.ALLOWED_LATENESS, d); }
-        public Builder modelChangePolicy(ModelChangePolicy p) { return set(MambaOptions.MODEL_CHANGE_POLICY, p); }
+        public Builder<IN> uid(String uid) {
+            this.uid = Objects.requireNonNull(uid, "uid");
+            return this;
+        }
 
-        public MambaSpec build() {
-            return new MambaSpec(this);
+        public Builder<IN> name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        public MambaSpec<IN> build() {
+            MambaSpec<IN> spec = new MambaSpec<>(this);
+            spec.resolve(new Configuration()); // validate the overrides now, not at job start
+            return spec;
         }
     }
 }

@@ -1,11 +1,9 @@
 package io.flinkmamba.operator;
 
-/** What to do with a key's state that another model (another fingerprint) produced. */
+/** What to do with a key whose state was written by a different model (fingerprint mismatch). */
 public enum ModelChangePolicy {
-    /** Fail the job with a message naming both models: the safe default. */
-    FAIL,
-    /** Start the key from a fresh state. */
+    /** Start the key from a fresh state and count it in the {@code stateResets} metric. */
     RESET,
-    /** Keep the hidden state when its shape matches the new model's (fine-tuned weights of one architecture). */
-    CARRY
+    /** Fail: a state is only meaningful for the model that wrote it. */
+    FAIL
 }

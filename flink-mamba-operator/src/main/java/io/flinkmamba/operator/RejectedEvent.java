@@ -1,16 +1,18 @@
 package io.flinkmamba.operator;
 
-/** An event the operator did not apply, with the reason; the key's state did not advance. A POJO. */
-public class RejectedEvent<IN> {
+/** An event the operator did not score, with the reason; the key's state did not advance. */
+public class RejectedEvent {
+    /** The key's string form. */
     public String key;
     public long eventTime;
     public String reason;
-    public IN event;
+    /** The event's string form ({@code String.valueOf}). */
+    public String event;
 
     public RejectedEvent() {
     }
 
-    public RejectedEvent(String key, long eventTime, String reason, IN event) {
+    public RejectedEvent(String key, long eventTime, String reason, String event) {
         this.key = key;
         this.eventTime = eventTime;
         this.reason = reason;

@@ -1,8 +1,5 @@
 package io.flinkmamba.operator;
 
-import io.flinkmamba.kernels.model.MambaModel;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.StateBackend;
@@ -12,400 +9,384 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.util.OutputTag;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
+import static io.flinkmamba.operator.Fixture.D;
+import static io.flinkmamba.operator.Fixture.harness;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MambaScoringOperatorTest {
-    static final double TOL = 1e-5;
-    static final int MAX_PARALLELISM = 128;
+    /** Micro-batch runs group tokens differently from the step; both are float32 and agree to this. */
+    static final double BATCH_TOL = 1e-5;
 
     @TempDir
-    Path tmp;
-    Path modelDir;
-    MambaModel model;
-    final OutputTag<RejectedEvent<Tuple3<String, Long, float[]>>> rejectedTag =
-            new OutputTag<>("mamba-rejected", MambaOperators.rejectedType(TestEvents.TYPE));
+    static Path tmp;
+    static Fixture fx;
 
-    @BeforeEach
-    void writeModel() throws Exception {
-        modelDir = TestEvents.writeModel(tmp.resolve("model"), 5);
-        model = MambaModel.load(modelDir);
-    }
-
-    MambaSpec spec(ScoringMode mode) {
-        return MambaSpec.builder(modelDir.toString()).modelVersion("v1").mode(mode).batchMaxEvents(50)
-                .batchMaxDelay(Duration.ofMillis(100)).build();
-    }
-
-    KeyedOneInputStreamOperatorTestHarness<String, Tuple3<String, Long, float[]>, MambaScore<String>> harness(
-            MambaSpec spec, StateBackend backend, int parallelism, int subtask) throws Exception {
-        return harness(spec, backend, parallelism, subtask, new TestEvents.Extract());
-    }
-
-    KeyedOneInputStreamOperatorTestHarness<String, Tuple3<String, Long, float[]>, MambaScore<String>> harness(
-            MambaSpec spec, StateBackend backend, int parallelism, int subtask,
-            FeatureExtractor<Tuple3<String, Long, float[]>> extractor) throws Exception {
-        MambaScoringOperator<String, Tuple3<String, Long, float[]>> op =
-                new MambaScoringOperator<>(spec, extractor, TestEvents.TYPE, rejectedTag);
-        var h = new KeyedOneInputStreamOperatorTestHarness<>(op, e -> e.f0, Types.STRING, MAX_PARALLELISM, parallelism, subtask);
-        h.setStateBackend(backend);
-        return h;
-    }
-
-    static List<MambaScore<String>> scores(KeyedOneInputStreamOperatorTestHarness<String, ?, MambaScore<String>> h) {
-        return new ArrayList<>(h.extractOutputValues());
-    }
-
-    static Stream<Arguments> modesAndBackends() {
-        return Stream.of(
-                Arguments.of(ScoringMode.PER_EVENT, "heap"), Arguments.of(ScoringMode.PER_EVENT, "rocksdb"),
-                Arguments.of(ScoringMode.MICRO_BATCH, "heap"), Arguments.of(ScoringMode.MICRO_BATCH, "rocksdb"));
+    @BeforeAll
+    static void writeModel() throws Exception {
+        fx = new Fixture(tmp);
     }
 
     static StateBackend backend(String name) {
-        return name.equals("heap") ? new HashMapStateBackend() : new EmbeddedRocksDBStateBackend();
+        return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
-    @MethodSource("modesAndBackends")
-    void snapshotRestoreContinueEqualsAnUninterruptedRun(ScoringMode mode, String backend) throws Exception {
-        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(7, 400, 1);
-        Map<String, List<float[]>> want = TestEvents.reference(model, events);
-        List<MambaScore<String>> got = new ArrayList<>();
+    static MambaSpec<TestEvent> microBatch(int maxEvents) {
+        return fx.spec().mode(ScoringMode.MICRO_BATCH).batchMaxEvents(maxEvents).batchMaxDelay(Duration.ofHours(1)).build();
+    }
 
-        var h1 = harness(spec(mode), backend(backend), 1, 0);
-        h1.open();
-        for (int i = 0; i < 223; i++) {
-            h1.processElement(new StreamRecord<>(events.get(i), events.get(i).f1));
+    static void feed(KeyedOneInputStreamOperatorTestHarness<String, TestEvent, MambaScore<String>> h, List<TestEvent> events)
+            throws Exception {
+        for (TestEvent e : events) {
+            h.processElement(e, e.time);
         }
-        // no barrier flush: in MICRO_BATCH mode some events are still pending in keyed state now
-        OperatorSubtaskState snap = h1.snapshot(1, 1);
-        got.addAll(scores(h1));
-        h1.close();
-        if (mode == ScoringMode.MICRO_BATCH) {
-            assertTrue(got.size() < 223, "events pending at the snapshot: " + got.size() + " of 223 scored");
-        }
+    }
 
-        var h2 = harness(spec(mode), backend(backend), 1, 0);
-        h2.initializeState(snap);
-        h2.open();
-        for (int i = 223; i < events.size(); i++) {
-            h2.processElement(new StreamRecord<>(events.get(i), events.get(i).f1));
-        }
-        h2.endInput();
-        got.addAll(scores(h2));
-        h2.close();
-        assertEquals(events.size(), got.size(), "every event scored exactly once");
-        double err = TestEvents.maxError(TestEvents.byKey(got), want);
-        assertTrue(err < TOL, "max relative error " + err);
-        for (MambaScore<String> s : got) {
-            assertEquals("v1", s.modelVersion);
-            assertEquals(model.fingerprint(), s.modelFingerprint);
-        }
+    @Test
+    void perEventEqualsAPlainLoopOverStep() throws Exception {
+        List<TestEvent> events = Fixture.events(20, 400, 1);
+        var h = harness(fx.spec().build(), null);
+        h.open();
+        feed(h, events);
+        Fixture.Reference ref = fx.reference(events);
+        fx.assertOutputsMatch(ref, h.extractOutputValues(), Fixture.STEP_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(h, k), Fixture.STEP_TOL);
+        h.close();
+    }
+
+    @Test
+    void microBatchEqualsAPlainLoopOverStep() throws Exception {
+        List<TestEvent> events = Fixture.events(20, 400, 2);
+        var h = harness(microBatch(64), null);
+        h.open();
+        feed(h, events);
+        assertEquals(6 * 64, h.extractOutputValues().size(), "six full batches of 64 flushed, the rest pending");
+        h.endInput();
+        Fixture.Reference ref = fx.reference(events);
+        fx.assertOutputsMatch(ref, h.extractOutputValues(), BATCH_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(h, k), BATCH_TOL);
+        h.close();
     }
 
     @Test
     void perEventAndMicroBatchGiveTheSameOutputsAndStates() throws Exception {
-        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(13, 600, 2);
-        List<List<MambaScore<String>>> runs = new ArrayList<>();
-        for (ScoringMode mode : ScoringMode.values()) {
-            var h = harness(spec(mode), new HashMapStateBackend(), 1, 0);
-            h.open();
-            for (int i = 0; i < events.size(); i++) {
-                h.processElement(new StreamRecord<>(events.get(i), events.get(i).f1));
-                if (i % 97 == 0) {
-                    h.setProcessingTime(i * 10L); // the max-delay timer flushes now and then
-                }
+        List<TestEvent> events = Fixture.events(37, 1000, 3);
+        var perEvent = harness(fx.spec().build(), null);
+        var batched = harness(microBatch(100), null);
+        perEvent.open();
+        batched.open();
+        feed(perEvent, events);
+        feed(batched, events);
+        batched.endInput();
+        Map<String, List<MambaScore<String>>> a = Fixture.byKey(perEvent.extractOutputValues());
+        Map<String, List<MambaScore<String>>> b = Fixture.byKey(batched.extractOutputValues());
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) {
+            assertEquals(a.get(k).size(), b.get(k).size(), "outputs of " + k);
+            for (int i = 0; i < a.get(k).size(); i++) {
+                MambaScore<String> x = a.get(k).get(i), y = b.get(k).get(i);
+                assertEquals(x.eventTime, y.eventTime);
+                assertEquals(x.eventsSeen, y.eventsSeen);
+                Fixture.assertClose(x.output, y.output, BATCH_TOL, "output " + i + " of " + k);
             }
-            h.endInput();
-            runs.add(scores(h));
+            Fixture.assertClose(Fixture.stateOf(perEvent, k).state, Fixture.stateOf(batched, k).state, BATCH_TOL, "state of " + k);
+        }
+        perEvent.close();
+        batched.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"heap", "rocksdb"})
+    void perEventSnapshotRestoreEqualsAnUninterruptedRun(String backend) throws Exception {
+        List<TestEvent> events = Fixture.events(15, 300, 4);
+        MambaSpec<TestEvent> spec = fx.spec().expectedStateBackend(backend).build();
+        var first = harness(spec, backend(backend));
+        first.open();
+        feed(first, events.subList(0, 170));
+        OperatorSubtaskState snapshot = first.snapshot(1, 1);
+        List<MambaScore<String>> outputs = new ArrayList<>(first.extractOutputValues());
+        first.close();
+
+        var second = harness(spec, backend(backend));
+        second.initializeState(snapshot);
+        second.open();
+        feed(second, events.subList(170, 300));
+        outputs.addAll(second.extractOutputValues());
+        Fixture.Reference ref = fx.reference(events);
+        fx.assertOutputsMatch(ref, outputs, Fixture.STEP_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(second, k), Fixture.STEP_TOL);
+        second.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"heap", "rocksdb"})
+    void microBatchPendingEventsSurviveASnapshot(String backend) throws Exception {
+        List<TestEvent> events = Fixture.events(15, 300, 5);
+        MambaSpec<TestEvent> spec = fx.spec().mode(ScoringMode.MICRO_BATCH).batchMaxEvents(100)
+                .batchMaxDelay(Duration.ofHours(1)).build();
+        var first = harness(spec, backend(backend));
+        first.open();
+        feed(first, events.subList(0, 170));
+        List<MambaScore<String>> outputs = new ArrayList<>(first.extractOutputValues());
+        assertEquals(100, outputs.size(), "one flush of 100; 70 events pending at the snapshot");
+        OperatorSubtaskState snapshot = first.snapshot(1, 1); // no barrier flush: the harness snapshots as is
+        first.close();
+
+        // keys k0..k2 get no event after the restore: only the recovered pending-key set flushes them
+        List<TestEvent> rest = events.subList(170, 300).stream()
+                .filter(e -> !List.of("k0", "k1", "k2").contains(e.key)).toList();
+        assertTrue(events.subList(0, 170).stream().anyMatch(e -> e.key.equals("k0")));
+        var second = harness(spec, backend(backend));
+        second.initializeState(snapshot);
+        second.open();
+        feed(second, rest);
+        second.endInput();
+        outputs.addAll(second.extractOutputValues());
+        List<TestEvent> all = new ArrayList<>(events.subList(0, 170));
+        all.addAll(rest);
+        Fixture.Reference ref = fx.reference(all);
+        fx.assertOutputsMatch(ref, outputs, BATCH_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(second, k), BATCH_TOL);
+        second.close();
+    }
+
+    @ParameterizedTest
+    @CsvSource({"PER_EVENT, heap", "MICRO_BATCH, heap", "PER_EVENT, rocksdb", "MICRO_BATCH, rocksdb"})
+    void rescalingFromOneToThreeToTwoKeepsEveryKeysState(ScoringMode mode, String backend) throws Exception {
+        int maxParallelism = 128;
+        List<TestEvent> events = Fixture.events(40, 600, 6);
+        MambaSpec<TestEvent> spec = fx.spec().mode(mode).batchMaxEvents(50).batchMaxDelay(Duration.ofHours(1)).build();
+        List<MambaScore<String>> outputs = new ArrayList<>();
+        rescaleBackend = backend;
+
+        var one = harness(spec, maxParallelism, 1, 0, backend(backend));
+        one.open();
+        feed(one, events.subList(0, 200));
+        OperatorSubtaskState atOne = one.snapshot(1, 1);
+        outputs.addAll(one.extractOutputValues());
+        one.close();
+
+        OperatorSubtaskState atThree = runRescaled(spec, atOne, maxParallelism, 1, 3, events.subList(200, 400), outputs, false);
+        runRescaled(spec, atThree, maxParallelism, 3, 2, events.subList(400, 600), outputs, true);
+
+        Fixture.Reference ref = fx.reference(events);
+        fx.assertOutputsMatch(ref, outputs, mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
+    }
+
+    private String rescaleBackend = "heap";
+
+    /** Restores {@code state} at {@code newParallelism}, routes events by key group, returns the merged snapshot. */
+    private OperatorSubtaskState runRescaled(MambaSpec<TestEvent> spec, OperatorSubtaskState state, int maxParallelism,
+                                             int oldParallelism, int newParallelism, List<TestEvent> events,
+                                             List<MambaScore<String>> outputs, boolean last) throws Exception {
+        List<KeyedOneInputStreamOperatorTestHarness<String, TestEvent, MambaScore<String>>> subtasks = new ArrayList<>();
+        for (int i = 0; i < newParallelism; i++) {
+            var h = harness(spec, maxParallelism, newParallelism, i, backend(rescaleBackend));
+            h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                    state, maxParallelism, oldParallelism, newParallelism, i));
+            h.open();
+            subtasks.add(h);
+        }
+        for (TestEvent e : events) {
+            subtasks.get(KeyGroupRangeAssignment.assignKeyToParallelOperator(e.key, maxParallelism, newParallelism))
+                    .processElement(e, e.time);
+        }
+        OperatorSubtaskState[] snapshots = new OperatorSubtaskState[newParallelism];
+        for (int i = 0; i < newParallelism; i++) {
+            var h = subtasks.get(i);
+            if (last) {
+                h.endInput();
+            } else {
+                snapshots[i] = h.snapshot(2, 2);
+            }
+            outputs.addAll(h.extractOutputValues());
             h.close();
         }
-        assertEquals(events.size(), runs.get(0).size());
-        assertEquals(events.size(), runs.get(1).size());
-        double err = TestEvents.maxError(TestEvents.byKey(runs.get(1)), TestEvents.byKey(runs.get(0)));
-        assertTrue(err < TOL, "per-event vs micro-batch max relative error " + err);
-        // eventsSeen counts per key identically
-        Map<String, Long> last0 = new java.util.HashMap<>(), last1 = new java.util.HashMap<>();
-        runs.get(0).forEach(s -> last0.put(s.key, s.eventsSeen));
-        runs.get(1).forEach(s -> last1.put(s.key, s.eventsSeen));
-        assertEquals(last0, last1);
+        return last ? null : AbstractStreamOperatorTestHarness.repackageState(snapshots);
     }
 
-    @Test
-    void microBatchFlushesOnMaxEventsTimerAndBarrier() throws Exception {
-        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(5, 200, 3);
-        var h = harness(spec(ScoringMode.MICRO_BATCH), new HashMapStateBackend(), 1, 0);
-        h.open();
-        for (int i = 0; i < 49; i++) {
-            h.processElement(new StreamRecord<>(events.get(i), events.get(i).f1));
-        }
-        assertEquals(0, h.extractOutputValues().size(), "below max-events, before the timer: nothing yet");
-        h.processElement(new StreamRecord<>(events.get(49), events.get(49).f1));
-        assertEquals(50, h.extractOutputValues().size(), "max-events (50) reached: one flush");
-        for (int i = 50; i < 60; i++) {
-            h.processElement(new StreamRecord<>(events.get(i), events.get(i).f1));
-        }
-        h.setProcessingTime(1_000);
-        assertEquals(60, h.extractOutputValues().size(), "max-delay timer flushed the pending events");
-        for (int i = 60; i < 65; i++) {
-            h.processElement(new StreamRecord<>(events.get(i), events.get(i).f1));
-        }
-        h.prepareSnapshotPreBarrier(7);
-        assertEquals(65, h.extractOutputValues().size(), "flushed before the checkpoint barrier");
-        h.close();
-    }
-
-    @Test
-    void microBatchHoldsWatermarksUntilPendingEventsAreScored() throws Exception {
-        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(3, 10, 4);
-        var h = harness(spec(ScoringMode.MICRO_BATCH), new HashMapStateBackend(), 1, 0);
-        h.open();
-        for (Tuple3<String, Long, float[]> e : events) {
-            h.processElement(new StreamRecord<>(e, e.f1));
-        }
-        h.processWatermark(new Watermark(5_000));
-        assertEquals(0, h.getOutput().stream().filter(o -> o instanceof Watermark).count(), "held while events are pending");
-        h.setProcessingTime(1_000);
-        List<Object> out = new ArrayList<>(h.getOutput());
-        assertEquals(11, out.size());
-        assertTrue(out.get(10) instanceof Watermark, "the watermark follows the scores it covers");
-        h.close();
-    }
-
-    @Test
-    void rescaleFromOneToThreeToTwoKeepsEachKeysState() throws Exception {
-        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(20, 900, 5);
-        Map<String, List<float[]>> want = TestEvents.reference(model, events);
-        List<MambaScore<String>> got = new ArrayList<>();
-        MambaSpec spec = spec(ScoringMode.PER_EVENT);
-
-        var h = harness(spec, new HashMapStateBackend(), 1, 0);
-        h.open();
-        feed(h, events.subList(0, 300), 1, 0);
-        OperatorSubtaskState snap1 = h.snapshot(1, 1);
-        got.addAll(scores(h));
-        h.close();
-
-        OperatorSubtaskState[] snaps3 = new OperatorSubtaskState[3];
-        for (int sub = 0; sub < 3; sub++) {
-            var hs = harness(spec, new HashMapStateBackend(), 3, sub);
-            hs.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(snap1, MAX_PARALLELISM, 1, 3, sub));
-            hs.open();
-            feed(hs, events.subList(300, 600), 3, sub);
-            snaps3[sub] = hs.snapshot(2, 2);
-            got.addAll(scores(hs));
-            hs.close();
-        }
-        OperatorSubtaskState merged = AbstractStreamOperatorTestHarness.repackageState(snaps3);
-        for (int sub = 0; sub < 2; sub++) {
-            var hs = harness(spec, new HashMapStateBackend(), 2, sub);
-            hs.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(merged, MAX_PARALLELISM, 3, 2, sub));
-            hs.open();
-            feed(hs, events.subList(600, 900), 2, sub);
-            got.addAll(scores(hs));
-            hs.close();
-        }
-        assertEquals(900, got.size());
-        double err = TestEvents.maxError(TestEvents.byKey(got), want);
-        assertTrue(err < TOL, "max relative error after rescaling " + err);
-    }
-
-    /** Feeds the events whose key belongs to this subtask, as Flink's key-group routing would. */
-    private static void feed(KeyedOneInputStreamOperatorTestHarness<String, Tuple3<String, Long, float[]>, MambaScore<String>> h,
-                             List<Tuple3<String, Long, float[]>> events, int parallelism, int subtask) throws Exception {
-        for (Tuple3<String, Long, float[]> e : events) {
-            if (KeyGroupRangeAssignment.assignKeyToParallelOperator(e.f0, MAX_PARALLELISM, parallelism) == subtask) {
-                h.processElement(new StreamRecord<>(e, e.f1));
+    @ParameterizedTest
+    @EnumSource(ScoringMode.class)
+    void badEventsGoToTheRejectedOutputAndDoNotAdvanceTheState(ScoringMode mode) throws Exception {
+        List<TestEvent> valid = Fixture.events(3, 30, 7);
+        List<TestEvent> mixed = new ArrayList<>();
+        float[] nan = valid.get(0).features.clone();
+        nan[3] = Float.NaN;
+        float[] inf = valid.get(0).features.clone();
+        inf[0] = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < valid.size(); i++) {
+            mixed.add(valid.get(i));
+            if (i == 5) {
+                mixed.add(new TestEvent("k0", 1, nan));
+                mixed.add(new TestEvent("k1", 2, inf));
+                mixed.add(new TestEvent("k2", 3, null));
+                mixed.add(new TestEvent("k0", 4, new float[D + 1]));
+                mixed.add(new TestEvent("k1", 5, new float[0]));
             }
         }
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("modes")
-    void badFeaturesAreRejectedWithTheReasonAndDoNotAdvanceTheState(ScoringMode mode) throws Exception {
-        var h = harness(spec(mode), new HashMapStateBackend(), 1, 0, new NoFeaturesAtTime4());
+        var h = harness(fx.spec().mode(mode).batchMaxEvents(8).build(), null);
         h.open();
-        float[] good = new float[8];
-        java.util.Arrays.fill(good, 0.5f);
-        float[] nan = good.clone();
-        nan[3] = Float.NaN;
-        h.processElement(new StreamRecord<>(Tuple3.of("a", 1L, good), 1L));
-        h.processElement(new StreamRecord<>(Tuple3.of("a", 2L, nan), 2L));
-        h.processElement(new StreamRecord<>(Tuple3.of("a", 3L, new float[3]), 3L));
-        h.processElement(new StreamRecord<>(Tuple3.of("a", 4L, good), 4L));
-        float[] inf = good.clone();
-        inf[0] = Float.NEGATIVE_INFINITY;
-        h.processElement(new StreamRecord<>(Tuple3.of("a", 5L, inf), 5L));
-        h.processElement(new StreamRecord<>(Tuple3.of("a", 6L, good), 6L));
+        feed(h, mixed);
         h.endInput();
-        List<String> reasons = new ArrayList<>();
-        h.getSideOutput(rejectedTag).forEach(r -> reasons.add(r.getValue().reason));
-        assertEquals(List.of("non-finite feature at index 3 (NaN)", "wrong feature count: got 3, the model expects 8",
-                "missing features", "non-finite feature at index 0 (-Infinity)"), reasons);
-        List<MambaScore<String>> s = scores(h);
-        assertEquals(2, s.size());
-        assertEquals(2, s.get(1).eventsSeen, "rejected events did not advance the state");
-        Map<String, List<float[]>> want = TestEvents.reference(model,
-                List.of(Tuple3.of("a", 1L, good), Tuple3.of("a", 6L, good)));
-        assertTrue(TestEvents.maxError(TestEvents.byKey(s), want) < TOL);
+        Fixture.Reference ref = fx.reference(valid);
+        fx.assertOutputsMatch(ref, h.extractOutputValues(), mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(h, k), mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
+
+        List<RejectedEvent> rejected = new ArrayList<>();
+        h.getSideOutput(MambaOperators.REJECTED).forEach(r -> rejected.add(r.getValue()));
+        assertEquals(5, rejected.size());
+        assertEquals("k0", rejected.get(0).key);
+        assertEquals(1, rejected.get(0).eventTime);
+        assertEquals("feature 3 is NaN (NaN or infinite)", rejected.get(0).reason);
+        assertTrue(rejected.get(0).event.startsWith("TestEvent{k0@1 "), rejected.get(0).event);
+        assertEquals("feature 0 is -Infinity (NaN or infinite)", rejected.get(1).reason);
+        assertEquals("missing features (the extractor returned null)", rejected.get(2).reason);
+        assertEquals("wrong feature count: got 17, the model's hidden_size is 16", rejected.get(3).reason);
+        assertEquals("wrong feature count: got 0, the model's hidden_size is 16", rejected.get(4).reason);
         h.close();
     }
 
-    /** An extractor that finds no features in the event at time 4 (a missing field). */
-    static final class NoFeaturesAtTime4 implements FeatureExtractor<Tuple3<String, Long, float[]>> {
-        @Override
-        public float[] features(Tuple3<String, Long, float[]> e) {
-            return e.f1 == 4L ? null : e.f2;
-        }
-    }
-
-    static Stream<ScoringMode> modes() {
-        return Stream.of(ScoringMode.values());
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("modes")
-    void eventTimeOrderingSortsByEventTimeAndRejectsLateEvents(ScoringMode mode) throws Exception {
-        MambaSpec spec = MambaSpec.builder(modelDir.toString()).mode(mode).ordering(EventOrdering.EVENT_TIME)
-                .allowedLateness(Duration.ofMillis(100)).batchMaxEvents(1000).build();
-        List<Tuple3<String, Long, float[]>> inOrder = TestEvents.stream(4, 120, 6);
-        List<Tuple3<String, Long, float[]>> shuffled = new ArrayList<>(inOrder);
-        java.util.Collections.shuffle(shuffled.subList(0, 60), new java.util.Random(1));
-        java.util.Collections.shuffle(shuffled.subList(60, 120), new java.util.Random(2));
-        var h = harness(spec, new HashMapStateBackend(), 1, 0);
+    @Test
+    void anExtractorThatThrowsRejectsTheEventWithTheCause() throws Exception {
+        FeatureExtractor<TestEvent> failing = e -> {
+            if (e.time < 0) {
+                throw new IllegalArgumentException("negative time in " + e.key);
+            }
+            return e.features;
+        };
+        var h = harness(MambaSpec.builder(fx.modelDir.toString(), "v1", failing).build(), null);
         h.open();
-        for (int i = 0; i < 60; i++) {
-            h.processElement(new StreamRecord<>(shuffled.get(i), shuffled.get(i).f1));
-        }
-        // pending in the event-time buffer across a snapshot
-        OperatorSubtaskState snap = h.snapshot(1, 1);
+        h.processElement(new TestEvent("a", -5, new float[D]), 7);
+        h.processElement(new TestEvent("a", 5, new float[D]), 8);
+        assertEquals(1, h.extractOutputValues().size());
+        RejectedEvent r = h.getSideOutput(MambaOperators.REJECTED).poll().getValue();
+        assertEquals("feature extraction failed: java.lang.IllegalArgumentException: negative time in a", r.reason);
+        assertEquals(7, r.eventTime, "the record's timestamp: the default eventTime");
+        assertEquals(1, Fixture.stateOf(h, "a").eventsSeen);
         h.close();
-        h = harness(spec, new HashMapStateBackend(), 1, 0);
-        h.initializeState(snap);
+    }
+
+    @ParameterizedTest
+    @EnumSource(ScoringMode.class)
+    void eventTimeOrderingAppliesEventsInTimeOrderAndRejectsLateOnes(ScoringMode mode) throws Exception {
+        List<TestEvent> inOrder = Fixture.events(4, 60, 8); // times 1000, 1010, ...
+        // arrival: shuffled within windows of 6 events (60 ms), watermark after each window lags 100 ms
+        List<TestEvent> arrival = new ArrayList<>(inOrder);
+        java.util.Collections.shuffle(arrival.subList(0, 30), new java.util.Random(1));
+        java.util.Collections.shuffle(arrival.subList(30, 60), new java.util.Random(2));
+        MambaSpec<TestEvent> spec = fx.spec().mode(mode).batchMaxEvents(7).ordering(Ordering.EVENT_TIME)
+                .allowedLateness(Duration.ofMillis(50)).build();
+        var h = harness(spec, null);
         h.open();
-        long wm = inOrder.get(59).f1;
-        h.processWatermark(new Watermark(wm));
-        h.setProcessingTime(1_000);
-        for (int i = 60; i < 120; i++) {
-            h.processElement(new StreamRecord<>(shuffled.get(i), shuffled.get(i).f1));
-        }
-        // late: behind the watermark by more than 100 ms
-        float[] f = new float[8];
-        h.processElement(new StreamRecord<>(Tuple3.of("k1", wm - 500, f), wm - 500));
+        feed(h, arrival.subList(0, 30));
+        assertEquals(0, h.extractOutputValues().size(), "nothing is applied before the watermark");
+        h.processWatermark(new Watermark(1000 + 10 * 29 + 50)); // releases the first 30
+        assertEquals(30, h.extractOutputValues().size());
+        TestEvent late = new TestEvent("k1", 1100, inOrder.get(0).features);
+        h.processElement(late, late.time);
+        feed(h, arrival.subList(30, 60));
         h.processWatermark(new Watermark(Long.MAX_VALUE));
-        h.endInput();
-        List<MambaScore<String>> s = scores(h);
-        assertEquals(120, s.size());
-        double err = TestEvents.maxError(TestEvents.byKey(s), TestEvents.reference(model, inOrder));
-        assertTrue(err < TOL, "applied in event-time order: " + err);
-        List<String> reasons = new ArrayList<>();
-        h.getSideOutput(rejectedTag).forEach(r -> reasons.add(r.getValue().reason));
-        assertEquals(1, reasons.size());
-        assertTrue(reasons.get(0).startsWith("late: event time " + (wm - 500)), reasons.get(0));
+
+        Fixture.Reference ref = fx.reference(inOrder);
+        fx.assertOutputsMatch(ref, h.extractOutputValues(), mode == ScoringMode.PER_EVENT ? Fixture.STEP_TOL : BATCH_TOL);
+        List<MambaScore<String>> out = h.extractOutputValues();
+        for (Map.Entry<String, List<MambaScore<String>>> e : Fixture.byKey(out).entrySet()) {
+            List<MambaScore<String>> l = e.getValue();
+            assertTrue(l.stream().map(s -> s.eventTime).sorted(Comparator.naturalOrder()).toList()
+                    .equals(l.stream().map(s -> s.eventTime).toList()), "key " + e.getKey() + " scored in time order");
+        }
+        RejectedEvent r = h.getSideOutput(MambaOperators.REJECTED).poll().getValue();
+        assertEquals("late: event time 1100 + allowed lateness 50 ms is not after the watermark 1340", r.reason);
+        // watermarks follow the outputs they cover
+        Object lastBeforeFinal = null;
+        for (Object o : h.getOutput()) {
+            if (o instanceof Watermark && ((Watermark) o).getTimestamp() == 1340) {
+                assertTrue(lastBeforeFinal instanceof StreamRecord, "outputs precede the watermark");
+            }
+            lastBeforeFinal = o;
+        }
         h.close();
     }
 
-    @Test
-    void deviceGpuWithoutAGpuFailsAtStartAndAutoFallsBackToTheCpu() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeFalse(io.flinkmamba.kernels.gpu.GpuDevices.probe().available(),
-                "this machine has a GPU");
-        var gpu = harness(MambaSpec.builder(modelDir.toString()).mode(ScoringMode.MICRO_BATCH).device("gpu").build(),
-                new HashMapStateBackend(), 1, 0);
-        String msg = rootMessages(assertThrows(Exception.class, gpu::open));
-        assertTrue(msg.contains("device=gpu was requested but there is no usable CUDA device"), msg);
+    @ParameterizedTest
+    @ValueSource(strings = {"heap", "rocksdb"})
+    void eventsHeldForTheWatermarkSurviveASnapshot(String backend) throws Exception {
+        List<TestEvent> inOrder = Fixture.events(5, 80, 12);
+        List<TestEvent> arrival = new ArrayList<>(inOrder);
+        java.util.Collections.shuffle(arrival, new java.util.Random(3));
+        MambaSpec<TestEvent> spec = fx.spec().ordering(Ordering.EVENT_TIME).allowedLateness(Duration.ofSeconds(10)).build();
+        var first = harness(spec, backend(backend));
+        first.open();
+        feed(first, arrival.subList(0, 50));
+        OperatorSubtaskState snapshot = first.snapshot(1, 1);
+        assertEquals(0, first.extractOutputValues().size(), "all held: the watermark has not moved");
+        first.close();
 
-        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(4, 80, 9);
-        var auto = harness(MambaSpec.builder(modelDir.toString()).mode(ScoringMode.MICRO_BATCH).device("auto").build(),
-                new HashMapStateBackend(), 1, 0);
-        auto.open();
-        for (Tuple3<String, Long, float[]> e : events) {
-            auto.processElement(new StreamRecord<>(e, e.f1));
-        }
-        auto.endInput();
-        double err = TestEvents.maxError(TestEvents.byKey(scores(auto)), TestEvents.reference(model, events));
-        assertTrue(err < TOL, "auto on the CPU: " + err);
-        auto.close();
+        var second = harness(spec, backend(backend));
+        second.initializeState(snapshot);
+        second.open();
+        feed(second, arrival.subList(50, 80));
+        second.processWatermark(new Watermark(Long.MAX_VALUE)); // the restored timers release the held events
+        Fixture.Reference ref = fx.reference(inOrder);
+        fx.assertOutputsMatch(ref, second.extractOutputValues(), Fixture.STEP_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(second, k), Fixture.STEP_TOL);
+        second.close();
     }
 
     @Test
-    void unloadableModelFailsAtOpenNamingThePath() throws Exception {
-        MambaSpec spec = MambaSpec.builder(tmp.resolve("no-such-model").toString()).build();
-        var h = harness(spec, new HashMapStateBackend(), 1, 0);
-        Exception e = assertThrows(Exception.class, h::open);
-        String msg = rootMessages(e);
-        assertTrue(msg.contains("cannot load the Mamba model from '" + tmp.resolve("no-such-model") + "'"), msg);
-    }
-
-    @Test
-    void stateFromAnotherModelFollowsThePolicy() throws Exception {
-        List<Tuple3<String, Long, float[]>> events = TestEvents.stream(3, 30, 8);
-        var h = harness(spec(ScoringMode.PER_EVENT), new HashMapStateBackend(), 1, 0);
+    void microBatchFlushesOnTimerBarrierAndWatermark() throws Exception {
+        MambaSpec<TestEvent> spec = fx.spec().mode(ScoringMode.MICRO_BATCH).batchMaxEvents(1000)
+                .batchMaxDelay(Duration.ofMillis(50)).build();
+        List<TestEvent> events = Fixture.events(5, 30, 9);
+        var h = harness(spec, null);
+        h.setProcessingTime(0);
         h.open();
-        for (Tuple3<String, Long, float[]> e : events) {
-            h.processElement(new StreamRecord<>(e, e.f1));
-        }
-        OperatorSubtaskState snap = h.snapshot(1, 1);
+        feed(h, events.subList(0, 10));
+        assertEquals(0, h.extractOutputValues().size());
+        h.setProcessingTime(49);
+        assertEquals(0, h.extractOutputValues().size());
+        h.setProcessingTime(50);
+        assertEquals(10, h.extractOutputValues().size(), "max delay reached");
+
+        feed(h, events.subList(10, 20));
+        h.prepareSnapshotPreBarrier(1);
+        assertEquals(20, h.extractOutputValues().size(), "flushed before the barrier");
+
+        feed(h, events.subList(20, 30));
+        h.processWatermark(new Watermark(5));
+        assertEquals(30, h.extractOutputValues().size(), "flushed before the watermark");
+        h.setProcessingTime(1000); // stale timers find nothing to do
+        assertEquals(30, h.extractOutputValues().size());
+        fx.assertOutputsMatch(fx.reference(events), h.extractOutputValues(), BATCH_TOL);
         h.close();
-        Path v2 = TestEvents.writeModel(tmp.resolve("model-v2"), 6);
-        MambaModel m2 = MambaModel.load(v2);
-        Tuple3<String, Long, float[]> next = Tuple3.of("k0", 99_999L, events.get(0).f2);
-
-        // FAIL (default): a clear error naming both models
-        var fail = harness(MambaSpec.builder(v2.toString()).modelVersion("v2").build(), new HashMapStateBackend(), 1, 0);
-        fail.initializeState(snap);
-        fail.open();
-        Exception e = assertThrows(Exception.class, () -> fail.processElement(new StreamRecord<>(next, next.f1)));
-        String msg = rootMessages(e);
-        assertTrue(msg.contains("has state from model v1") && msg.contains("runs model v2")
-                && msg.contains("mamba.model.change-policy"), msg);
-
-        // RESET: the key starts fresh under v2
-        var reset = harness(MambaSpec.builder(v2.toString()).modelVersion("v2").modelChangePolicy(ModelChangePolicy.RESET).build(),
-                new HashMapStateBackend(), 1, 0);
-        reset.initializeState(snap);
-        reset.open();
-        reset.processElement(new StreamRecord<>(next, next.f1));
-        MambaScore<String> r = scores(reset).get(0);
-        assertEquals(1, r.eventsSeen);
-        assertEquals("v2", r.modelVersion);
-        float[] fresh = new float[8];
-        m2.newStepper().step(m2.newState(), next.f2, fresh);
-        assertTrue(TestEvents.maxError(Map.of("k0", List.of(r.output)), Map.of("k0", List.of(fresh))) < TOL);
-
-        // CARRY: same shapes, the hidden state goes on under v2
-        var carry = harness(MambaSpec.builder(v2.toString()).modelVersion("v2").modelChangePolicy(ModelChangePolicy.CARRY).build(),
-                new HashMapStateBackend(), 1, 0);
-        carry.initializeState(snap);
-        carry.open();
-        carry.processElement(new StreamRecord<>(next, next.f1));
-        MambaScore<String> c = scores(carry).get(0);
-        long k0Events = events.stream().filter(x -> x.f0.equals("k0")).count();
-        assertEquals(k0Events + 1, c.eventsSeen);
-        assertEquals(m2.fingerprint(), c.modelFingerprint);
     }
 
-    static String rootMessages(Throwable t) {
-        StringBuilder sb = new StringBuilder();
-        for (Throwable x = t; x != null; x = x.getCause()) {
-            sb.append(x.getMessage()).append(" | ");
-        }
-        return sb.toString();
+    @Test
+    void flushOnCheckpointCanBeTurnedOff() throws Exception {
+        MambaSpec<TestEvent> spec = fx.spec().mode(ScoringMode.MICRO_BATCH).batchMaxEvents(1000)
+                .batchMaxDelay(Duration.ofHours(1)).flushOnCheckpoint(false).build();
+        var h = harness(spec, null);
+        h.open();
+        feed(h, Fixture.events(3, 10, 10));
+        h.prepareSnapshotPreBarrier(1);
+        assertEquals(0, h.extractOutputValues().size());
+        h.endInput();
+        assertEquals(10, h.extractOutputValues().size());
+        h.close();
     }
 }

@@ -1,0 +1,59 @@
+package io.flinkmamba.operator;
+
+import org.apache.flink.configuration.ReadableConfig;
+
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.Locale;
+
+/** The operator's resolved, validated settings (options merged with builder overrides). */
+final class MambaSettings implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    final ScoringMode mode;
+    final int batchMaxEvents;
+    final long batchMaxDelayMs;
+    final boolean flushOnCheckpoint;
+    final String device;
+    final Ordering ordering;
+    final long allowedLatenessMs;
+    final String expectedBackend;
+    final ModelChangePolicy onModelChange;
+
+    MambaSettings(ReadableConfig c) {
+        this.mode = c.get(MambaOptions.MODE);
+        this.batchMaxEvents = c.get(MambaOptions.BATCH_MAX_EVENTS);
+        if (batchMaxEvents < 1) {
+            throw new IllegalArgumentException(MambaOptions.BATCH_MAX_EVENTS.key() + " must be >= 1, got " + batchMaxEvents);
+        }
+        this.batchMaxDelayMs = nonNegativeMillis(MambaOptions.BATCH_MAX_DELAY.key(), c.get(MambaOptions.BATCH_MAX_DELAY));
+        this.flushOnCheckpoint = c.get(MambaOptions.BATCH_FLUSH_ON_CHECKPOINT);
+        this.device = c.get(MambaOptions.DEVICE).trim().toLowerCase(Locale.ROOT);
+        if (!device.equals("cpu") && !device.equals("gpu") && !device.equals("auto")) {
+            throw new IllegalArgumentException(MambaOptions.DEVICE.key() + " must be cpu, gpu or auto, got '" + device + "'");
+        }
+        this.ordering = c.get(MambaOptions.ORDERING);
+        this.allowedLatenessMs = nonNegativeMillis(MambaOptions.ALLOWED_LATENESS.key(), c.get(MambaOptions.ALLOWED_LATENESS));
+        this.expectedBackend = c.get(MambaOptions.EXPECTED_STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
+        if (!expectedBackend.equals("any") && !expectedBackend.equals("heap") && !expectedBackend.equals("rocksdb")) {
+            throw new IllegalArgumentException(MambaOptions.EXPECTED_STATE_BACKEND.key()
+                    + " must be any, heap or rocksdb, got '" + expectedBackend + "'");
+        }
+        this.onModelChange = c.get(MambaOptions.ON_MODEL_CHANGE);
+    }
+
+    private static long nonNegativeMillis(String key, Duration d) {
+        if (d.isNegative()) {
+            throw new IllegalArgumentException(key + " must not be negative, got " + d);
+        }
+        return d.toMillis();
+    }
+
+    @Override
+    public String toString() {
+        return "mode=" + mode + ", batchMaxEvents=" + batchMaxEvents + ", batchMaxDelayMs=" + batchMaxDelayMs
+                + ", flushOnCheckpoint=" + flushOnCheckpoint + ", device=" + device + ", ordering=" + ordering
+                + ", allowedLatenessMs=" + allowedLatenessMs + ", expectedBackend=" + expectedBackend
+                + ", onModelChange=" + onModelChange;
+    }
+}

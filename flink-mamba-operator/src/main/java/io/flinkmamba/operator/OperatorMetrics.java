@@ -1,0 +1,40 @@
+package io.flinkmamba.operator;
+
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+import java.util.function.LongSupplier;
+
+/** The operator's metrics, registered in the operator's metric group (names do not clash with Flink's numRecords*). */
+final class OperatorMetrics {
+    private static final int HISTOGRAM_WINDOW = 1024;
+
+    final Counter eventsScored;
+    final Counter eventsRejected;
+    final Counter eventsLate;
+    final Counter flushes;
+    final Counter stateResets;
+    /** Events per micro-batch flush. */
+    final Histogram batchSize;
+    /** Keys per micro-batch flush. */
+    final Histogram batchKeys;
+    /** Wall time of a flush (gather, forward, write back, emit), microseconds. */
+    final Histogram flushLatencyMicros;
+
+    OperatorMetrics(MetricGroup operatorGroup, long stateBytesPerKey, LongSupplier pendingEvents) {
+        MetricGroup g = operatorGroup;
+        eventsScored = g.counter("eventsScored");
+        eventsRejected = g.counter("eventsRejected");
+        eventsLate = g.counter("eventsLate");
+        flushes = g.counter("flushes");
+        stateResets = g.counter("stateResets");
+        batchSize = g.histogram("batchSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        batchKeys = g.histogram("batchKeys", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        flushLatencyMicros = g.histogram("flushLatencyMicros", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        g.gauge("stateBytesPerKey", (Gauge<Long>) () -> stateBytesPerKey);
+        g.gauge("pendingEvents", (Gauge<Long>) pendingEvents::getAsLong);
+    }
+}

@@ -52,4 +52,23 @@ public final class MambaOperators {
         fields.put("eventsSeen", BasicTypeInfo.LONG_TYPE_INFO);
         return (TypeInformation) Types.POJO(MambaScore.class, fields);
     }
+
+    /** Type information of {@link AnomalyScore} for a key type: a POJO, never Kryo. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static <K> TypeInformation<AnomalyScore<K>> anomalyScoreType(TypeInformation<K> keyType) {
+        Map<String, TypeInformation<?>> fields = new HashMap<>();
+        fields.put("key", keyType);
+        fields.put("eventTime", BasicTypeInfo.LONG_TYPE_INFO);
+        fields.put("input", PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO);
+        fields.put("forecast", PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO);
+        fields.put("forecastStd", PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO);
+        fields.put("score", BasicTypeInfo.DOUBLE_TYPE_INFO);
+        fields.put("anomalyLikelihood", BasicTypeInfo.DOUBLE_TYPE_INFO);
+        fields.put("isAnomaly", BasicTypeInfo.BOOLEAN_TYPE_INFO);
+        fields.put("warmingUp", BasicTypeInfo.BOOLEAN_TYPE_INFO);
+        fields.put("modelVersion", BasicTypeInfo.STRING_TYPE_INFO);
+        fields.put("modelFingerprint", BasicTypeInfo.STRING_TYPE_INFO);
+        fields.put("eventsSeen", BasicTypeInfo.LONG_TYPE_INFO);
+        return (TypeInformation) Types.POJO(AnomalyScore.class, fields);
+    }
 }

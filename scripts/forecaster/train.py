@@ -48,7 +48,7 @@ def parse():
     p.add_argument("--out", required=True)
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--seconds", type=float, default=0, help="stop early after this much training time (0: no cap)")
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=int, default=32)
     p.add_argument("--length", type=int, default=1024, help="sequence length (events)")
     p.add_argument("--skip", type=int, default=16, help="events ignored at the start of each sequence")
     p.add_argument("--lr", type=float, default=3e-3)
@@ -61,8 +61,9 @@ def parse():
     p.add_argument("--csv", nargs="*", default=[], help="CSV files timestamp,value[,value...] to train on too")
     p.add_argument("--csv-weight", type=float, default=0.5, help="share of each batch drawn from the CSVs")
     p.add_argument("--version", help="model version label (default <preset>-1)")
-    p.add_argument("--scan", default="mambapy", choices=["mambapy", "default", "loop"],
-                   help="transformers' training path: mambapy parallel scan, the default, or the sequential loop")
+    p.add_argument("--scan", default="fast", choices=["fast", "mambapy", "default", "loop"],
+                   help="training forward: fast = model.fast_backbone (parallel scan on HF's parameters), or "
+                        "transformers' own forward with use_mambapy / its default / use_associative_scan=False")
     p.add_argument("--device", default="cuda")
     p.add_argument("--time-scans", action="store_true", help="time one step of each scan path and exit")
     return p.parse_args()
@@ -112,12 +113,15 @@ def main():
 
     def build(scan):
         torch.manual_seed(pre["torch_seed"])
-        cfg = mamba_config(pre["hidden"], pre["layers"], pre["state"], use_bias=pre["use_bias"], scan=scan)
-        return Forecaster(cfg, F).to(dev)
+        cfg = mamba_config(pre["hidden"], pre["layers"], pre["state"], use_bias=pre["use_bias"],
+                           scan="default" if scan == "fast" else scan)
+        m = Forecaster(cfg, F).to(dev)
+        m.fast = scan == "fast"
+        return m
 
     if args.time_scans:
         z = torch.randn(args.batch, args.length, F, device=dev)
-        for scan in ("mambapy", "default", "loop"):
+        for scan in ("fast", "mambapy", "default", "loop"):
             try:
                 m = build(scan)
                 opt = torch.optim.Adam(m.parameters(), 1e-3)
@@ -160,9 +164,11 @@ def main():
         from model import randomize
         randomize(model, pre["torch_seed"])
     n_params = sum(p.numel() for p in model.parameters())
+    fast_check = check_fast_path(model, z_all, dev) if model.fast else None
+    print(f"[{args.preset}] fast path vs HF forward: {fast_check}", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     gen = torch.Generator(device="cpu").manual_seed(pre["torch_seed"])
-    warm = min(100, max(1, args.steps // 20))
+    warm = 100 if args.steps >= 200 else max(1, args.steps // 10)
 
     def lr_at(step):
         if step < warm:
@@ -200,7 +206,17 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        lv = float(loss)
+        lv = float(loss.detach())
+        if args.seconds and step == 20:
+            # fit the planned steps into the time cap once the step time is known; the cosine schedule
+            # depends only on the final --steps, so `--steps N` (recorded) reproduces this run
+            per = (time.time() - t_first) / 19
+            fit = step + 1 + int((args.seconds - (time.time() - t_train)) / per)
+            if fit < args.steps:
+                print(f"[{args.preset}] {per:.3f} s/step: steps {args.steps} -> {fit} to fit {args.seconds:.0f} s", flush=True)
+                args.steps = fit
+        if step == 1:
+            t_first = time.time()
         ema = lv if ema is None else 0.98 * ema + 0.02 * lv
         if step % 100 == 0 or step == args.steps - 1:
             history.append({"step": step, "loss": round(lv, 5), "loss_ema": round(ema, 5),
@@ -209,6 +225,9 @@ def main():
                   f"({time.time() - t_train:.0f}s)", flush=True)
         step += 1
     train_seconds = time.time() - t_train
+    if model.fast:
+        fast_check = {"before_training": fast_check, "after_training": check_fast_path(model, z_all, dev)}
+        print(f"[{args.preset}] fast path vs HF forward after training: {fast_check['after_training']}", flush=True)
 
     # ---------------------------------------------------------------- held-out evaluation
     ev = evaluate(model, pre, args, dev)
@@ -229,6 +248,8 @@ def main():
                 f"+-{args.target_clip} in the loss", "scan_path": args.scan, "tf32": True,
         "final_loss_ema": round(ema, 5) if ema is not None else None,
         "train_seconds": round(train_seconds, 1), "parameters": n_params,
+        "fast_path_vs_hf_forward": fast_check,
+        "reproduce": f"python3 scripts/forecaster/train.py --preset {args.preset} --steps {step} --out models/{args.preset}",
         "held_out": ev,
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
                         "transformers": __import__("transformers").__version__,
@@ -239,6 +260,23 @@ def main():
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"history": history, "training": training}, f, indent=1)
     print(f"[{args.preset}] exported to {args.out} ({n_params} parameters, {time.time() - t0:.0f}s total)", flush=True)
+
+
+def check_fast_path(model, z_all, dev):
+    """Max |difference| of (mu, logvar) between the fast training forward and HF's own forward."""
+    import torch
+    z = z_all[:4, :300]
+    with torch.no_grad():
+        model.fast = True
+        a = model(z)
+        model.fast = False
+        b = model(z)
+        model.fast = True
+    diff = max(float((x - y).abs().max()) for x, y in zip(a, b))
+    if not diff < 1e-3:
+        print(f"WARNING: fast path differs from HF's forward by {diff}: training with HF's forward", flush=True)
+        model.fast = False
+    return {"max_abs_diff_mu_logvar": float(f"{diff:.3e}"), "batch": 4, "events": 300}
 
 
 def evaluate(model, pre, args, dev):

@@ -168,11 +168,14 @@ UNIVARIATE = {
 }
 
 
-def univariate(rng, n, L):
-    """[n, L, 1]: a mix of the families above, each with a random scale, offset, sometimes quantised."""
+def univariate(rng, n, L, only=None):
+    """[n, L, 1]: a mix of the families above (or only the one named), each with a random scale,
+    offset, sometimes quantised."""
     names = list(UNIVARIATE)
     w = np.array([UNIVARIATE[k][1] for k in names])
     pick = rng.choice(len(names), size=n, p=w / w.sum())
+    if only is not None:
+        pick[:] = names.index(only)
     x = np.empty((n, L))
     for i, name in enumerate(names):
         idx = np.nonzero(pick == i)[0]

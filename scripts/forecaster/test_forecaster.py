@@ -177,5 +177,28 @@ class ReferenceTest(unittest.TestCase):
             self.assertTrue((r["logvar"] >= -9).all() and (r["logvar"] <= 6).all())
 
 
+FIXTURES = os.path.join(REPO, "kernels", "src", "test", "resources", "fixtures")
+
+
+class CommittedFixturesTest(unittest.TestCase):
+    """The committed forecaster fixtures are what reference.py computes from their model copies."""
+
+    def test_fixtures_reproduce(self):
+        dirs = [d for d in sorted(os.listdir(FIXTURES)) if d.startswith("forecaster-")] if os.path.isdir(FIXTURES) else []
+        if not dirs:
+            self.skipTest("no forecaster fixtures")
+        for d in dirs:
+            root = os.path.join(FIXTURES, d)
+            ref = ReferenceForecaster(os.path.join(root, "model"))
+            with open(os.path.join(root, "meta.json")) as f:
+                meta = json.load(f)
+            for key in meta["keys"]:
+                x = np.load(os.path.join(root, key, "x.npy"))
+                got = ref.run_stream(x)
+                for name, v in got.items():
+                    want = np.load(os.path.join(root, key, name + ".npy"))
+                    np.testing.assert_allclose(v, want, rtol=1e-9, atol=1e-12, err_msg=f"{d}/{key}/{name}")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -96,6 +96,8 @@ def read_csv(path):
                 bad += 1
                 continue
             rows.append(vals)
+    if not rows:
+        raise ValueError(f"{path}: no row of timestamp,value[,value...] with finite numbers ({bad} bad rows)")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise ValueError(f"{path}: rows have different numbers of values: {sorted(widths)}")

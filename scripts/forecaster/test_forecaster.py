@@ -92,6 +92,27 @@ class NormaliserTest(unittest.TestCase):
             np.testing.assert_array_equal(x, [[1.5, 2], [2.5, -1]])
 
 
+class CsvWindowsTest(unittest.TestCase):
+    def test_csv_cut_into_normalised_windows(self):
+        import train
+        rng = np.random.default_rng(8)
+        x = rng.normal(5, 2, size=(2500, 1))
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "s.csv")
+            with open(p, "w") as f:
+                f.write("timestamp,value\n")
+                for i, v in enumerate(x[:, 0]):
+                    f.write(f"{1700000000000 + i},{float(v)!r}\n")
+            seqs = train.csv_sequences([p], 1024, 1)
+            self.assertEqual([len(s) for s in seqs], [1024, 1024, 452])
+            z, mask = train.pad_z(seqs, 1024)
+            np.testing.assert_allclose(z[1], nz.normalise(x[1024:2048]), rtol=1e-12)
+            np.testing.assert_array_equal(mask.sum(axis=1), [1024, 1024, 452])
+            self.assertTrue((z[2, 452:] == 0).all())
+            with self.assertRaises(SystemExit):
+                train.csv_sequences([p], 1024, 2)
+
+
 class SignalsTest(unittest.TestCase):
     def test_shapes_finite_deterministic(self):
         for fam, f in (("univariate", 1), ("sensor", 3), ("trade", 2)):

@@ -39,6 +39,25 @@ def scores(model, raw, dev):
     return {k: {"mean": round(float(v.mean()), 4), "median": round(float(np.median(v)), 4)} for k, v in per.items()}
 
 
+def per_event(model, raw, dev):
+    z, _, scales = nz.normalise(raw, return_stats=True)
+    zt = torch.tensor(z, dtype=torch.float32, device=dev)
+    mus, lvs = [], []
+    with torch.no_grad():
+        for a in range(0, len(zt), 128):
+            mu, lv = model(zt[a:a + 128, :-1])
+            mus.append(mu.double().cpu().numpy())
+            lvs.append(lv.double().cpu().numpy())
+    per = {"model": nz.gaussian_nll(z[:, 1:], np.concatenate(mus), np.concatenate(lvs)).mean(-1)}
+    per.update(nz.naive_scores(z, scales, skip=0))
+    return per                                                      # [B, L-1]: index t = event t+1
+
+
+def after_spike(model, clean, spiked, dev):
+    a, b = per_event(model, clean, dev), per_event(model, spiked, dev)
+    return {k: round(float((b[k][:, 500:530] - a[k][:, 500:530]).mean()), 4) for k in a}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
@@ -65,6 +84,10 @@ def main():
             y = m(z)
             m.fast = True
         r["fast_vs_hf_forward_max_abs_diff_tf32_off"] = float(f"{max(float((u - v).abs().max()) for u, v in zip(x, y)):.3e}")
+        # one spike at event 500 in every held-out sequence: excess score over the clean stream on the
+        # 30 events after it (how long the forecaster stays thrown by one outlier in its input)
+        spiked, _ = signals.inject_spikes(np.random.default_rng(941), raw, at=500)
+        r["after_spike_excess_events_501_530"] = after_spike(m, raw, spiked, dev)
         if pre["family"] == "univariate":
             kinds = {}
             for i, kind in enumerate(signals.UNIVARIATE):

@@ -266,3 +266,28 @@ def make_pool(family, n, L, seed, chunk=1024):
     if not np.isfinite(out).all():
         raise AssertionError(f"non-finite values in the {family} pool")
     return out
+
+
+def inject_spikes(rng, x, share=0.5, max_spikes=3, lo=3.0, hi=12.0, at=None):
+    """Copies x [n, L, F] with single-event spikes; returns (spiked x, mask [n, L] True at spikes).
+
+    A share of the sequences gets 1..max_spikes spikes of U(lo, hi) x the sequence's own std per
+    channel, random sign, on all channels or on one. Used to make the model robust to an outlier in
+    its input (the loss skips the spiked events themselves: they are anomalies, not forecasts to
+    learn); `at` puts exactly one spike at that event in every sequence (evaluation)."""
+    x = x.copy()
+    n, L, f = x.shape
+    mask = np.zeros((n, L), dtype=bool)
+    std = x.std(axis=1) + 1e-12                                      # [n, F]
+    for i in range(n):
+        if at is None and rng.uniform() >= share:
+            continue
+        times = [at] if at is not None else rng.integers(32, L - 1, size=rng.integers(1, max_spikes + 1))
+        for t in times:
+            mag = rng.uniform(lo, hi) * std[i] * rng.choice([-1.0, 1.0])
+            if f > 1 and rng.uniform() < 0.5:
+                only = rng.integers(0, f)
+                mag = np.where(np.arange(f) == only, mag, 0.0)
+            x[i, t] += mag
+            mask[i, t] = True
+    return x, mask

@@ -64,6 +64,9 @@ def parse():
     p.add_argument("--scan", default="fast", choices=["fast", "mambapy", "default", "loop"],
                    help="training forward: fast = model.fast_backbone (parallel scan on HF's parameters), or "
                         "transformers' own forward with use_mambapy / its default / use_associative_scan=False")
+    p.add_argument("--spikes", type=float, default=0.0,
+                   help="share of training sequences given 1-3 single-event spikes (input robustness; the "
+                        "spiked events' own targets are left out of the loss)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--time-scans", action="store_true", help="time one step of each scan path and exit")
     return p.parse_args()
@@ -145,8 +148,11 @@ def main():
 
     # ---------------------------------------------------------------- data
     raw = signals.make_pool(pre["family"], pre["pool"], args.length, pre["data_seed"])
+    mask_np = np.ones(raw.shape[:2])
+    if args.spikes > 0:
+        raw, spiked = signals.inject_spikes(np.random.default_rng(pre["data_seed"] + 100), raw, share=args.spikes)
+        mask_np[spiked] = 0.0
     z_np = nz.normalise(raw)
-    mask_np = np.ones(z_np.shape[:2])
     n_gen = len(z_np)
     csv_note = None
     if args.csv:
@@ -236,10 +242,14 @@ def main():
     # ---------------------------------------------------------------- export
     version = args.version or f"{args.preset}-1"
     cmd = "python3 scripts/forecaster/train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    extra = f" --spikes {args.spikes}" if args.spikes > 0 else ""
     training = {
         "command": cmd, "preset": args.preset,
         "data": f"scripts/forecaster/signals.py family '{pre['family']}': {n_gen} generated sequences of "
-                f"{args.length} events, seed {pre['data_seed']}" + (f"; CSV: {csv_note}" if csv_note else ""),
+                f"{args.length} events, seed {pre['data_seed']}"
+                + (f"; {args.spikes:.0%} of them with 1-3 injected single-event spikes (signals.inject_spikes, "
+                   f"seed {pre['data_seed'] + 100}; the spiked events' targets left out of the loss)" if args.spikes > 0 else "")
+                + (f"; CSV: {csv_note}" if csv_note else ""),
         "data_seed": pre["data_seed"], "torch_seed": pre["torch_seed"], "eval_seed": pre["eval_seed"],
         "steps": step, "steps_planned": args.steps, "stopped_early_by_seconds_cap": stopped_early,
         "batch": args.batch, "sequence_length": args.length, "skip_events": args.skip, "lr": args.lr,
@@ -249,7 +259,7 @@ def main():
         "final_loss_ema": round(ema, 5) if ema is not None else None,
         "train_seconds": round(train_seconds, 1), "parameters": n_params,
         "fast_path_vs_hf_forward": fast_check,
-        "reproduce": f"python3 scripts/forecaster/train.py --preset {args.preset} --steps {step} --out models/{args.preset}",
+        "reproduce": f"python3 scripts/forecaster/train.py --preset {args.preset} --steps {step}{extra} --out models/{args.preset}",
         "held_out": ev,
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
                         "transformers": __import__("transformers").__version__,

@@ -5,6 +5,8 @@ import io.flinkmamba.kernels.forecast.ForecastScorer;
 import io.flinkmamba.kernels.forecast.ForecastState;
 import io.flinkmamba.kernels.forecast.Forecaster;
 import io.flinkmamba.kernels.forecast.PreparedRun;
+import io.flinkmamba.kernels.model.BatchForward;
+import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 import org.apache.flink.metrics.Counter;
 
@@ -50,7 +52,8 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
     protected long stateBytesPerKey() {
         int f = forecaster.numFeatures();
         return forecaster.backbone().stateBytes() + Long.BYTES + forecaster.fingerprint().length() + 8
-                + 16L * f + 8L * f + 64 + 8L * settings.calibration.shortWindow();
+                + 16L * f + 8L * f + 64 + 8L * settings.calibration.shortWindow() + spec.modelVersion().length()
+                + (long) settings.replayWindow * (Long.BYTES + Integer.BYTES + (long) Float.BYTES * f);
     }
 
     @Override
@@ -79,7 +82,8 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
     }
 
     @Override
-    protected List<List<AnomalyScore<K>>> scoreRuns(List<K> keys, List<KeyState> states, List<List<PendingEvent>> runs) {
+    protected List<List<AnomalyScore<K>>> scoreRuns(BatchForward batchForward, MambaBatch batch, List<K> keys,
+                                                    List<KeyState> states, List<List<PendingEvent>> runs) {
         int n = keys.size();
         List<PreparedRun> prepared = new ArrayList<>(n);
         int[] seqs = new int[n];

@@ -17,8 +17,12 @@ public final class KeyState {
     public long eventsSeen;
     /** {@code MambaModel.fingerprint()} (or {@code Forecaster.fingerprint()}) of the model that wrote {@link #state}. */
     public String modelFingerprint;
+    /** The version label ({@code MambaSpec.modelVersion()}) of the model that wrote {@link #state}; null in format 1 and 2 state. */
+    public String modelVersion;
     /** The forecaster's per-key state, sharing {@link #state} as its backbone; null for plain scoring. */
     public ForecastState forecast;
+    /** The key's last inputs for the replay upgrade policy; null when {@code mamba.upgrade.replay-window} is 0. */
+    public ReplayBuffer replay;
 
     public KeyState(float[] state, long eventsSeen, String modelFingerprint) {
         this(state, eventsSeen, modelFingerprint, null);
@@ -40,6 +44,23 @@ public final class KeyState {
         if (forecast != null) {
             f = forecast.deepCopy();
         }
-        return new KeyState(copy, eventsSeen, modelFingerprint, f);
+        KeyState c = new KeyState(copy, eventsSeen, modelFingerprint, f);
+        c.modelVersion = modelVersion;
+        c.replay = replay == null ? null : replay.deepCopy();
+        return c;
+    }
+
+    /** Appends an event to the replay buffer of {@code window} events (none when 0), resizing it if the window changed. */
+    void remember(long eventTime, float[] input, int window) {
+        if (window == 0) {
+            replay = null;
+            return;
+        }
+        if (replay == null) {
+            replay = new ReplayBuffer(window);
+        } else if (replay.capacity() != window) {
+            replay = replay.withCapacity(window);
+        }
+        replay.add(eventTime, input.clone());
     }
 }

@@ -15,16 +15,22 @@ import java.io.IOException;
  * <ul>
  *   <li>format 1: state floats (length-prefixed), eventsSeen, then the model fingerprint (boolean
  *       present + UTF);</li>
- *   <li>format 2 (current): format 1, then a boolean "has forecast state" and, when true, the
+ *   <li>format 2: format 1, then a boolean "has forecast state" and, when true, the
  *       forecaster's per-key state without its backbone ({@link ForecastStateSerializer}, itself
  *       versioned).</li>
+ *   <li>format 3 (current): format 2, then the model version label (boolean present + UTF) and the
+ *       replay buffer (int capacity, 0 when none; int size; then per event, oldest first: event
+ *       time and the length-prefixed input floats).</li>
  * </ul>
- * A serializer restored for format 1 reads and writes format 1, so state of the previous release
- * migrates (Flink reads it with the old serializer and writes it with the new one).
+ * A serializer restored for format 1 or 2 reads and writes that format, so state of a previous release
+ * migrates (Flink reads it with the old serializer and writes it with the new one); such state has no
+ * version label and an empty replay buffer.
  */
 public final class KeyStateSerializer extends TypeSerializer<KeyState> {
-    private static final long serialVersionUID = 2L;
-    static final int FORMAT = 2;
+    private static final long serialVersionUID = 3L;
+    static final int FORMAT = 3;
+    /** Refuses replay buffers that cannot be real: protects against reading garbage as a size. */
+    static final int MAX_REPLAY = 1 << 20;
 
     private final int format;
     private transient FloatArrayIO floats;
@@ -34,7 +40,7 @@ public final class KeyStateSerializer extends TypeSerializer<KeyState> {
     }
 
     KeyStateSerializer(int format) {
-        if (format != 1 && format != FORMAT) {
+        if (format < 1 || format > FORMAT) {
             throw new IllegalArgumentException("key state format " + format + " is unknown");
         }
         this.format = format;
@@ -88,6 +94,43 @@ public final class KeyStateSerializer extends TypeSerializer<KeyState> {
                 ForecastStateSerializer.write(s.forecast, out, false);
             }
         }
+        if (format >= 3) {
+            out.writeBoolean(s.modelVersion != null);
+            if (s.modelVersion != null) {
+                out.writeUTF(s.modelVersion);
+            }
+            writeReplay(s.replay, out);
+        }
+    }
+
+    private void writeReplay(ReplayBuffer b, DataOutputView out) throws IOException {
+        if (b == null) {
+            out.writeInt(0);
+            return;
+        }
+        out.writeInt(b.capacity());
+        out.writeInt(b.size());
+        for (PendingEvent e : b.events()) {
+            out.writeLong(e.eventTime);
+            floats().write(e.input, out);
+        }
+    }
+
+    private ReplayBuffer readReplay(DataInputView in) throws IOException {
+        int capacity = in.readInt();
+        if (capacity == 0) {
+            return null;
+        }
+        int size = in.readInt();
+        if (capacity < 0 || capacity > MAX_REPLAY || size < 0 || size > capacity) {
+            throw new IOException("corrupt key state: replay buffer of capacity " + capacity + " holding " + size);
+        }
+        ReplayBuffer b = new ReplayBuffer(capacity);
+        for (int i = 0; i < size; i++) {
+            long t = in.readLong();
+            b.add(t, floats().read(in));
+        }
+        return b;
     }
 
     @Override
@@ -95,10 +138,14 @@ public final class KeyStateSerializer extends TypeSerializer<KeyState> {
         float[] state = floats().read(in);
         long seen = in.readLong();
         String fingerprint = in.readBoolean() ? in.readUTF() : null;
-        if (format >= 2 && in.readBoolean()) {
-            return new KeyState(state, seen, fingerprint, ForecastStateSerializer.read(in, state));
+        KeyState s = format >= 2 && in.readBoolean()
+                ? new KeyState(state, seen, fingerprint, ForecastStateSerializer.read(in, state))
+                : new KeyState(state, seen, fingerprint);
+        if (format >= 3) {
+            s.modelVersion = in.readBoolean() ? in.readUTF() : null;
+            s.replay = readReplay(in);
         }
-        return new KeyState(state, seen, fingerprint);
+        return s;
     }
 
     @Override
@@ -109,7 +156,7 @@ public final class KeyStateSerializer extends TypeSerializer<KeyState> {
     @Override
     public void copy(DataInputView in, DataOutputView out) throws IOException {
         if (format >= 2) {
-            serialize(deserialize(in), out); // the forecast part has no fixed layout to stream across
+            serialize(deserialize(in), out); // the forecast and replay parts have no fixed layout to stream across
             return;
         }
         floats().copy(in, out);

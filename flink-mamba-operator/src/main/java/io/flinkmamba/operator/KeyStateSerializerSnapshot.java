@@ -4,8 +4,8 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
 
 /**
  * Snapshot of {@link KeyStateSerializer}; see {@link FormatVersionedSnapshot} for the compatibility
- * rules. Format 2 reads format 1 (state of the release before anomaly scoring): compatible after
- * migration.
+ * rules. Format 3 reads format 1 (state of the release before anomaly scoring) and format 2 (before
+ * the model version label and the replay buffer): compatible after migration.
  */
 public final class KeyStateSerializerSnapshot extends FormatVersionedSnapshot<KeyState> {
     public KeyStateSerializerSnapshot() {
@@ -23,14 +23,14 @@ public final class KeyStateSerializerSnapshot extends FormatVersionedSnapshot<Ke
 
     @Override
     boolean canMigrateFrom(int olderFormat) {
-        return olderFormat == 1;
+        return olderFormat == 1 || olderFormat == 2;
     }
 
     @Override
     TypeSerializer<KeyState> serializerFor(int format) {
-        if (format != 1 && format != KeyStateSerializer.FORMAT) {
+        if (format < 1 || format > KeyStateSerializer.FORMAT) {
             throw new IllegalStateException("key state was written in format " + format
-                    + ", this release reads formats 1 and " + KeyStateSerializer.FORMAT);
+                    + ", this release reads formats 1 to " + KeyStateSerializer.FORMAT);
         }
         return new KeyStateSerializer(format);
     }

@@ -58,6 +58,10 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     /** The micro-batch mode's batched backbone call; null in the per-event mode. */
     protected transient BatchForward batchForward;
     protected transient MambaBatch batch;
+    /** The loaded backbone; the replay policy's batched forward (created on the first replay) and its batch. */
+    private transient MambaModel backbone;
+    private transient BatchForward replayForward;
+    private transient MambaBatch replayBatch;
 
     private transient ValueState<KeyState> keyState;
     private transient ListState<PendingEvent> batchBuffer;
@@ -105,11 +109,13 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     protected abstract OUT scoreOne(K key, KeyState s, long eventTime, float[] input);
 
     /**
-     * Micro-batch mode: advances each key's state by its run of events with one call of
-     * {@link #batchForward} and returns the outputs per key, in event order. The states'
-     * {@code eventsSeen} do not count the runs yet (the caller adds them afterwards).
+     * Micro-batch mode (and the replay policy's rebuild): advances each key's state by its run of
+     * events with one call of {@code forward} over {@code batch} (cleared first) and returns the outputs
+     * per key, in event order. The states' {@code eventsSeen} do not count the runs yet (the caller
+     * adds them afterwards).
      */
-    protected abstract List<List<OUT>> scoreRuns(List<K> keys, List<KeyState> states, List<List<PendingEvent>> runs);
+    protected abstract List<List<OUT>> scoreRuns(BatchForward forward, MambaBatch batch, List<K> keys,
+                                                 List<KeyState> states, List<List<PendingEvent>> runs);
 
     /** Called for every output before it is emitted (metrics). */
     protected void onEmit(OUT out) {
@@ -125,6 +131,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             throw new IllegalStateException("Mamba operator '" + spec.uid() + "': cannot load the model from '"
                     + spec.modelPath() + "': " + e.getMessage(), e);
         }
+        backbone = model;
         fingerprint = modelFingerprint();
         extractor = spec.extractor();
         checkStateBackend();
@@ -302,31 +309,102 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         KeyState s = loadState(key);
         s.eventsSeen++;
         OUT out = scoreOne(key, s, eventTime, input);
+        s.remember(eventTime, input, settings.replayWindow);
         keyState.update(s);
         emit(eventTime, out);
     }
 
-    /** The current key's state, fresh when it has none or when another model wrote it. */
+    /** The current key's state: fresh when it has none; upgraded by the policy when another model wrote it. */
     private KeyState loadState(K key) throws Exception {
         KeyState s = keyState.value();
         if (s == null) {
-            return freshState();
+            return fresh();
         }
-        if (!fingerprint.equals(s.modelFingerprint) || !fits(s)) {
-            if (settings.onModelChange == ModelChangePolicy.FAIL) {
+        if (fingerprint.equals(s.modelFingerprint) && fits(s)) {
+            s.modelVersion = spec.modelVersion(); // a relabelled model, or state of a format without the label
+            return s;
+        }
+        return upgrade(key, s);
+    }
+
+    private KeyState fresh() {
+        KeyState s = freshState();
+        s.modelVersion = spec.modelVersion();
+        return s;
+    }
+
+    /** Applies {@code mamba.upgrade.policy} to a key whose state another model (or another operator kind) wrote. */
+    private KeyState upgrade(K key, KeyState old) throws Exception {
+        String from = "model " + old.modelFingerprint + " (version " + old.modelVersion + ")";
+        String to = "model " + fingerprint + " (version " + spec.modelVersion() + ", " + spec.modelPath() + ")";
+        switch (settings.upgradePolicy) {
+            case FAIL:
                 throw new IllegalStateException("Mamba operator '" + spec.uid() + "': the state of key " + key
-                        + " was written by model " + s.modelFingerprint + " but this job runs " + fingerprint + " ("
-                        + spec.modelPath() + "); set " + MambaOptions.ON_MODEL_CHANGE.key() + "=RESET to start such keys afresh");
-            }
-            metrics.stateResets.inc();
-            if (!loggedReset) {
-                loggedReset = true;
-                LOG.warn("Mamba operator '{}': key {} has state from model {}; resetting it (and any other such key) "
-                        + "for model {}", spec.uid(), key, s.modelFingerprint, fingerprint);
-            }
-            return freshState();
+                        + " was written by " + from + " but this job runs " + to + "; set "
+                        + MambaOptions.UPGRADE_POLICY.key() + " to CARRY, REPLAY or RESET to upgrade such keys");
+            case CARRY:
+                if (!fits(old)) {
+                    throw new IllegalStateException("Mamba operator '" + spec.uid() + "': " + MambaOptions.UPGRADE_POLICY.key()
+                            + "=CARRY refused for key " + key + ": its state, written by " + from + ", has "
+                            + shapeOf(old) + " but " + to + " needs " + shapeOf(fresh())
+                            + "; carry needs the same architecture (use REPLAY or RESET)");
+                }
+                old.modelFingerprint = fingerprint;
+                old.modelVersion = spec.modelVersion();
+                metrics.stateCarries.inc();
+                logUpgradeOnce(key, from, "carried over");
+                return old;
+            case REPLAY:
+                if (old.replay != null && old.replay.size() > 0) {
+                    KeyState rebuilt = replay(key, old.replay);
+                    metrics.stateReplays.inc();
+                    logUpgradeOnce(key, from, "rebuilt from its last " + old.replay.size() + " events");
+                    return rebuilt;
+                }
+                break; // nothing to replay: reset
+            case RESET:
+                break;
+            default:
+                throw new IllegalStateException("unknown upgrade policy " + settings.upgradePolicy);
+        }
+        metrics.stateResets.inc();
+        logUpgradeOnce(key, from, "reset");
+        KeyState s = fresh();
+        if (old.replay != null && settings.replayWindow > 0) {
+            s.replay = old.replay.capacity() == settings.replayWindow ? old.replay : old.replay.withCapacity(settings.replayWindow);
         }
         return s;
+    }
+
+    /** A fresh state advanced by the new model over the buffered events in one batched forward; outputs dropped. */
+    @SuppressWarnings("unchecked")
+    private KeyState replay(K key, ReplayBuffer buffer) {
+        if (replayForward == null) {
+            replayForward = batchForward != null ? batchForward
+                    : BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, backbone);
+            replayBatch = new MambaBatch(backbone.config());
+        }
+        KeyState s = fresh();
+        List<PendingEvent> events = buffer.events();
+        scoreRuns(replayForward, replayBatch, List.of(key), List.of(s), List.of(events));
+        s.eventsSeen = events.size();
+        s.replay = buffer.capacity() == settings.replayWindow ? buffer : buffer.withCapacity(settings.replayWindow);
+        return s;
+    }
+
+    /** For error messages: the state's shapes. */
+    private static String shapeOf(KeyState s) {
+        return s.state.length + " backbone state floats" + (s.forecast == null ? " and no forecaster state"
+                : ", a forecaster state of " + s.forecast.numFeatures() + " features");
+    }
+
+    private void logUpgradeOnce(K key, String from, String what) {
+        if (!loggedReset) {
+            loggedReset = true;
+            LOG.warn("Mamba operator '{}': key {} has state from {}; {} for model {} (version {}) by policy {}; "
+                    + "other such keys follow silently (metrics stateResets, stateCarries, stateReplays)",
+                    spec.uid(), key, from, what, fingerprint, spec.modelVersion(), settings.upgradePolicy);
+        }
     }
 
     private void emit(long eventTime, OUT out) {
@@ -405,12 +483,15 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             states.add(s);
             events.add(evs);
         }
-        List<List<OUT>> outputs = scoreRuns(keys, states, events);
+        List<List<OUT>> outputs = scoreRuns(batchForward, batch, keys, states, events);
         for (int seq = 0; seq < n; seq++) {
             KeyState s = states.get(seq);
             List<PendingEvent> evs = events.get(seq);
             setCurrentKey(keys.get(seq));
             s.eventsSeen += evs.size();
+            for (PendingEvent e : evs) {
+                s.remember(e.eventTime, e.input, settings.replayWindow);
+            }
             keyState.update(s);
             batchBuffer.clear();
             List<OUT> outs = outputs.get(seq);
@@ -458,6 +539,9 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         try {
             if (batchForward != null) {
                 batchForward.close();
+            }
+            if (replayForward != null && replayForward != batchForward) {
+                replayForward.close();
             }
         } finally {
             super.close();

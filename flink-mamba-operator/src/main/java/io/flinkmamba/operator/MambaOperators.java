@@ -67,6 +67,7 @@ public final class MambaOperators {
         fields.put("modelVersion", BasicTypeInfo.STRING_TYPE_INFO);
         fields.put("modelFingerprint", BasicTypeInfo.STRING_TYPE_INFO);
         fields.put("eventsSeen", BasicTypeInfo.LONG_TYPE_INFO);
+        fields.put("warmingUp", BasicTypeInfo.BOOLEAN_TYPE_INFO);
         return (TypeInformation) Types.POJO(MambaScore.class, fields);
     }
 

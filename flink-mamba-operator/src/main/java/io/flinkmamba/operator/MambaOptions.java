@@ -50,10 +50,31 @@ public final class MambaOptions {
             .stringType().defaultValue("any")
             .withDescription("any, heap or rocksdb: fail at open() when the keyed state backend is another one.");
 
+    /** @deprecated read only when {@link #UPGRADE_POLICY} is not set; use that (RESET and FAIL mean the same). */
+    @Deprecated
     public static final ConfigOption<ModelChangePolicy> ON_MODEL_CHANGE = ConfigOptions.key("mamba.state.on-model-change")
             .enumType(ModelChangePolicy.class).defaultValue(ModelChangePolicy.RESET)
-            .withDescription("A key whose state was written by another model (fingerprint): RESET it to a fresh "
-                    + "state (counted in stateResets) or FAIL.");
+            .withDescription("Deprecated, use mamba.upgrade.policy (read only when that is not set). A key whose "
+                    + "state was written by another model (fingerprint): RESET it to a fresh state (counted in "
+                    + "stateResets) or FAIL.");
+
+    public static final ConfigOption<UpgradePolicy> UPGRADE_POLICY = ConfigOptions.key("mamba.upgrade.policy")
+            .enumType(UpgradePolicy.class).noDefaultValue()
+            .withDescription("A key whose state another model wrote (after a restore with a new model): CARRY its "
+                    + "hidden states over (only when their shapes fit the new model, else the job fails), REPLAY the "
+                    + "key's last mamba.upgrade.replay-window inputs through the new model, RESET it to a fresh state "
+                    + "(warming up again) or FAIL. Not set: mamba.state.on-model-change decides (default RESET).");
+
+    public static final ConfigOption<Integer> UPGRADE_REPLAY_WINDOW = ConfigOptions.key("mamba.upgrade.replay-window")
+            .intType().defaultValue(0)
+            .withDescription("How many of each key's last inputs (features and event time) the state keeps for the "
+                    + "REPLAY upgrade policy; 0 keeps none. Costs about (12 + 4 x features) bytes per event per key.");
+
+    public static final ConfigOption<Integer> SCORE_WARMUP_EVENTS = ConfigOptions.key("mamba.score.warmup-events")
+            .intType().defaultValue(0)
+            .withDescription("score: outputs of a key whose state has advanced through at most this many events (since "
+                    + "its first event or a reset; replayed events count) are flagged warmingUp. scoreAnomalies uses "
+                    + "mamba.anomaly.warmup-events.");
 
     public static final ConfigOption<Double> ANOMALY_THRESHOLD = ConfigOptions.key("mamba.anomaly.threshold")
             .doubleType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT_THRESHOLD)
@@ -73,5 +94,5 @@ public final class MambaOptions {
     /** Every option above, for merging the job's configuration with builder overrides. */
     public static final List<ConfigOption<?>> ALL = List.of(MODE, BATCH_MAX_EVENTS, BATCH_MAX_DELAY,
             BATCH_FLUSH_ON_CHECKPOINT, DEVICE, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE,
-            ANOMALY_THRESHOLD, ANOMALY_WARMUP_EVENTS, ANOMALY_WINDOW);
+            UPGRADE_POLICY, UPGRADE_REPLAY_WINDOW, SCORE_WARMUP_EVENTS, ANOMALY_THRESHOLD, ANOMALY_WARMUP_EVENTS, ANOMALY_WINDOW);
 }

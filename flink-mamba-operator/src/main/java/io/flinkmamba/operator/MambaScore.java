@@ -15,8 +15,10 @@ public class MambaScore<K> {
     public float[] output;
     public String modelVersion;
     public String modelFingerprint;
-    /** Events this key has had scored, this one included. */
+    /** Events that advanced this key's state, this one included (restarts at a reset; replayed events count). */
     public long eventsSeen;
+    /** The key's state has advanced through at most {@code mamba.score.warmup-events} events (0: never set). */
+    public boolean warmingUp;
 
     public MambaScore() {
     }
@@ -36,7 +38,7 @@ public class MambaScore<K> {
             return false;
         }
         MambaScore<?> s = (MambaScore<?>) o;
-        return eventTime == s.eventTime && eventsSeen == s.eventsSeen && Objects.equals(key, s.key)
+        return eventTime == s.eventTime && eventsSeen == s.eventsSeen && warmingUp == s.warmingUp && Objects.equals(key, s.key)
                 && Arrays.equals(output, s.output) && Objects.equals(modelVersion, s.modelVersion)
                 && Objects.equals(modelFingerprint, s.modelFingerprint);
     }
@@ -49,6 +51,6 @@ public class MambaScore<K> {
     @Override
     public String toString() {
         return "MambaScore{key=" + key + ", eventTime=" + eventTime + ", eventsSeen=" + eventsSeen
-                + ", modelVersion=" + modelVersion + ", output[" + (output == null ? 0 : output.length) + "]}";
+                + ", modelVersion=" + modelVersion + ", warmingUp=" + warmingUp + ", output[" + (output == null ? 0 : output.length) + "]}";
     }
 }

@@ -1,6 +1,8 @@
 package io.flinkmamba.operator;
 
 import io.flinkmamba.kernels.cpu.RecurrentStepper;
+import io.flinkmamba.kernels.model.BatchForward;
+import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 
 import java.nio.file.Paths;
@@ -42,7 +44,8 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
 
     @Override
     protected long stateBytesPerKey() {
-        return model.stateBytes() + Long.BYTES + fingerprint.length() + 8;
+        return model.stateBytes() + Long.BYTES + fingerprint.length() + spec.modelVersion().length() + 8
+                + (long) settings.replayWindow * (Long.BYTES + Integer.BYTES + (long) Float.BYTES * hidden);
     }
 
     @Override
@@ -67,11 +70,12 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
         }
         float[] out = new float[hidden];
         stepper.step(s.state, 0, input, 0, out, 0);
-        return new MambaScore<>(key, eventTime, out, spec.modelVersion(), fingerprint, s.eventsSeen);
+        return score(key, eventTime, out, s.eventsSeen);
     }
 
     @Override
-    protected List<List<MambaScore<K>>> scoreRuns(List<K> keys, List<KeyState> states, List<List<PendingEvent>> runs) {
+    protected List<List<MambaScore<K>>> scoreRuns(BatchForward batchForward, MambaBatch batch, List<K> keys,
+                                                  List<KeyState> states, List<List<PendingEvent>> runs) {
         int n = keys.size();
         batch.clear();
         for (int i = 0; i < n; i++) {
@@ -91,12 +95,17 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
             for (int t = 0; t < evs.size(); t++) {
                 float[] out = new float[hidden];
                 batch.getOutput(seq, t, out, 0);
-                outs.add(new MambaScore<>(keys.get(seq), evs.get(t).eventTime, out, spec.modelVersion(), fingerprint,
-                        s.eventsSeen + t + 1));
+                outs.add(score(keys.get(seq), evs.get(t).eventTime, out, s.eventsSeen + t + 1));
             }
             outputs.add(outs);
         }
         return outputs;
+    }
+
+    private MambaScore<K> score(K key, long eventTime, float[] out, long eventsSeen) {
+        MambaScore<K> s = new MambaScore<>(key, eventTime, out, spec.modelVersion(), fingerprint, eventsSeen);
+        s.warmingUp = eventsSeen <= settings.scoreWarmupEvents;
+        return s;
     }
 
     /** The loaded model, for tests. */

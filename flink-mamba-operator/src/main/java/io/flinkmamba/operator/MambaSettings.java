@@ -19,7 +19,9 @@ final class MambaSettings implements Serializable {
     final Ordering ordering;
     final long allowedLatenessMs;
     final String expectedBackend;
-    final ModelChangePolicy onModelChange;
+    final UpgradePolicy upgradePolicy;
+    final int replayWindow;
+    final int scoreWarmupEvents;
     /** scoreAnomalies' calibration: threshold, warm-up and window (validated here, at build time). */
     final CalibrationSettings calibration;
 
@@ -42,7 +44,21 @@ final class MambaSettings implements Serializable {
             throw new IllegalArgumentException(MambaOptions.EXPECTED_STATE_BACKEND.key()
                     + " must be any, heap or rocksdb, got '" + expectedBackend + "'");
         }
-        this.onModelChange = c.get(MambaOptions.ON_MODEL_CHANGE);
+        this.upgradePolicy = c.getOptional(MambaOptions.UPGRADE_POLICY)
+                .orElseGet(() -> UpgradePolicy.of(c.get(MambaOptions.ON_MODEL_CHANGE)));
+        this.replayWindow = c.get(MambaOptions.UPGRADE_REPLAY_WINDOW);
+        if (replayWindow < 0 || replayWindow > KeyStateSerializer.MAX_REPLAY) {
+            throw new IllegalArgumentException(MambaOptions.UPGRADE_REPLAY_WINDOW.key() + " must be in [0, "
+                    + KeyStateSerializer.MAX_REPLAY + "], got " + replayWindow);
+        }
+        if (upgradePolicy == UpgradePolicy.REPLAY && replayWindow == 0) {
+            throw new IllegalArgumentException(MambaOptions.UPGRADE_POLICY.key() + "=REPLAY needs "
+                    + MambaOptions.UPGRADE_REPLAY_WINDOW.key() + " > 0 (the events to replay are kept in state)");
+        }
+        this.scoreWarmupEvents = c.get(MambaOptions.SCORE_WARMUP_EVENTS);
+        if (scoreWarmupEvents < 0) {
+            throw new IllegalArgumentException(MambaOptions.SCORE_WARMUP_EVENTS.key() + " must be >= 0, got " + scoreWarmupEvents);
+        }
         double threshold = c.get(MambaOptions.ANOMALY_THRESHOLD);
         if (!(threshold > 0 && threshold < 1)) {
             throw new IllegalArgumentException(MambaOptions.ANOMALY_THRESHOLD.key() + " must be in (0, 1), got " + threshold);
@@ -70,6 +86,7 @@ final class MambaSettings implements Serializable {
         return "mode=" + mode + ", batchMaxEvents=" + batchMaxEvents + ", batchMaxDelayMs=" + batchMaxDelayMs
                 + ", flushOnCheckpoint=" + flushOnCheckpoint + ", device=" + device + ", ordering=" + ordering
                 + ", allowedLatenessMs=" + allowedLatenessMs + ", expectedBackend=" + expectedBackend
-                + ", onModelChange=" + onModelChange + ", anomaly calibration: " + calibration;
+                + ", upgradePolicy=" + upgradePolicy + ", replayWindow=" + replayWindow
+                + ", scoreWarmupEvents=" + scoreWarmupEvents + ", anomaly calibration: " + calibration;
     }
 }

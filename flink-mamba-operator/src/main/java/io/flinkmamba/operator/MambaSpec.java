@@ -89,7 +89,12 @@ public final class MambaSpec<IN> implements Serializable {
         public Builder<IN> ordering(Ordering ordering) { return set(MambaOptions.ORDERING, ordering); }
         public Builder<IN> allowedLateness(Duration d) { return set(MambaOptions.ALLOWED_LATENESS, d); }
         public Builder<IN> expectedStateBackend(String backend) { return set(MambaOptions.EXPECTED_STATE_BACKEND, backend); }
+        /** @deprecated use {@link #upgradePolicy}. */
+        @Deprecated
         public Builder<IN> onModelChange(ModelChangePolicy p) { return set(MambaOptions.ON_MODEL_CHANGE, p); }
+        public Builder<IN> upgradePolicy(UpgradePolicy p) { return set(MambaOptions.UPGRADE_POLICY, p); }
+        public Builder<IN> replayWindow(int events) { return set(MambaOptions.UPGRADE_REPLAY_WINDOW, events); }
+        public Builder<IN> scoreWarmupEvents(int n) { return set(MambaOptions.SCORE_WARMUP_EVENTS, n); }
         public Builder<IN> anomalyThreshold(double t) { return set(MambaOptions.ANOMALY_THRESHOLD, t); }
         public Builder<IN> anomalyWarmupEvents(int n) { return set(MambaOptions.ANOMALY_WARMUP_EVENTS, n); }
         public Builder<IN> anomalyWindow(int n) { return set(MambaOptions.ANOMALY_WINDOW, n); }

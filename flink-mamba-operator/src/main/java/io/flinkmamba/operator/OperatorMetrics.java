@@ -17,6 +17,9 @@ final class OperatorMetrics {
     final Counter eventsLate;
     final Counter flushes;
     final Counter stateResets;
+    /** Keys whose state another model wrote, kept as is (CARRY) or rebuilt from the replay buffer (REPLAY). */
+    final Counter stateCarries;
+    final Counter stateReplays;
     /** Events per micro-batch flush. */
     final Histogram batchSize;
     /** Keys per micro-batch flush. */
@@ -31,6 +34,8 @@ final class OperatorMetrics {
         eventsLate = g.counter("eventsLate");
         flushes = g.counter("flushes");
         stateResets = g.counter("stateResets");
+        stateCarries = g.counter("stateCarries");
+        stateReplays = g.counter("stateReplays");
         batchSize = g.histogram("batchSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         batchKeys = g.histogram("batchKeys", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         flushLatencyMicros = g.histogram("flushLatencyMicros", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));

@@ -8,6 +8,8 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.util.List;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -177,5 +179,67 @@ class SerializersTest {
         DataOutputSerializer out = new DataOutputSerializer(16);
         ser.copy(new DataInputDeserializer(b), out);
         assertArrayEquals(b, out.getCopyOfBuffer());
+    }
+
+    @Test
+    void format3CarriesTheVersionLabelAndTheReplayBufferOldestFirst() throws IOException {
+        KeyState s = new KeyState(new float[] {1f, 2f}, 9, "fp");
+        s.modelVersion = "v7";
+        for (int i = 0; i < 5; i++) {
+            s.remember(100 + i, new float[] {i, -i}, 3); // a ring of 3: keeps events 2, 3, 4
+        }
+        KeyStateSerializer ser = new KeyStateSerializer();
+        byte[] b = bytes(ser, s);
+        KeyState back = ser.deserialize(new DataInputDeserializer(b));
+        assertEquals("v7", back.modelVersion);
+        assertEquals(3, back.replay.capacity());
+        assertEquals(3, back.replay.size());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(102 + i, back.replay.events().get(i).eventTime);
+            assertArrayEquals(new float[] {2 + i, -(2 + i)}, back.replay.events().get(i).input);
+        }
+        DataOutputSerializer out = new DataOutputSerializer(16);
+        ser.copy(new DataInputDeserializer(b), out);
+        assertArrayEquals(b, out.getCopyOfBuffer());
+        // a copy does not share the buffered inputs
+        KeyState c = ser.copy(back);
+        back.replay.events().get(0).input[0] = 99f;
+        assertEquals(2f, c.replay.events().get(0).input[0]);
+        // a smaller window keeps the newest events
+        c.remember(105, new float[] {5, -5}, 2);
+        assertEquals(List.of(104L, 105L), c.replay.events().stream().map(e -> e.eventTime).collect(Collectors.toList()));
+        // window 0 drops the buffer
+        c.remember(106, new float[] {6, -6}, 0);
+        assertNull(c.replay);
+        assertNull(ser.deserialize(new DataInputDeserializer(bytes(ser, c))).replay);
+    }
+
+    @Test
+    void aCorruptReplayBufferIsRefused() throws IOException {
+        KeyState s = new KeyState(new float[] {1f}, 1, "fp");
+        KeyStateSerializer ser = new KeyStateSerializer();
+        byte[] b = bytes(ser, s);
+        // the last int is the replay capacity (0): make it a buffer of capacity 2 holding 5
+        DataOutputSerializer out = new DataOutputSerializer(16);
+        out.write(b, 0, b.length - 4);
+        out.writeInt(2);
+        out.writeInt(5);
+        IOException e = assertThrows(IOException.class, () -> ser.deserialize(new DataInputDeserializer(out.getCopyOfBuffer())));
+        assertTrue(e.getMessage().contains("replay buffer of capacity 2 holding 5"), e.getMessage());
+    }
+
+    @Test
+    void formats1And2MigrateAndFormat2ReadsAsBefore() throws IOException {
+        for (int old = 1; old <= 2; old++) {
+            TypeSerializerSchemaCompatibility<KeyState> c = new KeyStateSerializer().snapshotConfiguration()
+                    .resolveSchemaCompatibility(new KeyStateSerializerSnapshot(old));
+            assertTrue(c.isCompatibleAfterMigration(), "format " + old + ": " + c);
+        }
+        KeyState s = new KeyState(new float[] {3f}, 4, "fp");
+        KeyStateSerializer two = new KeyStateSerializer(2);
+        KeyState back = two.deserialize(new DataInputDeserializer(bytes(two, s)));
+        assertNull(back.modelVersion);
+        assertNull(back.replay);
+        assertEquals(4, back.eventsSeen);
     }
 }

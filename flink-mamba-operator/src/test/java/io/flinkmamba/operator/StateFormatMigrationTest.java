@@ -12,6 +12,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Restores the committed snapshots of an older key-state format (src/test/resources/snapshots) into
@@ -45,6 +46,37 @@ class StateFormatMigrationTest {
                 }
             }
             fx.assertStatesMatch(ref, key -> Fixture.stateOf(h, key), 1e-5);
+            KeyState st = Fixture.stateOf(h, "k0");
+            assertEquals("v1", st.modelVersion, "format-2 state gains the running model's version label");
+            assertEquals(null, st.replay, "no replay window configured");
+        }
+    }
+
+    @Test
+    void format2StateGainsAReplayBufferAndFallsBackToResetUnderReplay() throws Exception {
+        Fixture fx = new Fixture(tmp);
+        List<TestEvent> events = OldFormatSnapshots.scoreEvents();
+        TestEvent next = events.get(OldFormatSnapshots.BEFORE);
+        // same model: the state continues and starts buffering
+        try (var h = Fixture.harness(fx.spec().upgradePolicy(UpgradePolicy.REPLAY).replayWindow(4).build(), null)) {
+            h.initializeState(OldFormatSnapshots.read(OldFormatSnapshots.SCORE));
+            h.open();
+            h.processElement(next, next.time);
+            KeyState st = Fixture.stateOf(h, next.key);
+            assertEquals(1, st.replay.size());
+            assertEquals(next.time, st.replay.events().get(0).eventTime);
+            assertTrue(h.extractOutputValues().get(0).eventsSeen > 1);
+        }
+        // another model: nothing was buffered in format 2, so REPLAY resets the key
+        Path v2 = RandomCheckpoint.write(tmp.resolve("v2"), Fixture.CONFIG, 99);
+        try (var h = Fixture.harness(MambaSpec.builder(v2.toString(), "v2", new TestEvent.Extractor())
+                .upgradePolicy(UpgradePolicy.REPLAY).replayWindow(4).build(), null)) {
+            h.initializeState(OldFormatSnapshots.read(OldFormatSnapshots.SCORE));
+            h.open();
+            h.processElement(next, next.time);
+            MambaScore<String> s = h.extractOutputValues().get(0);
+            assertEquals(1, s.eventsSeen);
+            assertEquals("v2", s.modelVersion);
         }
     }
 

@@ -186,8 +186,7 @@ public final class Demo {
                                 Duration progressEvery, Map<String, Map<Long, AnomalyKind>> labels, ScoreCollector scores,
                                 MiniCluster cluster, JobID jobId) throws Exception {
         AvroRecordCodec<SensorReading> codec = AvroRecordCodec.of(SensorReading.class);
-        StreamGenerator generator = new StreamGenerator(StreamGenerator.Family.SENSOR, keys, CHANNELS,
-                1_000_000_000L / keys, seed, 0.6, 100, 1000L, 1_700_000_000_000L);
+        StreamGenerator generator = generator(keys, seed);
         Map<String, Object> config = Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
@@ -223,7 +222,14 @@ public final class Demo {
         return produced;
     }
 
-    static SensorReading reading(LabelledEvent e) {
+    /** The demo's labelled streams: sensors of 3 channels, an anomaly episode in 60% of every 100 events of a key. */
+    public static StreamGenerator generator(int keys, long seed) {
+        return new StreamGenerator(StreamGenerator.Family.SENSOR, keys, CHANNELS, 1_000_000_000L / keys, seed,
+                0.6, 100, 1000L, 1_700_000_000_000L);
+    }
+
+    /** A generated event as the Kafka record the job reads (measurements v0, v1, ...). */
+    public static SensorReading reading(LabelledEvent e) {
         List<Measurement> measurements = new ArrayList<>(e.values.length);
         for (int c = 0; c < e.values.length; c++) {
             measurements.add(new Measurement("v" + c, (double) e.values[c]));

@@ -30,7 +30,7 @@ class ScoreCommandTest {
       "5000,1.2,a",
       "",                    // blank: skipped
       "2024-01-01T00:00:00Z,1.0,a",
-      "6000,inf,b",          // line 12: not finite
+      "6000,NaN,b",          // line 12: not finite
       "7000,10.1,b") + "\n";
 
   @Test

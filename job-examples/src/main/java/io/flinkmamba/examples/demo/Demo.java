@@ -158,7 +158,9 @@ public final class Demo {
                 cluster.cancelJob(jobId).get(30, TimeUnit.SECONDS);
                 progress(Duration.ZERO, produced, scores);
                 if (scores.count() != produced) {
-                    log(String.format(Locale.ROOT, "WARNING: %,d events produced, %,d scores committed", produced, scores.count()));
+                    log(String.format(Locale.ROOT, "WARNING: %,d events produced, %,d scores committed; %s%s", produced,
+                            scores.count(), ScoreCollector.offsets(bootstrap, topics.get("output")),
+                            scores.failure() == null ? "" : "reader failed: " + scores.failure()));
                 }
                 List<AnomalyScore> all = scores.scores();
                 Result result = report(all, labels, out, threshold, produced, Map.of(

@@ -30,6 +30,7 @@ final class ScoreCollector implements AutoCloseable {
     private final AtomicLong undecodable = new AtomicLong();
     private final Thread thread;
     private volatile boolean running = true;
+    private volatile RuntimeException failure;
 
     ScoreCollector(String bootstrap, String topic) {
         Map<String, Object> config = new HashMap<>();
@@ -49,6 +50,15 @@ final class ScoreCollector implements AutoCloseable {
     }
 
     private void poll() {
+        try {
+            pollUntilClosed();
+        } catch (RuntimeException e) {
+            failure = e;
+            System.err.println("[demo] reading the scores failed: " + e);
+        }
+    }
+
+    private void pollUntilClosed() {
         while (running) {
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                 try {
@@ -70,6 +80,27 @@ final class ScoreCollector implements AutoCloseable {
     long count() { return count.get(); }
     long anomalies() { return anomalies.get(); }
     long undecodable() { return undecodable.get(); }
+
+    /** Per partition: end offset for read_committed (the last stable offset) and for read_uncommitted. */
+    static String offsets(String bootstrap, String topic) {
+        StringBuilder sb = new StringBuilder();
+        for (String isolation : new String[] {"read_committed", "read_uncommitted"}) {
+            Map<String, Object> config = new HashMap<>();
+            config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+            config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+            config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+            try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(config)) {
+                List<TopicPartition> partitions = c.partitionsFor(topic).stream()
+                        .map(p -> new TopicPartition(topic, p.partition())).collect(Collectors.toList());
+                sb.append(isolation).append(" end offsets ").append(new java.util.TreeMap<>(c.endOffsets(partitions).entrySet().stream()
+                        .collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)))).append("; ");
+            }
+        }
+        return sb.toString();
+    }
+
+    RuntimeException failure() { return failure; }
 
     List<AnomalyScore> scores() {
         synchronized (scores) {

@@ -53,7 +53,7 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 800] [--mode per-event|micro-batch]
- *           [--model DIR] [--threshold 0.9995] [--out target/demo-report] [--seed 7]
+ *           [--model DIR] [--threshold 0.999] [--out target/demo-report] [--seed 7]
  * </pre>
  */
 public final class Demo {
@@ -88,7 +88,7 @@ public final class Demo {
         Duration duration = TimeUtils.parseDuration(p.get("duration", "60s"));
         int keys = p.getInt("keys", 32);
         int rate = p.getInt("rate", 800);
-        double threshold = p.getDouble("threshold", 0.9995);
+        double threshold = p.getDouble("threshold", io.flinkmamba.operator.MambaOptions.ANOMALY_THRESHOLD.defaultValue());
         Path out = Path.of(p.get("out", "target/demo-report"));
         long seed = p.getLong("seed", 7);
         Duration progressEvery = TimeUtils.parseDuration(p.get("progress-every", "3s"));

@@ -7,13 +7,9 @@ import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
- * The one place where the jobs, the demo and the score command call the anomaly scorer. Rejected
- * events leave on {@link MambaOperators#REJECTED}.
- *
- * <p>INTERIM: until the forecaster operator ({@code MambaOperators.scoreAnomalies}) is merged, this
- * calls {@link BaselineScorer}, which follows the same contract with a forecast of "the key's running
- * mean" instead of the Mamba forecaster. Replacing the body with
- * {@code return MambaOperators.scoreAnomalies(stream, spec);} is the whole switch.
+ * The one place where the jobs, the demo and the score command call the anomaly scorer
+ * ({@link MambaOperators#scoreAnomalies}: the forecaster model at {@code spec.modelPath()}, options
+ * {@code mamba.*} from the job's configuration). Rejected events leave on {@link MambaOperators#REJECTED}.
  */
 public final class Scoring {
     private Scoring() {
@@ -21,6 +17,6 @@ public final class Scoring {
 
     public static <IN> SingleOutputStreamOperator<AnomalyScore<String>> scoreAnomalies(
             KeyedStream<IN, String> stream, MambaSpec<IN> spec) {
-        return BaselineScorer.apply(stream, spec);
+        return MambaOperators.scoreAnomalies(stream, spec);
     }
 }

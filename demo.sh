@@ -5,7 +5,7 @@
 # scores back (read_committed) and writes target/demo-report/index.html with plots and
 # precision/recall against the labels.
 #
-#   ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 800] [--mode per-event|micro-batch]
+#   ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 500] [--mode per-event|micro-batch]
 #             [--model DIR] [--threshold 0.999] [--out target/demo-report]
 #   ./demo.sh conformance     # the forward-conformance demo: shipped HF checkpoints vs PyTorch's outputs
 set -euo pipefail

@@ -52,7 +52,7 @@ import java.util.stream.Collectors;
  * and an HTML report with plots and precision/recall against the labels.
  *
  * <pre>
- * ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 800] [--mode per-event|micro-batch]
+ * ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 500] [--mode per-event|micro-batch]
  *           [--model DIR] [--threshold 0.999] [--out target/demo-report] [--seed 7]
  * </pre>
  */
@@ -87,12 +87,12 @@ public final class Demo {
         }
         Duration duration = TimeUtils.parseDuration(p.get("duration", "60s"));
         int keys = p.getInt("keys", 32);
-        int rate = p.getInt("rate", 800);
+        int rate = p.getInt("rate", 500);
         double threshold = p.getDouble("threshold", io.flinkmamba.operator.MambaOptions.ANOMALY_THRESHOLD.defaultValue());
         Path out = Path.of(p.get("out", "target/demo-report"));
         long seed = p.getLong("seed", 7);
         Duration progressEvery = TimeUtils.parseDuration(p.get("progress-every", "3s"));
-        Duration grace = TimeUtils.parseDuration(p.get("grace", "60s"));
+        Duration grace = TimeUtils.parseDuration(p.get("grace", "30s"));
         String model = p.get("model", SensorAnomalyJob.DEFAULT_MODEL);
         String mode = p.get("mode", "per-event");
         if (keys < 1 || rate < 1) {
@@ -124,6 +124,8 @@ public final class Demo {
             settings.put("mode", mode);
             settings.put("threshold", Double.toString(threshold));
             settings.put("checkpoint-interval", "2s");
+            // Barriers overtake a backlog (a slow start, a busy machine), so scores keep being committed.
+            settings.put(org.apache.flink.configuration.CheckpointingOptions.ENABLE_UNALIGNED.key(), "true");
             settings.put("parallelism", "2");
             if (p.has("device")) {
                 settings.put("device", p.get("device"));
@@ -147,20 +149,44 @@ public final class Demo {
 
             Map<String, Map<Long, AnomalyKind>> labels = new HashMap<>();
             long produced;
-            try (ScoreCollector scores = new ScoreCollector(bootstrap, topics.get("output"))) {
+            try (ScoreCollector scores = new ScoreCollector(bootstrap, topics.get("output"));
+                 DeadLetterCounter dead = new DeadLetterCounter(bootstrap, topics.get("dead-letters"))) {
+                Progress progress = new Progress(scores, dead);
                 produced = produce(bootstrap, topics.get("input"), keys, rate, seed, duration, progressEvery, labels,
-                        scores, cluster, jobId);
-                log(String.format(Locale.ROOT, "generator stopped after %,d events; waiting for the last checkpoint to commit...", produced));
+                        progress, cluster, jobId);
+                log(String.format(Locale.ROOT, "generator stopped after %,d events; waiting for the job to catch up and commit...", produced));
+                // Wait while the job makes progress; give up after --grace without any.
                 long deadline = System.nanoTime() + grace.toNanos();
-                while (scores.count() < produced && System.nanoTime() < deadline && jobRunning(cluster, jobId)) {
+                long nextProgress = System.nanoTime() + progressEvery.toNanos();
+                long last = -1;
+                while (scores.count() + dead.count() < produced && System.nanoTime() < deadline) {
+                    long now = scores.count() + dead.count();
+                    if (now != last) {
+                        last = now;
+                        deadline = System.nanoTime() + grace.toNanos();
+                    }
+                    if (!jobRunning(cluster, jobId)) {
+                        throw new IllegalStateException("the job stopped: " + failureOf(cluster, jobId));
+                    }
+                    if (System.nanoTime() >= nextProgress) {
+                        progress.print("waiting", produced);
+                        nextProgress += progressEvery.toNanos();
+                    }
                     Thread.sleep(250);
                 }
                 cluster.cancelJob(jobId).get(30, TimeUnit.SECONDS);
-                progress(Duration.ZERO, produced, scores);
-                if (scores.count() != produced) {
-                    log(String.format(Locale.ROOT, "WARNING: %,d events produced, %,d scores committed; %s%s", produced,
-                            scores.count(), ScoreCollector.offsets(bootstrap, topics.get("output")),
+                progress.print("final  ", produced);
+                if (scores.count() + dead.count() != produced) {
+                    log(String.format(Locale.ROOT, "WARNING: %,d events produced, %,d scores and %,d dead letters committed "
+                            + "(nothing new committed for --grace %s); %s%s", produced, scores.count(), dead.count(), grace,
+                            ScoreCollector.offsets(bootstrap, topics.get("output")),
                             scores.failure() == null ? "" : "reader failed: " + scores.failure()));
+                }
+                if (dead.count() > 0) {
+                    log("dead letters by reason: " + dead.byReason());
+                }
+                if (scores.count() + dead.count() != produced) {
+                    log("scores missing (key: eventsSeen ranges): " + gaps(scores.scores()));
                 }
                 List<AnomalyScore> all = scores.scores();
                 Result result = report(all, labels, out, threshold, produced, Map.of(
@@ -185,7 +211,7 @@ public final class Demo {
     }
 
     private static long produce(String bootstrap, String topic, int keys, int rate, long seed, Duration duration,
-                                Duration progressEvery, Map<String, Map<Long, AnomalyKind>> labels, ScoreCollector scores,
+                                Duration progressEvery, Map<String, Map<Long, AnomalyKind>> labels, Progress progress,
                                 MiniCluster cluster, JobID jobId) throws Exception {
         AvroRecordCodec<SensorReading> codec = AvroRecordCodec.of(SensorReading.class);
         StreamGenerator generator = generator(keys, seed);
@@ -209,12 +235,10 @@ public final class Demo {
                     produced++;
                 }
                 if (System.nanoTime() >= nextProgress) {
-                    progress(Duration.ofNanos(System.nanoTime() - start), produced, scores);
+                    progress.print(String.format(Locale.ROOT, "t=%4ds", (System.nanoTime() - start) / 1_000_000_000L), produced);
                     nextProgress += progressEvery.toNanos();
                     if (!jobRunning(cluster, jobId)) {
-                        throw new IllegalStateException("the job is no longer running: "
-                                + cluster.requestJobResult(jobId).get().getSerializedThrowable()
-                                        .map(t -> t.getFullStringifiedStackTrace()).orElse("(no cause)"));
+                        throw new IllegalStateException("the job stopped: " + failureOf(cluster, jobId));
                     }
                 }
                 Thread.sleep(20);
@@ -245,10 +269,37 @@ public final class Demo {
         return !status.isGloballyTerminalState();
     }
 
-    private static void progress(Duration elapsed, long produced, ScoreCollector scores) {
-        log(String.format(Locale.ROOT, "%s events in %,9d | scored %,9d | anomalies found %,6d",
-                elapsed.isZero() ? "final  " : String.format(Locale.ROOT, "t=%4ds", elapsed.toSeconds()),
-                produced, scores.count(), scores.anomalies()));
+    /** Per key, the ranges of eventsSeen that are not in the scores (a key's scores count 1, 2, 3, ...). */
+    static String gaps(List<AnomalyScore> all) {
+        Map<String, List<Long>> seen = new TreeMap<>();
+        for (AnomalyScore s : all) {
+            seen.computeIfAbsent(s.getKey(), k -> new ArrayList<>()).add(s.getEventsSeen());
+        }
+        StringBuilder sb = new StringBuilder();
+        seen.forEach((key, list) -> {
+            list.sort(null);
+            long expect = 1;
+            for (long n : list) {
+                if (n > expect) {
+                    sb.append(key).append(':').append(expect).append('-').append(n - 1).append(' ');
+                }
+                expect = n + 1;
+            }
+        });
+        return sb.length() == 0 ? "none inside a key's sequence (the tail is missing)" : sb.toString();
+    }
+
+    private static String failureOf(MiniCluster cluster, JobID jobId) throws Exception {
+        return cluster.requestJobResult(jobId).get().getSerializedThrowable()
+                .map(t -> t.getFullStringifiedStackTrace()).orElse("(no cause given)");
+    }
+
+    /** The progress line: events produced, scores and dead letters committed, anomalies among the scores. */
+    private record Progress(ScoreCollector scores, DeadLetterCounter dead) {
+        void print(String when, long produced) {
+            log(String.format(Locale.ROOT, "%s events in %,9d | scored %,9d | anomalies found %,6d | dead letters %,d",
+                    when, produced, scores.count(), scores.anomalies(), dead.count()));
+        }
     }
 
     /** Evaluates the scores against the labels and writes the report. */

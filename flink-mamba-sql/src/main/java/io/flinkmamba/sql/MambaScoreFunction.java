@@ -1,0 +1,143 @@
+package io.flinkmamba.sql;
+
+import org.apache.flink.table.api.DataTypes;
+import org.apache.flink.table.api.ValidationException;
+import org.apache.flink.table.catalog.DataTypeFactory;
+import org.apache.flink.table.functions.FunctionContext;
+import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.table.functions.TableSemantics;
+import org.apache.flink.table.types.DataType;
+import org.apache.flink.table.types.inference.CallContext;
+import org.apache.flink.table.types.inference.StateTypeStrategy;
+import org.apache.flink.table.types.inference.StaticArgument;
+import org.apache.flink.table.types.inference.StaticArgumentTrait;
+import org.apache.flink.table.types.inference.TypeInference;
+import org.apache.flink.table.types.inference.TypeStrategies;
+import org.apache.flink.types.ColumnList;
+import org.apache.flink.types.Row;
+import org.apache.flink.types.RowKind;
+
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Optional;
+
+/**
+ * {@code MAMBA_SCORE}: a process table function that scores each row of a table partitioned by key
+ * with a Mamba model, keeping every key's model state in Flink keyed state.
+ *
+ * <pre>{@code
+ * SELECT * FROM MAMBA_SCORE(
+ *   input    => TABLE sensor_readings PARTITION BY sensor_id,
+ *   model    => 'file:///models/sensor-multivariate',
+ *   features => DESCRIPTOR(temp, vibration, pressure),
+ *   uid      => 'mamba-sensors');
+ * }</pre>
+ *
+ * <p>The output is every input column (passed through) followed by the model's columns
+ * ({@link ScoringModel#outputType()}); a row whose features are NULL, NaN or infinite is not scored:
+ * its model columns are NULL except {@code rejected_reason}, and its key's state does not advance.
+ *
+ * <p>At planning time the call is checked: the model loads, the feature columns exist, are numeric
+ * and are as many as the model's features. The model is loaded once per JVM and directory and
+ * shared ({@link ModelCache}).
+ */
+public class MambaScoreFunction extends ProcessTableFunction<Row> {
+    private static final long serialVersionUID = 1L;
+
+    static final String ARG_INPUT = "input";
+    static final String ARG_MODEL = "model";
+    static final String ARG_FEATURES = "features";
+    static final String STATE = "mamba";
+    /** The key's state: the bytes the model's own state codec writes (see README: why bytes). */
+    static final DataType STATE_TYPE = DataTypes.ROW(DataTypes.FIELD("engine_state", DataTypes.BYTES()));
+
+    private transient KeyScorer scorer;
+    private transient FeatureColumns columns;
+    private transient float[] features;
+    private transient String modelArg;
+
+    @Override
+    public void open(FunctionContext context) {
+        scorer = null; // resolved on the first row: the model is a call argument, not known before
+    }
+
+    public void eval(Context ctx, Row state, Row input, String model, ColumnList featureList) {
+        if (input.getKind() != RowKind.INSERT) {
+            throw new IllegalStateException("MAMBA_SCORE takes an append-only table; got a " + input.getKind() + " row");
+        }
+        if (scorer == null || !model.equals(modelArg)) {
+            init(ctx, model, featureList);
+        }
+        String reason = columns.read(input, features);
+        if (reason != null) {
+            collect(scorer.rejected(reason));
+            return;
+        }
+        Row out = scorer.score((byte[]) state.getField(0), features);
+        state.setField(0, scorer.updatedState());
+        collect(out);
+    }
+
+    private void init(Context ctx, String model, ColumnList featureList) {
+        ScoringModel m = ModelCache.get(model);
+        TableSemantics semantics = ctx.tableSemanticsFor(ARG_INPUT);
+        columns = FeatureColumns.resolve(semantics.dataType(), featureList.getNames());
+        if (columns.size() != m.numFeatures()) {
+            throw new IllegalArgumentException(countMismatch(m, columns.size()));
+        }
+        scorer = m.newScorer();
+        features = new float[m.numFeatures()];
+        modelArg = model;
+    }
+
+    private static String countMismatch(ScoringModel m, int given) {
+        return "features => DESCRIPTOR(...) names " + given + " column(s) but model " + m.source() + " takes "
+                + m.numFeatures() + " feature(s)";
+    }
+
+    @Override
+    public TypeInference getTypeInference(DataTypeFactory typeFactory) {
+        LinkedHashMap<String, StateTypeStrategy> state = new LinkedHashMap<>();
+        state.put(STATE, StateTypeStrategy.of(TypeStrategies.explicit(STATE_TYPE)));
+        return TypeInference.newBuilder()
+                .staticArguments(
+                        StaticArgument.table(ARG_INPUT, Row.class, false, EnumSet.of(StaticArgumentTrait.TABLE,
+                                StaticArgumentTrait.SET_SEMANTIC_TABLE, StaticArgumentTrait.PASS_COLUMNS_THROUGH)),
+                        StaticArgument.scalar(ARG_MODEL, DataTypes.STRING(), false),
+                        StaticArgument.scalar(ARG_FEATURES, DataTypes.DESCRIPTOR(), false))
+                .stateTypeStrategies(state)
+                .outputTypeStrategy(MambaScoreFunction::inferOutput)
+                .build();
+    }
+
+    /** Validates the call (model, feature columns) at planning time and gives the model's output columns. */
+    private static Optional<DataType> inferOutput(CallContext call) {
+        if (!call.isArgumentLiteral(1) || call.isArgumentNull(1)) {
+            throw call.newValidationError("MAMBA_SCORE: the model argument must be a string literal (a model directory)");
+        }
+        String model = call.getArgumentValue(1, String.class).orElseThrow();
+        ScoringModel m;
+        try {
+            m = ModelCache.get(model);
+        } catch (IllegalArgumentException e) {
+            throw new ValidationException("MAMBA_SCORE: " + e.getMessage(), e);
+        }
+        Optional<ColumnList> descriptor = call.getArgumentValue(2, ColumnList.class);
+        if (descriptor.isEmpty()) {
+            throw call.newValidationError("MAMBA_SCORE: features must be DESCRIPTOR(col, ...) naming the feature columns");
+        }
+        Optional<TableSemantics> semantics = call.getTableSemantics(0);
+        if (semantics.isPresent()) {
+            FeatureColumns cols;
+            try {
+                cols = FeatureColumns.resolve(semantics.get().dataType(), descriptor.get().getNames());
+            } catch (IllegalArgumentException e) {
+                throw new ValidationException("MAMBA_SCORE: " + e.getMessage(), e);
+            }
+            if (cols.size() != m.numFeatures()) {
+                throw new ValidationException("MAMBA_SCORE: " + countMismatch(m, cols.size()));
+            }
+        }
+        return Optional.of(m.outputType());
+    }
+}

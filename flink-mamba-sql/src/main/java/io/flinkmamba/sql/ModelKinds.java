@@ -1,0 +1,25 @@
+package io.flinkmamba.sql;
+
+import io.flinkmamba.kernels.model.MambaModel;
+
+import java.nio.file.Path;
+
+/**
+ * The one place that knows which engine runs which kind of model directory: a plain Hugging Face
+ * Mamba checkpoint runs the bare block ({@link BlockModel}, the DataStream operator's
+ * {@code MambaOperators.score}).
+ */
+final class ModelKinds {
+    private ModelKinds() {
+    }
+
+    static ScoringModel load(Path dir, String kind) {
+        switch (kind) {
+            case "block":
+                return new BlockModel(MambaModel.load(dir), dir.getFileName().toString());
+            default:
+                throw new IllegalArgumentException("model " + dir + " is of kind '" + kind
+                        + "', which MAMBA_SCORE cannot run (known: block)");
+        }
+    }
+}

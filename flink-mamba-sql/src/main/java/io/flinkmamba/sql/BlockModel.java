@@ -1,6 +1,7 @@
 package io.flinkmamba.sql;
 
 import io.flinkmamba.kernels.cpu.RecurrentStepper;
+import io.flinkmamba.kernels.forecast.CalibrationSettings;
 import io.flinkmamba.kernels.model.MambaModel;
 import org.apache.flink.table.api.DataTypes;
 import org.apache.flink.table.types.DataType;
@@ -56,7 +57,12 @@ final class BlockModel implements ScoringModel {
     }
 
     @Override
-    public KeyScorer newScorer() {
+    public boolean calibrated() {
+        return false;
+    }
+
+    @Override
+    public KeyScorer newScorer(CalibrationSettings calibration) {
         return new Scorer();
     }
 
@@ -80,11 +86,7 @@ final class BlockModel implements ScoringModel {
             stepper.step(state, features, out);
             eventsSeen++;
             updated = encode();
-            Float[] boxed = new Float[out.length];
-            for (int i = 0; i < out.length; i++) {
-                boxed[i] = out[i];
-            }
-            return Row.of(boxed, eventsSeen, version, model.fingerprint(), null);
+            return Row.of(ForecasterModel.box(out), eventsSeen, version, model.fingerprint(), null);
         }
 
         @Override

@@ -1,5 +1,6 @@
 package io.flinkmamba.sql;
 
+import io.flinkmamba.kernels.forecast.CalibrationSettings;
 import org.apache.flink.table.api.DataTypes;
 import org.apache.flink.table.api.ValidationException;
 import org.apache.flink.table.catalog.DataTypeFactory;
@@ -47,6 +48,8 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
     static final String ARG_INPUT = "input";
     static final String ARG_MODEL = "model";
     static final String ARG_FEATURES = "features";
+    static final String ARG_THRESHOLD = "anomaly_threshold";
+    static final String ARG_WARMUP = "warmup_events";
     static final String STATE = "mamba";
     /** The key's state: the bytes the model's own state codec writes (see README: why bytes). */
     static final DataType STATE_TYPE = DataTypes.ROW(DataTypes.FIELD("engine_state", DataTypes.BYTES()));
@@ -61,12 +64,13 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
         scorer = null; // resolved on the first row: the model is a call argument, not known before
     }
 
-    public void eval(Context ctx, Row state, Row input, String model, ColumnList featureList) {
+    public void eval(Context ctx, Row state, Row input, String model, ColumnList featureList, Double threshold,
+                     Integer warmupEvents) {
         if (input.getKind() != RowKind.INSERT) {
             throw new IllegalStateException("MAMBA_SCORE takes an append-only table; got a " + input.getKind() + " row");
         }
         if (scorer == null || !model.equals(modelArg)) {
-            init(ctx, model, featureList);
+            init(ctx, model, featureList, threshold, warmupEvents);
         }
         String reason = columns.read(input, features);
         if (reason != null) {
@@ -78,16 +82,28 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
         collect(out);
     }
 
-    private void init(Context ctx, String model, ColumnList featureList) {
+    private void init(Context ctx, String model, ColumnList featureList, Double threshold, Integer warmupEvents) {
         ScoringModel m = ModelCache.get(model);
         TableSemantics semantics = ctx.tableSemanticsFor(ARG_INPUT);
         columns = FeatureColumns.resolve(semantics.dataType(), featureList.getNames());
         if (columns.size() != m.numFeatures()) {
             throw new IllegalArgumentException(countMismatch(m, columns.size()));
         }
-        scorer = m.newScorer();
+        scorer = m.newScorer(calibration(threshold, warmupEvents));
         features = new float[m.numFeatures()];
         modelArg = model;
+    }
+
+    /** The calibration the call asks for: the engine's defaults, overridden by the optional arguments. */
+    static CalibrationSettings calibration(Double threshold, Integer warmupEvents) {
+        CalibrationSettings c = CalibrationSettings.DEFAULT;
+        if (threshold != null) {
+            c = c.withThreshold(threshold);
+        }
+        if (warmupEvents != null) {
+            c = c.withWarmupEvents(warmupEvents);
+        }
+        return c;
     }
 
     private static String countMismatch(ScoringModel m, int given) {
@@ -104,7 +120,9 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
                         StaticArgument.table(ARG_INPUT, Row.class, false, EnumSet.of(StaticArgumentTrait.TABLE,
                                 StaticArgumentTrait.SET_SEMANTIC_TABLE, StaticArgumentTrait.PASS_COLUMNS_THROUGH)),
                         StaticArgument.scalar(ARG_MODEL, DataTypes.STRING(), false),
-                        StaticArgument.scalar(ARG_FEATURES, DataTypes.DESCRIPTOR(), false))
+                        StaticArgument.scalar(ARG_FEATURES, DataTypes.DESCRIPTOR(), false),
+                        StaticArgument.scalar(ARG_THRESHOLD, DataTypes.DOUBLE(), true),
+                        StaticArgument.scalar(ARG_WARMUP, DataTypes.INT(), true))
                 .stateTypeStrategies(state)
                 .outputTypeStrategy(MambaScoreFunction::inferOutput)
                 .build();
@@ -138,6 +156,30 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
                 throw new ValidationException("MAMBA_SCORE: " + countMismatch(m, cols.size()));
             }
         }
+        Double threshold = optionalLiteral(call, 3, Double.class, ARG_THRESHOLD, "DOUBLE");
+        Integer warmup = optionalLiteral(call, 4, Integer.class, ARG_WARMUP, "INT");
+        if ((!call.isArgumentNull(3) || !call.isArgumentNull(4)) && !m.calibrated()) {
+            throw new ValidationException("MAMBA_SCORE: " + ARG_THRESHOLD + " and " + ARG_WARMUP
+                    + " apply to forecaster models only; " + m.source() + " is a plain Mamba checkpoint");
+        }
+        try {
+            calibration(threshold, warmup);
+        } catch (IllegalArgumentException e) {
+            throw new ValidationException("MAMBA_SCORE: " + e.getMessage(), e);
+        }
         return Optional.of(m.outputType());
+    }
+
+    private static <T> T optionalLiteral(CallContext call, int pos, Class<T> type, String name, String sqlType) {
+        if (call.isArgumentNull(pos)) {
+            return null;
+        }
+        if (!call.isArgumentLiteral(pos)) {
+            // Flink 2.2 generates code that does not compile for an implicitly cast PTF argument
+            // (0.95 is a DECIMAL literal): refuse it here with the fix instead
+            throw call.newValidationError("MAMBA_SCORE: " + name + " must be a literal of type " + sqlType
+                    + (type == Double.class ? " (a DOUBLE literal: write 0.95e0, not 0.95, which is a DECIMAL)" : ""));
+        }
+        return call.getArgumentValue(pos, type).orElse(null);
     }
 }

@@ -1,5 +1,6 @@
 package io.flinkmamba.sql;
 
+import io.flinkmamba.kernels.forecast.CalibrationSettings;
 import org.apache.flink.table.types.DataType;
 
 /**
@@ -24,5 +25,9 @@ interface ScoringModel {
      */
     DataType outputType();
 
-    KeyScorer newScorer();
+    /** Whether the model has an anomaly calibration (the anomaly_threshold and warmup_events arguments apply). */
+    boolean calibrated();
+
+    /** A scorer for one function instance; {@code calibration} matters only when {@link #calibrated()}. */
+    KeyScorer newScorer(CalibrationSettings calibration);
 }

@@ -1,6 +1,7 @@
 package io.flinkmamba.sql;
 
 import io.flinkmamba.kernels.model.MambaConfig;
+import io.flinkmamba.kernels.testing.RandomForecasters;
 import io.flinkmamba.kernels.testing.RandomModels;
 import io.flinkmamba.kernels.testing.RawSafetensors;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -23,6 +24,13 @@ final class SqlFixture {
     static final String[] FEATURES = {"a", "b", "c", "d"};
 
     private SqlFixture() {
+    }
+
+    static final MambaConfig FORECASTER_BACKBONE = MambaConfig.of(8, 4, 2);
+
+    /** A random forecaster directory (flink_mamba.kind = forecaster, version "random-test") over {@code features} features. */
+    static Path forecaster(Path dir, int features) throws IOException {
+        return RandomForecasters.write(dir, FORECASTER_BACKBONE, features, 11);
     }
 
     static Path blockModel(Path dir) throws IOException {

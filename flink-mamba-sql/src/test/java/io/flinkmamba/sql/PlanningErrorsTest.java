@@ -18,11 +18,13 @@ class PlanningErrorsTest {
     @TempDir
     static Path tmp;
     static Path model;
+    static Path forecaster;
     TableEnvironment tEnv;
 
     @BeforeAll
     static void writeModel() throws Exception {
         model = SqlFixture.blockModel(tmp.resolve("block-model"));
+        forecaster = SqlFixture.forecaster(tmp.resolve("forecaster"), 2);
     }
 
     @BeforeEach
@@ -51,6 +53,40 @@ class PlanningErrorsTest {
     void aGoodCallPlansThroughTheModule() {
         String plan = tEnv.explainSql(call("'" + model.toUri() + "'", "a, b, c, d"));
         assertTrue(plan.contains("MAMBA_SCORE") || plan.contains("mamba_score"), plan);
+    }
+
+    private static String forecasterCall(String extra) {
+        return "SELECT * FROM MAMBA_SCORE(input => TABLE readings PARTITION BY sensor_id, model => '" + forecaster.toUri()
+                + "', features => DESCRIPTOR(a, b)" + extra + ")";
+    }
+
+    @Test
+    void aForecasterCallWithCalibrationPlans() {
+        tEnv.explainSql(forecasterCall(", anomaly_threshold => 0.99e0, warmup_events => 10, uid => 'u'"));
+    }
+
+    @Test
+    void aThresholdOutsideZeroOne() {
+        String m = planError(forecasterCall(", anomaly_threshold => 1.5e0"));
+        assertTrue(m.contains("MAMBA_SCORE: anomaly threshold must be in (0, 1), got 1.5"), m);
+    }
+
+    @Test
+    void aDecimalThresholdIsRefusedWithTheFix() {
+        String m = planError(forecasterCall(", anomaly_threshold => 0.99"));
+        assertTrue(m.contains("write 0.95e0, not 0.95"), m);
+    }
+
+    @Test
+    void aNegativeWarmup() {
+        String m = planError(forecasterCall(", warmup_events => -1"));
+        assertTrue(m.contains("warm-up events must be >= 0, got -1"), m);
+    }
+
+    @Test
+    void calibrationArgumentsOnAPlainCheckpoint() {
+        String m = planError(call("'" + model.toUri() + "'", "a, b, c, d") .replace("))", "), warmup_events => 5)"));
+        assertTrue(m.contains("apply to forecaster models only"), m);
     }
 
     @Test

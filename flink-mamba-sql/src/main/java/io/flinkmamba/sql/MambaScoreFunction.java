@@ -50,6 +50,7 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
     static final String ARG_FEATURES = "features";
     static final String ARG_THRESHOLD = "anomaly_threshold";
     static final String ARG_WARMUP = "warmup_events";
+    static final String ARG_WINDOW = "anomaly_window";
     static final String STATE = "mamba";
     /** The key's state: the bytes the model's own state codec writes (see README: why bytes). */
     static final DataType STATE_TYPE = DataTypes.ROW(DataTypes.FIELD("engine_state", DataTypes.BYTES()));
@@ -65,12 +66,12 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
     }
 
     public void eval(Context ctx, Row state, Row input, String model, ColumnList featureList, Double threshold,
-                     Integer warmupEvents) {
+                     Integer warmupEvents, Integer window) {
         if (input.getKind() != RowKind.INSERT) {
             throw new IllegalStateException("MAMBA_SCORE takes an append-only table; got a " + input.getKind() + " row");
         }
         if (scorer == null || !model.equals(modelArg)) {
-            init(ctx, model, featureList, threshold, warmupEvents);
+            init(ctx, model, featureList, calibration(threshold, warmupEvents, window));
         }
         String reason = columns.read(input, features);
         if (reason != null) {
@@ -82,21 +83,27 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
         collect(out);
     }
 
-    private void init(Context ctx, String model, ColumnList featureList, Double threshold, Integer warmupEvents) {
+    private void init(Context ctx, String model, ColumnList featureList, CalibrationSettings calibration) {
         ScoringModel m = ModelCache.get(model);
         TableSemantics semantics = ctx.tableSemanticsFor(ARG_INPUT);
         columns = FeatureColumns.resolve(semantics.dataType(), featureList.getNames());
         if (columns.size() != m.numFeatures()) {
             throw new IllegalArgumentException(countMismatch(m, columns.size()));
         }
-        scorer = m.newScorer(calibration(threshold, warmupEvents));
+        scorer = m.newScorer(calibration);
         features = new float[m.numFeatures()];
         modelArg = model;
     }
 
-    /** The calibration the call asks for: the engine's defaults, overridden by the optional arguments. */
-    static CalibrationSettings calibration(Double threshold, Integer warmupEvents) {
+    /**
+     * The calibration the call asks for: the engine's defaults (those of the DataStream operator's
+     * mamba.anomaly.* options), overridden by the optional arguments.
+     */
+    static CalibrationSettings calibration(Double threshold, Integer warmupEvents, Integer window) {
         CalibrationSettings c = CalibrationSettings.DEFAULT;
+        if (window != null) {
+            c = c.withShortWindow(window);
+        }
         if (threshold != null) {
             c = c.withThreshold(threshold);
         }
@@ -122,7 +129,8 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
                         StaticArgument.scalar(ARG_MODEL, DataTypes.STRING(), false),
                         StaticArgument.scalar(ARG_FEATURES, DataTypes.DESCRIPTOR(), false),
                         StaticArgument.scalar(ARG_THRESHOLD, DataTypes.DOUBLE(), true),
-                        StaticArgument.scalar(ARG_WARMUP, DataTypes.INT(), true))
+                        StaticArgument.scalar(ARG_WARMUP, DataTypes.INT(), true),
+                        StaticArgument.scalar(ARG_WINDOW, DataTypes.INT(), true))
                 .stateTypeStrategies(state)
                 .outputTypeStrategy(MambaScoreFunction::inferOutput)
                 .build();
@@ -158,12 +166,13 @@ public class MambaScoreFunction extends ProcessTableFunction<Row> {
         }
         Double threshold = optionalLiteral(call, 3, Double.class, ARG_THRESHOLD, "DOUBLE");
         Integer warmup = optionalLiteral(call, 4, Integer.class, ARG_WARMUP, "INT");
-        if ((!call.isArgumentNull(3) || !call.isArgumentNull(4)) && !m.calibrated()) {
-            throw new ValidationException("MAMBA_SCORE: " + ARG_THRESHOLD + " and " + ARG_WARMUP
+        Integer window = optionalLiteral(call, 5, Integer.class, ARG_WINDOW, "INT");
+        if ((!call.isArgumentNull(3) || !call.isArgumentNull(4) || !call.isArgumentNull(5)) && !m.calibrated()) {
+            throw new ValidationException("MAMBA_SCORE: " + ARG_THRESHOLD + ", " + ARG_WARMUP + " and " + ARG_WINDOW
                     + " apply to forecaster models only; " + m.source() + " is a plain Mamba checkpoint");
         }
         try {
-            calibration(threshold, warmup);
+            calibration(threshold, warmup, window);
         } catch (IllegalArgumentException e) {
             throw new ValidationException("MAMBA_SCORE: " + e.getMessage(), e);
         }

@@ -56,6 +56,28 @@ final class EngineReference {
         }
     }
 
+    /** The DataStream operator's verdict ({@code MambaOperators.scoreAnomalies}) against a SQL row. */
+    static void assertSame(io.flinkmamba.operator.AnomalyScore<String> e, Row r, String what) {
+        assertEquals(e.eventsSeen, (long) (Long) r.getField("events_seen"), what);
+        assertEquals(e.warmingUp, r.getField("warming_up"), what);
+        assertEquals(e.isAnomaly, r.getField("is_anomaly"), what + " is_anomaly");
+        assertEquals(e.modelVersion, r.getField("model_version"), what);
+        assertEquals(e.modelFingerprint, r.getField("model_fingerprint"), what);
+        close(e.score, (Double) r.getField("score"), what + " score");
+        close(e.anomalyLikelihood, (Double) r.getField("anomaly_likelihood"), what + " likelihood");
+        if (e.eventsSeen == 1) {
+            assertNull(r.getField("forecast"), what + ": the operator's NaN forecast is NULL in SQL");
+            return;
+        }
+        Float[] fc = (Float[]) r.getField("forecast");
+        Float[] sd = (Float[]) r.getField("forecast_std");
+        assertEquals(e.forecast.length, fc.length, what);
+        for (int i = 0; i < fc.length; i++) {
+            close(e.forecast[i], fc[i], what + " forecast[" + i + "]");
+            close(e.forecastStd[i], sd[i], what + " forecast_std[" + i + "]");
+        }
+    }
+
     static void close(double expected, double got, String what) {
         double tol = TOL * Math.max(1, Math.abs(expected));
         if (!(Math.abs(expected - got) <= tol)) {

@@ -84,6 +84,12 @@ class PlanningErrorsTest {
     }
 
     @Test
+    void aZeroWindow() {
+        String m = planError(forecasterCall(", anomaly_window => 0"));
+        assertTrue(m.contains("short window must be in [1, 1024], got 0"), m);
+    }
+
+    @Test
     void calibrationArgumentsOnAPlainCheckpoint() {
         String m = planError(call("'" + model.toUri() + "'", "a, b, c, d") .replace("))", "), warmup_events => 5)"));
         assertTrue(m.contains("apply to forecaster models only"), m);

@@ -22,6 +22,8 @@ final class MambaSettings implements Serializable {
     final UpgradePolicy upgradePolicy;
     final int replayWindow;
     final int scoreWarmupEvents;
+    /** Idle-key state expiry in milliseconds; 0 = never. */
+    final long stateTtlMs;
     /** scoreAnomalies' calibration: threshold, warm-up and window (validated here, at build time). */
     final CalibrationSettings calibration;
 
@@ -59,6 +61,7 @@ final class MambaSettings implements Serializable {
         if (scoreWarmupEvents < 0) {
             throw new IllegalArgumentException(MambaOptions.SCORE_WARMUP_EVENTS.key() + " must be >= 0, got " + scoreWarmupEvents);
         }
+        this.stateTtlMs = nonNegativeMillis(MambaOptions.STATE_TTL.key(), c.get(MambaOptions.STATE_TTL));
         double threshold = c.get(MambaOptions.ANOMALY_THRESHOLD);
         if (!(threshold > 0 && threshold < 1)) {
             throw new IllegalArgumentException(MambaOptions.ANOMALY_THRESHOLD.key() + " must be in (0, 1), got " + threshold);

@@ -47,9 +47,10 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(KeyedMambaOperator.class);
 
-    static final String KEY_STATE = "mamba-key-state";
-    static final String BATCH_BUFFER = "mamba-batch-buffer";
-    static final String ORDER_BUFFER = "mamba-event-time-buffer";
+    /** Names of the keyed states (public for the offline savepoint tools). */
+    public static final String KEY_STATE = "mamba-key-state";
+    public static final String BATCH_BUFFER = "mamba-batch-buffer";
+    public static final String ORDER_BUFFER = "mamba-event-time-buffer";
 
     protected final MambaSpec<IN> spec;
     protected final MambaSettings settings;

@@ -94,12 +94,17 @@ public final class SavepointCommand {
                 "eventsSeen", "stateBytes", "replay", "pending", "held"));
         for (KeyReport r : keys.subList(0, Math.min(limit, keys.size()))) {
             out.println(String.format("%-24s %-12s %-18s %10d %10d %14s %8d %8d", r.key, r.modelVersion,
-                    r.modelFingerprint, r.eventsSeen, r.stateBytes, r.replayEvents + "/" + r.replayCapacity,
+                    shortFingerprint(r.modelFingerprint), r.eventsSeen, r.stateBytes, r.replayEvents + "/" + r.replayCapacity,
                     r.pendingEvents, r.heldEvents));
         }
         if (keys.size() > limit) {
             out.println("... " + (keys.size() - limit) + " more keys (--limit N, or --json for all)");
         }
+    }
+
+    /** The table shows 16 hex digits; the summary above it and --json the full fingerprint. */
+    static String shortFingerprint(String f) {
+        return f == null || f.length() <= 16 ? String.valueOf(f) : f.substring(0, 16);
     }
 
     static void printJson(List<KeyReport> keys, String uid, String path, PrintStream out) {

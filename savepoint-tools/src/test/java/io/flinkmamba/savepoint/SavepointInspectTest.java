@@ -19,7 +19,6 @@ import org.apache.flink.streaming.api.functions.sink.legacy.SinkFunction;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -48,9 +47,6 @@ class SavepointInspectTest {
     static final int WINDOW = 16;
     static final AtomicLong SCORED = new AtomicLong();
     static final Map<String, Long> LAST_SEEN = new ConcurrentHashMap<>();
-
-    @TempDir
-    Path tmp;
 
     /** Event i: key "s" + i % KEYS, a seasonal value; after EVENTS, idle events (filtered) until stopped. */
     static final class Readings implements GeneratorFunction<Long, Tuple2<String, Float>> {
@@ -107,7 +103,9 @@ class SavepointInspectTest {
             Thread.sleep(50);
         }
         assertEquals(EVENTS, SCORED.get(), "every event scored before the savepoint");
-        String savepoint = job.stopWithSavepoint(false, tmp.resolve("savepoints").toUri().toString(),
+        // under target/ (not a temp dir) so the command line can be tried on it: bin/flink-mamba savepoint inspect ...
+        Path dir = Paths.get("target", "savepoint-inspect-test").toAbsolutePath();
+        String savepoint = job.stopWithSavepoint(false, dir.toUri().toString(),
                 SavepointFormatType.CANONICAL).get();
 
         List<KeyReport> keys = SavepointInspector.inspect(savepoint, "anomaly-scoring", "string");

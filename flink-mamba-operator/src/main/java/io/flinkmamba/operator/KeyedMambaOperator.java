@@ -413,7 +413,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     }
 
     /** For error messages: the state's shapes. */
-    private static String shapeOf(KeyState s) {
+    static String shapeOf(KeyState s) {
         return s.state.length + " backbone state floats" + (s.forecast == null ? " and no forecaster state"
                 : ", a forecaster state of " + s.forecast.numFeatures() + " features");
     }

@@ -362,4 +362,74 @@ class UpgradePolicyTest {
         assertTrue(x.getMessage().contains("no forecaster state"), x.getMessage());
         h.close();
     }
+
+    // ---------------------------------------------------------------- the offline tool's rebuilder
+
+    @Test
+    void offlineRebuilderGivesWhatTheOperatorsPoliciesGive() throws Exception {
+        List<TestEvent> events = scoreEvents();
+        Map<String, List<TestEvent>> before = byKey(events.subList(0, BEFORE), e -> e.key);
+        StateRebuilder rb = StateRebuilder.load(v2Dir, "v2", W, CalibrationSettings.DEFAULT);
+        Path narrow = RandomCheckpoint.write(tmp.resolve("v3-narrow-offline"), MambaConfig.of(Fixture.D, 4, 2), 5);
+        StateRebuilder narrowRb = StateRebuilder.load(narrow, "v3", W, CalibrationSettings.DEFAULT);
+        try (var h = Fixture.harness(fx.spec().replayWindow(W).build(), null)) {
+            h.open();
+            for (TestEvent e : events.subList(0, BEFORE)) {
+                h.processElement(e, e.time);
+            }
+            for (String key : before.keySet()) {
+                StateRebuilder.Result r = rb.upgrade(key, Fixture.stateOf(h, key), UpgradePolicy.REPLAY);
+                assertEquals(StateRebuilder.Outcome.REPLAYED, r.outcome);
+                float[] ref = v2.newState();
+                run(v2, ref, last(before.get(key), W));
+                Fixture.assertClose(ref, r.state.state, 1e-5, "rebuilt state of " + key);
+                assertEquals(W, r.state.eventsSeen);
+                assertEquals("v2", r.state.modelVersion);
+                assertEquals(v2.fingerprint(), r.state.modelFingerprint);
+                assertEquals(W, r.state.replay.size());
+
+                StateRebuilder.Result reset = rb.upgrade(key, Fixture.stateOf(h, key), UpgradePolicy.RESET);
+                assertEquals(StateRebuilder.Outcome.RESET, reset.outcome);
+                assertEquals(0, reset.state.eventsSeen);
+                Fixture.assertClose(v2.newState(), reset.state.state, 0, "fresh state");
+
+                KeyState carried = rb.upgrade(key, Fixture.stateOf(h, key), UpgradePolicy.CARRY).state;
+                Fixture.assertClose(Fixture.stateOf(h, key).state, carried.state, 0, "carried state");
+                assertEquals(v2.fingerprint(), carried.modelFingerprint);
+                assertEquals(StateRebuilder.Outcome.UNCHANGED, rb.upgrade(key, carried, UpgradePolicy.FAIL).outcome);
+
+                IllegalStateException x = assertThrows(IllegalStateException.class,
+                        () -> narrowRb.upgrade(key, Fixture.stateOf(h, key), UpgradePolicy.CARRY));
+                assertTrue(x.getMessage().contains("CARRY refused for key " + key), x.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void offlineRebuilderReplaysTheForecasterStateLikeTheOperator() throws Exception {
+        List<TestEvent> events = anomalyEvents();
+        Map<String, List<TestEvent>> before = byKey(events.subList(0, BEFORE), e -> e.key);
+        StateRebuilder rb = StateRebuilder.load(fc2Dir, "fc2", W, CAL);
+        ForecastScorer scorer = new ForecastScorer(fc2, CAL);
+        try (var h = ForecasterFixture.harness(ffx.spec().replayWindow(W).build(), null)) {
+            h.open();
+            for (TestEvent e : events.subList(0, BEFORE)) {
+                h.processElement(e, e.time);
+            }
+            for (String key : before.keySet()) {
+                KeyState st = rb.upgrade(key, ForecasterFixture.stateOf(h, key), UpgradePolicy.REPLAY).state;
+                ForecastState ref = scorer.newState();
+                for (TestEvent e : last(before.get(key), W)) {
+                    scorer.score(ref, e.features);
+                }
+                Fixture.assertClose(ref.backbone, st.state, 1e-5, "backbone of " + key);
+                assertTrue(st.forecast.backbone == st.state);
+                assertEquals(ref.events, st.forecast.events);
+                assertEquals(ref.scores, st.forecast.scores);
+                assertEquals(ref.mean[0], st.forecast.mean[0], 1e-9 * (1 + Math.abs(ref.mean[0])));
+                assertEquals(ref.longMean, st.forecast.longMean, 1e-4 * (1 + Math.abs(ref.longMean)));
+                assertEquals("fc2", st.modelVersion);
+            }
+        }
+    }
 }

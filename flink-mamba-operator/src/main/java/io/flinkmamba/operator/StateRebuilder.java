@@ -1,0 +1,191 @@
+package io.flinkmamba.operator;
+
+import io.flinkmamba.kernels.forecast.CalibrationSettings;
+import io.flinkmamba.kernels.forecast.ForecastScorer;
+import io.flinkmamba.kernels.forecast.ForecastState;
+import io.flinkmamba.kernels.forecast.Forecaster;
+import io.flinkmamba.kernels.model.BatchForward;
+import io.flinkmamba.kernels.model.MambaBatch;
+import io.flinkmamba.kernels.model.MambaModel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The upgrade policies applied to one key's state outside a running operator (the offline
+ * {@code flink-mamba savepoint upgrade} tool): the same decisions as the operator's first-touch upgrade
+ * ({@link KeyedMambaOperator}), with the new model's batched CPU forward for REPLAY.
+ * {@code StateRebuilderTest} checks that both give the same states.
+ */
+public abstract class StateRebuilder {
+    protected final String version;
+    protected final int replayWindow;
+    protected final BatchForward forward;
+
+    private StateRebuilder(String version, int replayWindow, MambaModel backbone) {
+        this.version = version;
+        this.replayWindow = replayWindow;
+        this.forward = backbone.newCpuParallel();
+    }
+
+    /**
+     * For a forecaster directory ({@code flink_mamba} block in config.json: the state of
+     * {@code scoreAnomalies}) or a plain checkpoint (the state of {@code score}).
+     */
+    public static StateRebuilder load(Path modelDir, String version, int replayWindow, CalibrationSettings calibration) {
+        String config;
+        try {
+            config = Files.readString(modelDir.resolve("config.json"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + modelDir.resolve("config.json"), e);
+        }
+        return config.contains("\"flink_mamba\"")
+                ? new ForecastRebuilder(Forecaster.load(modelDir), version, replayWindow, calibration)
+                : new BlockRebuilder(MambaModel.load(modelDir), version, replayWindow);
+    }
+
+    public abstract String fingerprint();
+
+    protected abstract KeyState freshState();
+
+    protected abstract boolean fits(KeyState s);
+
+    /** Advances {@code s} over {@code events} with one batched forward; outputs dropped. */
+    protected abstract void advance(KeyState s, List<PendingEvent> events);
+
+    /** What {@link #upgrade} did. */
+    public enum Outcome { UNCHANGED, CARRIED, REPLAYED, RESET }
+
+    /** The upgraded state and what was done. */
+    public static final class Result {
+        public final KeyState state;
+        public final Outcome outcome;
+
+        Result(KeyState state, Outcome outcome) {
+            this.state = state;
+            this.outcome = outcome;
+        }
+    }
+
+    /** Applies {@code policy} to a key's state; throws IllegalStateException for FAIL and for CARRY of another shape. */
+    public Result upgrade(String key, KeyState old, UpgradePolicy policy) {
+        if (fingerprint().equals(old.modelFingerprint) && fits(old)) {
+            old.modelVersion = version;
+            return new Result(old, Outcome.UNCHANGED);
+        }
+        switch (policy) {
+            case FAIL:
+                throw new IllegalStateException("the state of key " + key + " was written by model " + old.modelFingerprint
+                        + " (version " + old.modelVersion + "), not " + fingerprint() + "; policy FAIL");
+            case CARRY:
+                if (!fits(old)) {
+                    throw new IllegalStateException("CARRY refused for key " + key + ": its state has "
+                            + KeyedMambaOperator.shapeOf(old) + " but model " + fingerprint() + " needs "
+                            + KeyedMambaOperator.shapeOf(freshState()) + " (use REPLAY or RESET)");
+                }
+                old.modelFingerprint = fingerprint();
+                old.modelVersion = version;
+                return new Result(old, Outcome.CARRIED);
+            case REPLAY:
+                if (old.replay != null && old.replay.size() > 0) {
+                    KeyState s = freshState();
+                    List<PendingEvent> events = old.replay.events();
+                    advance(s, events);
+                    s.eventsSeen = events.size();
+                    s.replay = resized(old.replay);
+                    return new Result(s, Outcome.REPLAYED);
+                }
+                break;
+            case RESET:
+                break;
+            default:
+                throw new IllegalStateException("unknown policy " + policy);
+        }
+        KeyState s = freshState();
+        s.replay = old.replay == null ? null : resized(old.replay);
+        return new Result(s, Outcome.RESET);
+    }
+
+    private ReplayBuffer resized(ReplayBuffer b) {
+        return replayWindow == 0 ? null : b.capacity() == replayWindow ? b : b.withCapacity(replayWindow);
+    }
+
+    private static final class BlockRebuilder extends StateRebuilder {
+        private final MambaModel model;
+
+        BlockRebuilder(MambaModel model, String version, int replayWindow) {
+            super(version, replayWindow, model);
+            this.model = model;
+        }
+
+        @Override
+        public String fingerprint() {
+            return model.fingerprint();
+        }
+
+        @Override
+        protected KeyState freshState() {
+            KeyState s = new KeyState(model.newState(), 0, model.fingerprint());
+            s.modelVersion = version;
+            return s;
+        }
+
+        @Override
+        protected boolean fits(KeyState s) {
+            return s.state.length == model.config().stateFloats();
+        }
+
+        @Override
+        protected void advance(KeyState s, List<PendingEvent> events) {
+            MambaBatch batch = new MambaBatch(model.config());
+            int seq = batch.addSequence(s.state, 0, events.size());
+            for (int t = 0; t < events.size(); t++) {
+                batch.setInput(seq, t, events.get(t).input, 0);
+            }
+            forward.forward(batch);
+            batch.getState(seq, s.state, 0);
+        }
+    }
+
+    private static final class ForecastRebuilder extends StateRebuilder {
+        private final Forecaster forecaster;
+        private final ForecastScorer scorer;
+
+        ForecastRebuilder(Forecaster forecaster, String version, int replayWindow, CalibrationSettings calibration) {
+            super(version, replayWindow, forecaster.backbone());
+            this.forecaster = forecaster;
+            this.scorer = new ForecastScorer(forecaster, calibration);
+        }
+
+        @Override
+        public String fingerprint() {
+            return forecaster.fingerprint();
+        }
+
+        @Override
+        protected KeyState freshState() {
+            ForecastState f = scorer.newState();
+            KeyState s = new KeyState(f.backbone, 0, forecaster.fingerprint(), f);
+            s.modelVersion = version;
+            return s;
+        }
+
+        @Override
+        protected boolean fits(KeyState s) {
+            return s.forecast != null && s.forecast.backbone == s.state && scorer.fits(s.forecast);
+        }
+
+        @Override
+        protected void advance(KeyState s, List<PendingEvent> events) {
+            List<float[]> xs = new ArrayList<>(events.size());
+            for (PendingEvent e : events) {
+                xs.add(e.input);
+            }
+            scorer.scoreRun(s.forecast, xs, forward);
+        }
+    }
+}

@@ -33,6 +33,8 @@ public abstract class StateRebuilder {
     }
 
     /**
+     * {@code replayWindow}: the replay buffer capacity the upgraded states keep (the new job's
+     * {@code mamba.upgrade.replay-window}; 0 drops the buffers, negative keeps each as it is).
      * For a forecaster directory ({@code flink_mamba} block in config.json: the state of
      * {@code scoreAnomalies}) or a plain checkpoint (the state of {@code score}).
      */
@@ -49,6 +51,12 @@ public abstract class StateRebuilder {
     }
 
     public abstract String fingerprint();
+
+    /** The new model's state shape, {backbone state floats, forecaster features (0: plain state)}: for checks before a CARRY. */
+    public int[] stateShape() {
+        KeyState s = freshState();
+        return new int[] {s.state.length, s.forecast == null ? 0 : s.forecast.numFeatures()};
+    }
 
     protected abstract KeyState freshState();
 
@@ -111,6 +119,9 @@ public abstract class StateRebuilder {
     }
 
     private ReplayBuffer resized(ReplayBuffer b) {
+        if (replayWindow < 0) {
+            return b; // keep the buffer as it is
+        }
         return replayWindow == 0 ? null : b.capacity() == replayWindow ? b : b.withCapacity(replayWindow);
     }
 

@@ -1,6 +1,12 @@
 package io.flinkmamba.savepoint;
 
+import io.flinkmamba.kernels.forecast.CalibrationSettings;
+import io.flinkmamba.operator.StateRebuilder;
+import io.flinkmamba.operator.UpgradePolicy;
+
 import java.io.PrintStream;
+import java.nio.file.Paths;
+import java.util.Locale;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,17 +23,21 @@ public final class SavepointCommand {
     }
 
     static final String USAGE = "usage: flink-mamba savepoint inspect PATH [--uid UID (default mamba-scoring)] "
-            + "[--key-type string|long|int] [--json] [--limit N (keys listed in text, default 50)]";
+            + "[--key-type string|long|int] [--json] [--limit N (keys listed in text, default 50)]\n"
+            + "       flink-mamba savepoint upgrade PATH --model DIR --policy replay|reset|carry --out NEWPATH "
+            + "[--version LABEL (default: the model directory's name)] [--uid UID] "
+            + "[--replay-window W (default: keep each key's buffer)] [--anomaly-window N (default 3)]";
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length >= 2 && args[0].equals("upgrade")) {
+            return upgrade(args, out, err);
+        }
         if (args.length < 2 || !args[0].equals("inspect")) {
-            err.println(args.length > 0 && args[0].equals("upgrade")
-                    ? "flink-mamba savepoint upgrade is not implemented yet: restore the savepoint into the job with the "
-                    + "new model and mamba.upgrade.policy (docs/model-upgrades.md)" : USAGE);
+            err.println(USAGE);
             return 2;
         }
         String path = args[1];
@@ -69,6 +79,84 @@ public final class SavepointCommand {
             printText(keys, uid, path, limit, out);
         }
         return 0;
+    }
+
+    static int upgrade(String[] args, PrintStream out, PrintStream err) {
+        String path = args[1];
+        String uid = "mamba-scoring";
+        String model = null;
+        String version = null;
+        String target = null;
+        UpgradePolicy policy = null;
+        int replayWindow = -1;
+        int anomalyWindow = 3;
+        try {
+            for (int i = 2; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--uid": uid = args[++i]; break;
+                    case "--model": model = args[++i]; break;
+                    case "--version": version = args[++i]; break;
+                    case "--out": target = args[++i]; break;
+                    case "--policy": policy = UpgradePolicy.valueOf(args[++i].toUpperCase(Locale.ROOT)); break;
+                    case "--replay-window": replayWindow = Integer.parseInt(args[++i]); break;
+                    case "--anomaly-window": anomalyWindow = Integer.parseInt(args[++i]); break;
+                    default: throw new IllegalArgumentException("unknown option " + args[i]);
+                }
+            }
+            if (model == null || target == null || policy == null) {
+                throw new IllegalArgumentException("--model, --policy and --out are required");
+            }
+            if (policy == UpgradePolicy.FAIL) {
+                throw new IllegalArgumentException("--policy must be replay, reset or carry");
+            }
+        } catch (RuntimeException e) {
+            err.println("flink-mamba savepoint: " + e.getMessage());
+            err.println(USAGE);
+            return 2;
+        }
+        if (version == null) {
+            version = Paths.get(model).toAbsolutePath().normalize().getFileName().toString();
+        }
+        try {
+            List<KeyReport> old = SavepointInspector.inspect(path, uid, "string");
+            int before = old.size();
+            if (policy == UpgradePolicy.CARRY) {
+                // checked here, before the job: a failure inside the State Processor API job loses its reason
+                StateRebuilder rb = StateRebuilder.load(Paths.get(model), version, replayWindow,
+                        CalibrationSettings.DEFAULT.withShortWindow(anomalyWindow));
+                int[] shape = rb.stateShape();
+                for (KeyReport r : old) {
+                    if (r.stateFloats != shape[0] || r.forecastFeatures != shape[1]) {
+                        err.println("flink-mamba savepoint upgrade: CARRY refused for key " + r.key + ": its state has "
+                                + r.stateFloats + " backbone state floats and " + r.forecastFeatures + " forecaster features, "
+                                + model + " needs " + shape[0] + " and " + shape[1] + " (use replay or reset)");
+                        return 1;
+                    }
+                }
+            }
+            SavepointUpgrader.upgrade(path, uid, model, version, policy, replayWindow, anomalyWindow, target);
+            List<KeyReport> keys = SavepointInspector.inspect(target, uid, "string");
+            if (keys.size() != before) { // never hand out a savepoint that silently lost keys
+                err.println("flink-mamba savepoint upgrade: " + target + " holds " + keys.size() + " keys of operator '"
+                        + uid + "' but " + path + " held " + before + "; do not use it");
+                return 1;
+            }
+            out.println("wrote " + target + ": operator '" + uid + "' upgraded to " + version + " by " + policy);
+            printText(keys, uid, target, 10, out);
+            return 0;
+        } catch (Exception e) {
+            err.println("flink-mamba savepoint upgrade: " + rootMessage(e));
+            return 1;
+        }
+    }
+
+    /** The deepest cause's message: a failed local job wraps the reason (FAIL, CARRY refused) several times. */
+    static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (cause: " + root.getMessage() + ")";
     }
 
     static void printText(List<KeyReport> keys, String uid, String path, int limit, PrintStream out) {

@@ -38,6 +38,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * is stopped with a savepoint, and the inspect tool reads every key's state back from it.
  */
 class SavepointInspectTest {
+    /** Runs the scoring job on the first EVENTS readings and stops it with a savepoint under {@code dir}; returns its path. */
+    static String scoreThenSavepoint(Path modelDir, String version, Path dir) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        DataGeneratorSource<Tuple2<String, Float>> source = new DataGeneratorSource<>(new Readings(), Long.MAX_VALUE,
+                RateLimiterStrategy.perSecond(2000), Types.TUPLE(Types.STRING, Types.FLOAT));
+        MambaSpec<Tuple2<String, Float>> spec = MambaSpec.builder(modelDir.toString(), version, new Values())
+                .mode(ScoringMode.MICRO_BATCH).batchMaxEvents(32).replayWindow(WINDOW).uid("anomaly-scoring").build();
+        MambaOperators.scoreAnomalies(env.fromSource(source, WatermarkStrategy.noWatermarks(), "readings").uid("readings")
+                        .setParallelism(1).filter(e -> !e.f0.equals("idle")).keyBy(e -> e.f0), spec)
+                .addSink(new Count());
+        SCORED.set(0);
+        LAST_SEEN.clear();
+        INPUTS.clear();
+        JobClient job = env.executeAsync("scoring");
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (SCORED.get() < EVENTS && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(EVENTS, SCORED.get(), "every event scored before the savepoint");
+        return job.stopWithSavepoint(false, dir.toUri().toString(), SavepointFormatType.CANONICAL).get();
+    }
+
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
@@ -47,6 +70,8 @@ class SavepointInspectTest {
     static final int WINDOW = 16;
     static final AtomicLong SCORED = new AtomicLong();
     static final Map<String, Long> LAST_SEEN = new ConcurrentHashMap<>();
+    /** The inputs each key was scored with, in order (one sink subtask per key). */
+    static final Map<String, List<Float>> INPUTS = new ConcurrentHashMap<>();
 
     /** Event i: key "s" + i % KEYS, a seasonal value; after EVENTS, idle events (filtered) until stopped. */
     static final class Readings implements GeneratorFunction<Long, Tuple2<String, Float>> {
@@ -76,6 +101,7 @@ class SavepointInspectTest {
         @Override
         public void invoke(AnomalyScore<String> s, Context ctx) {
             LAST_SEEN.merge(s.key, s.eventsSeen, Math::max);
+            INPUTS.computeIfAbsent(s.key, k -> java.util.Collections.synchronizedList(new java.util.ArrayList<>())).add(s.input[0]);
             SCORED.incrementAndGet();
         }
     }
@@ -86,27 +112,8 @@ class SavepointInspectTest {
 
     @Test
     void inspectReadsEveryKeysModelVersionCountsAndBuffersFromAMiniClusterSavepoint() throws Exception {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setParallelism(2);
-        DataGeneratorSource<Tuple2<String, Float>> source = new DataGeneratorSource<>(new Readings(), Long.MAX_VALUE,
-                RateLimiterStrategy.perSecond(2000), Types.TUPLE(Types.STRING, Types.FLOAT));
-        MambaSpec<Tuple2<String, Float>> spec = MambaSpec.builder(model().toString(), "gu-1", new Values())
-                .mode(ScoringMode.MICRO_BATCH).batchMaxEvents(32).replayWindow(WINDOW).uid("anomaly-scoring").build();
-        MambaOperators.scoreAnomalies(env.fromSource(source, WatermarkStrategy.noWatermarks(), "readings").uid("readings")
-                        .setParallelism(1).filter(e -> !e.f0.equals("idle")).keyBy(e -> e.f0), spec)
-                .addSink(new Count());
-        SCORED.set(0);
-        LAST_SEEN.clear();
-        JobClient job = env.executeAsync("scoring");
-        long deadline = System.currentTimeMillis() + 120_000;
-        while (SCORED.get() < EVENTS && System.currentTimeMillis() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(EVENTS, SCORED.get(), "every event scored before the savepoint");
         // under target/ (not a temp dir) so the command line can be tried on it: bin/flink-mamba savepoint inspect ...
-        Path dir = Paths.get("target", "savepoint-inspect-test").toAbsolutePath();
-        String savepoint = job.stopWithSavepoint(false, dir.toUri().toString(),
-                SavepointFormatType.CANONICAL).get();
+        String savepoint = scoreThenSavepoint(model(), "gu-1", Paths.get("target", "savepoint-inspect-test").toAbsolutePath());
 
         List<KeyReport> keys = SavepointInspector.inspect(savepoint, "anomaly-scoring", "string");
         assertEquals(KEYS, keys.size());

@@ -355,6 +355,11 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
 
     /** Applies {@code mamba.upgrade.policy} to a key whose state another model (or another operator kind) wrote. */
     private KeyState upgrade(K key, KeyState old) throws Exception {
+        if (old.replay != null && old.replay.size() > 0 && !replayable(old.replay)) {
+            LOG.warn("Mamba operator '{}': key {} has buffered inputs this model cannot take (another feature count); "
+                    + "dropping its replay buffer", spec.uid(), key);
+            old.replay = null;
+        }
         String from = "model " + old.modelFingerprint + " (version " + old.modelVersion + ")";
         String to = "model " + fingerprint + " (version " + spec.modelVersion() + ", " + spec.modelPath() + ")";
         switch (settings.upgradePolicy) {
@@ -394,6 +399,18 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             s.replay = old.replay.capacity() == settings.replayWindow ? old.replay : old.replay.withCapacity(settings.replayWindow);
         }
         return s;
+    }
+
+    /** Whether the loaded model accepts the buffered inputs (the buffer may hold another model's feature count). */
+    private boolean replayable(ReplayBuffer buffer) {
+        try {
+            for (PendingEvent e : buffer.events()) {
+                modelInput(e.input);
+            }
+            return true;
+        } catch (InvalidEventException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** A fresh state advanced by the new model over the buffered events in one batched forward; outputs dropped. */

@@ -60,6 +60,9 @@ public abstract class StateRebuilder {
 
     protected abstract KeyState freshState();
 
+    /** Floats per buffered input this model takes. */
+    protected abstract int inputWidth();
+
     protected abstract boolean fits(KeyState s);
 
     /** Advances {@code s} over {@code events} with one batched forward; outputs dropped. */
@@ -81,6 +84,9 @@ public abstract class StateRebuilder {
 
     /** Applies {@code policy} to a key's state; throws IllegalStateException for FAIL and for CARRY of another shape. */
     public Result upgrade(String key, KeyState old, UpgradePolicy policy) {
+        if (old.replay != null && old.replay.events().stream().anyMatch(e -> e.input.length != inputWidth())) {
+            old.replay = null; // inputs of another feature count: nothing this model can replay
+        }
         if (fingerprint().equals(old.modelFingerprint) && fits(old)) {
             old.modelVersion = version;
             return new Result(old, Outcome.UNCHANGED);
@@ -151,6 +157,11 @@ public abstract class StateRebuilder {
         }
 
         @Override
+        protected int inputWidth() {
+            return model.config().hiddenSize();
+        }
+
+        @Override
         protected void advance(KeyState s, List<PendingEvent> events) {
             MambaBatch batch = new MambaBatch(model.config());
             int seq = batch.addSequence(s.state, 0, events.size());
@@ -188,6 +199,11 @@ public abstract class StateRebuilder {
         @Override
         protected boolean fits(KeyState s) {
             return s.forecast != null && s.forecast.backbone == s.state && scorer.fits(s.forecast);
+        }
+
+        @Override
+        protected int inputWidth() {
+            return forecaster.numFeatures();
         }
 
         @Override

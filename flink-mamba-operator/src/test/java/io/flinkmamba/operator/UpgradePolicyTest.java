@@ -198,6 +198,31 @@ class UpgradePolicyTest {
     }
 
     @Test
+    void replayOfInputsOfAnotherWidthResetsInsteadOfFailing() throws Exception {
+        List<TestEvent> events = scoreEvents();
+        MambaConfig narrow = MambaConfig.of(8, 8, 2);
+        Path other = RandomCheckpoint.write(tmp.resolve("v4-hidden-8"), narrow, 6);
+        try (var h = v2Harness(other, UpgradePolicy.REPLAY, ScoringMode.PER_EVENT, v1Snapshot(events))) {
+            TestEvent e = new TestEvent(events.get(BEFORE).key, 1L << 40, new float[8]);
+            h.processElement(e, e.time);
+            MambaScore<String> s = h.extractOutputValues().get(0);
+            assertEquals(1, s.eventsSeen, "reset: the buffered 16-float inputs cannot feed a hidden-8 model");
+            assertEquals(1, Fixture.stateOf(h, e.key).replay.size(), "the old buffer was dropped, the new event kept");
+            assertEquals(1, counter(h, "stateResets"));
+        }
+        StateRebuilder rb = StateRebuilder.load(other, "v4", W, CalibrationSettings.DEFAULT);
+        try (var h = Fixture.harness(fx.spec().replayWindow(W).build(), null)) {
+            h.open();
+            for (TestEvent e : events.subList(0, BEFORE)) {
+                h.processElement(e, e.time);
+            }
+            StateRebuilder.Result r = rb.upgrade("k0", Fixture.stateOf(h, "k0"), UpgradePolicy.REPLAY);
+            assertEquals(StateRebuilder.Outcome.RESET, r.outcome);
+            assertEquals(null, r.state.replay);
+        }
+    }
+
+    @Test
     void resetStartsFreshAndFlagsWarmUp() throws Exception {
         List<TestEvent> events = scoreEvents();
         Map<String, List<TestEvent>> after = byKey(events.subList(BEFORE, events.size()), e -> e.key);

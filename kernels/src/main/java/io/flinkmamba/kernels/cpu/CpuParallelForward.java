@@ -32,7 +32,7 @@ public final class CpuParallelForward implements BatchForward {
     public CpuParallelForward(MambaModel model) {
         this.c = model.config();
         this.w = model.weights();
-        this.kernels = new BlockKernels(c);
+        this.kernels = new BlockKernels(c, w);
         ensureCapacity(GROUP_TOKENS);
     }
 
@@ -77,7 +77,7 @@ public final class CpuParallelForward implements BatchForward {
 
     /** Sequences [first, last) of the batch: all layers. */
     private void forwardGroup(MambaBatch b, int first, int last) {
-        int d = c.hiddenSize(), e = c.intermediateSize(), r = c.timeStepRank(), xr = c.xProjRows();
+        int d = c.hiddenSize(), e = c.intermediateSize(), xr = c.xProjRows();
         int tok0 = b.tokenOffset(first);
         int tokens = b.tokenOffset(last - 1) + b.length(last - 1) - tok0;
         if (tokens == 0) {
@@ -99,8 +99,10 @@ public final class CpuParallelForward implements BatchForward {
                         states, s * sf + c.convStateOffset(l), u, off * e, e);
             }
             VectorMath.gemm(u, 0, e, tokens, e, lw.xProj, xr, null, bc, 0, xr);
-            VectorMath.gemm(bc, 0, xr, tokens, r, lw.dtProj, e, lw.dtProjBias, dt, 0, e);
-            kernels.softplusInPlace(dt, 0, tokens, e);
+            for (int t = 0; t < tokens; t++) {
+                kernels.deltaSoftplus(l, lw, bc, t * xr, dt, t * e);
+                FastMath.siluInPlace(xz, t * 2 * e + e, e); // the gate silu(z), in place of z
+            }
             for (int s = first; s < last; s++) {
                 int off = b.tokenOffset(s) - tok0;
                 kernels.scan(lw, u, off * e, e, dt, off * e, e, bc, off * xr, xr, xz, off * 2 * e + e, 2 * e,

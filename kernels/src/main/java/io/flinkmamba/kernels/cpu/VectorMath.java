@@ -16,10 +16,19 @@ public final class VectorMath {
     private VectorMath() {
     }
 
-    /** y[yOff + r] = Σ_c w[r, c] · x[xOff + c] (+ bias[r]) for r in [0, rows). Four rows share each x load. */
+    /**
+     * y[yOff + r] = Σ_c w[r, c] · x[xOff + c] (+ bias[r]) for r in [0, rows). Blocks of eight rows share
+     * each x load and keep eight independent FMA chains in flight (enough to hide FMA latency on two
+     * pipes); the remaining rows go four, then one at a time.
+     */
     public static void matVec(float[] w, int rows, int cols, float[] bias, float[] x, int xOff, float[] y, int yOff) {
         int bound = S.loopBound(cols);
         int r = 0;
+        if (bound == cols) {
+            for (; r + 7 < rows; r += 8) {
+                matVec8(w, r, cols, bias, x, xOff, y, yOff);
+            }
+        }
         for (; r + 3 < rows; r += 4) {
             int w0 = r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
@@ -55,6 +64,84 @@ public final class VectorMath {
             float s = dot(w, r * cols, x, xOff, cols);
             y[yOff + r] = bias != null ? s + bias[r] : s;
         }
+    }
+
+    /** Rows [r, r+8) of {@link #matVec}, for cols a multiple of the lane count. */
+    private static void matVec8(float[] w, int r, int cols, float[] bias, float[] x, int xOff, float[] y, int yOff) {
+        int w0 = r * cols;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int c = 0; c < cols; c += LANES) {
+            FloatVector xv = FloatVector.fromArray(S, x, xOff + c);
+            int o = w0 + c;
+            a0 = FloatVector.fromArray(S, w, o).fma(xv, a0);
+            a1 = FloatVector.fromArray(S, w, o + cols).fma(xv, a1);
+            a2 = FloatVector.fromArray(S, w, o + 2 * cols).fma(xv, a2);
+            a3 = FloatVector.fromArray(S, w, o + 3 * cols).fma(xv, a3);
+            a4 = FloatVector.fromArray(S, w, o + 4 * cols).fma(xv, a4);
+            a5 = FloatVector.fromArray(S, w, o + 5 * cols).fma(xv, a5);
+            a6 = FloatVector.fromArray(S, w, o + 6 * cols).fma(xv, a6);
+            a7 = FloatVector.fromArray(S, w, o + 7 * cols).fma(xv, a7);
+        }
+        int i = yOff + r;
+        y[i] = a0.reduceLanes(VectorOperators.ADD);
+        y[i + 1] = a1.reduceLanes(VectorOperators.ADD);
+        y[i + 2] = a2.reduceLanes(VectorOperators.ADD);
+        y[i + 3] = a3.reduceLanes(VectorOperators.ADD);
+        y[i + 4] = a4.reduceLanes(VectorOperators.ADD);
+        y[i + 5] = a5.reduceLanes(VectorOperators.ADD);
+        y[i + 6] = a6.reduceLanes(VectorOperators.ADD);
+        y[i + 7] = a7.reduceLanes(VectorOperators.ADD);
+        if (bias != null) {
+            for (int k = 0; k < 8; k++) {
+                y[i + k] += bias[r + k];
+            }
+        }
+    }
+
+    /**
+     * y[yOff + o] = Σ_i wT[i, o] · x[xOff + i] (+ bias[o]) for o in [0, out), with the weight stored
+     * transposed ({@code wT} is [in, out]): for short reductions (dt_proj's R), a broadcast-FMA across
+     * outputs beats one short dot product and one lane reduction per output.
+     */
+    public static void matVecT(float[] wT, int out, int in, float[] bias, float[] x, int xOff, float[] y, int yOff) {
+        int bound = S.loopBound(out);
+        int o = 0;
+        for (; o + 2 * LANES <= bound; o += 2 * LANES) {
+            FloatVector a0 = bias != null ? FloatVector.fromArray(S, bias, o) : FloatVector.zero(S);
+            FloatVector a1 = bias != null ? FloatVector.fromArray(S, bias, o + LANES) : FloatVector.zero(S);
+            for (int i = 0; i < in; i++) {
+                FloatVector xi = FloatVector.broadcast(S, x[xOff + i]);
+                a0 = FloatVector.fromArray(S, wT, i * out + o).fma(xi, a0);
+                a1 = FloatVector.fromArray(S, wT, i * out + o + LANES).fma(xi, a1);
+            }
+            a0.intoArray(y, yOff + o);
+            a1.intoArray(y, yOff + o + LANES);
+        }
+        for (; o < bound; o += LANES) {
+            FloatVector a0 = bias != null ? FloatVector.fromArray(S, bias, o) : FloatVector.zero(S);
+            for (int i = 0; i < in; i++) {
+                a0 = FloatVector.fromArray(S, wT, i * out + o).fma(FloatVector.broadcast(S, x[xOff + i]), a0);
+            }
+            a0.intoArray(y, yOff + o);
+        }
+        for (; o < out; o++) {
+            float s = bias != null ? bias[o] : 0f;
+            for (int i = 0; i < in; i++) {
+                s += wT[i * out + o] * x[xOff + i];
+            }
+            y[yOff + o] = s;
+        }
+    }
+
+    /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */
+    static float[] transpose(float[] w, int rows, int cols) {
+        float[] t = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = w[r * cols + c];
+            }
+        }
+        return t;
     }
 
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {

@@ -10,8 +10,8 @@ mvn -B -q -o -pl benchmarks -am package -Dmaven.test.skip=true 2>/dev/null \
 mkdir -p benchmarks/results
 OUT="benchmarks/results/cpu-$(date -u +%Y%m%dT%H%M%SZ).txt"
 PIN=""
-# one core, as the figures claim; the forked JVMs inherit the affinity
-if command -v taskset >/dev/null; then PIN="taskset -c ${BENCH_CPU:-0}"; fi
+# Every benchmark runs on one thread; BENCH_CPU=N pins the JVMs (and so the JIT threads) to core N.
+if [ -n "${BENCH_CPU:-}" ] && command -v taskset >/dev/null; then PIN="taskset -c $BENCH_CPU"; fi
 {
   echo "# benchmarks/run.sh $* ($(date -u))"
   lscpu | grep -E 'Model name|^CPU\(s\)|Thread|Core|Socket|MHz|L1d|L2|L3|Flags' | sed 's/^/# /' | cut -c1-200

@@ -53,9 +53,10 @@ public final class BenchMain {
         }
         ChainedOptionsBuilder opts = new OptionsBuilder()
                 .forks(1)
-                .warmupIterations(full ? 5 : 3)
+                // the first seconds run C1 code that boxes every vector: warm up well past C2
+                .warmupIterations(full ? 8 : 6)
                 .warmupTime(TimeValue.seconds(1))
-                .measurementIterations(full ? 10 : 4)
+                .measurementIterations(full ? 10 : 5)
                 .measurementTime(TimeValue.seconds(1))
                 .jvmArgsAppend("--add-modules=jdk.incubator.vector", "-Xmx2g", "-XX:+UseParallelGC")
                 .addProfiler(GCProfiler.class);

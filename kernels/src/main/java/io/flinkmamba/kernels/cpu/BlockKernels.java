@@ -16,29 +16,21 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class BlockKernels {
     private final MambaConfig c;
-    /** Lanes over the state dimension N: the largest species whose length divides N, or null (scalar). */
-    private final VectorSpecies<Float> sn;
+    // Species must be static constants for C2 to keep vectors in registers (a species held in an
+    // instance field makes every vector a heap object).
+    private static final VectorSpecies<Float> S = VectorMath.S;
     /** Per layer: dt_proj transposed to [R, E]. */
     private final float[][] dtProjT;
+    /** Δ before softplus, one token. */
+    private final float[] dtRaw;
 
     BlockKernels(MambaConfig c, MambaWeights w) {
         this.c = c;
-        this.sn = speciesFor(c.stateSize());
+        this.dtRaw = new float[c.intermediateSize()];
         this.dtProjT = new float[w.layers.length][];
         for (int l = 0; l < dtProjT.length; l++) {
             dtProjT[l] = VectorMath.transpose(w.layers[l].dtProj, c.intermediateSize(), c.timeStepRank());
         }
-    }
-
-    static VectorSpecies<Float> speciesFor(int n) {
-        VectorSpecies<Float>[] candidates = new VectorSpecies[] {
-                FloatVector.SPECIES_512, FloatVector.SPECIES_256, FloatVector.SPECIES_128};
-        for (VectorSpecies<Float> s : candidates) {
-            if (s.length() <= VectorMath.LANES && n % s.length() == 0) {
-                return s;
-            }
-        }
-        return null;
     }
 
     /**
@@ -86,8 +78,8 @@ final class BlockKernels {
     /** Δ[t, :] = softplus(dt_proj · bc[t, 0..R) + dt_bias) for one token of layer {@code layer}. */
     void deltaSoftplus(int layer, LayerWeights w, float[] bc, int bcOff, float[] dt, int dtOff) {
         int e = c.intermediateSize();
-        VectorMath.matVecT(dtProjT[layer], e, c.timeStepRank(), w.dtProjBias, bc, bcOff, dt, dtOff);
-        FastMath.softplusInPlace(dt, dtOff, e);
+        VectorMath.matVecT(dtProjT[layer], e, c.timeStepRank(), w.dtProjBias, bc, bcOff, dtRaw, 0);
+        FastMath.softplus(dtRaw, 0, dt, dtOff, e);
     }
 
     /**
@@ -105,10 +97,10 @@ final class BlockKernels {
               float[] bc, int bcOff, int bcStride, float[] gate, int gOff, int gStride, int tokens,
               float[] ssm, int ssmOff, float[] y, int yOff, int yStride) {
         int n = c.stateSize();
-        if (sn != null && n == 2 * sn.length()) {
+        if (n == 2 * S.length()) {
             scanTwoVectors(w, u, uOff, uStride, dt, dtOff, dtStride, bc, bcOff, bcStride, gate, gOff, gStride,
                     tokens, ssm, ssmOff, y, yOff, yStride);
-        } else if (sn != null) {
+        } else if (n % S.length() == 0) {
             scanVectors(w, u, uOff, uStride, dt, dtOff, dtStride, bc, bcOff, bcStride, gate, gOff, gStride,
                     tokens, ssm, ssmOff, y, yOff, yStride);
         } else {
@@ -120,7 +112,7 @@ final class BlockKernels {
     private void scanTwoVectors(LayerWeights w, float[] u, int uOff, int uStride, float[] dt, int dtOff, int dtStride,
                                 float[] bc, int bcOff, int bcStride, float[] gate, int gOff, int gStride, int tokens,
                                 float[] ssm, int ssmOff, float[] y, int yOff, int yStride) {
-        VectorSpecies<Float> vs = sn;
+        VectorSpecies<Float> vs = S;
         int e = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank(), l = vs.length();
         int bCol = bcOff + r, cCol = bcOff + r + n;
         for (int ch = 0; ch < e; ch++) {
@@ -150,7 +142,7 @@ final class BlockKernels {
     private void scanVectors(LayerWeights w, float[] u, int uOff, int uStride, float[] dt, int dtOff, int dtStride,
                              float[] bc, int bcOff, int bcStride, float[] gate, int gOff, int gStride, int tokens,
                              float[] ssm, int ssmOff, float[] y, int yOff, int yStride) {
-        VectorSpecies<Float> vs = sn;
+        VectorSpecies<Float> vs = S;
         int e = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank();
         int bCol = bcOff + r, cCol = bcOff + r + n;
         for (int ch = 0; ch < e; ch++) {

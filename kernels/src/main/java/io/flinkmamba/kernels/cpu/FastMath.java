@@ -111,14 +111,24 @@ public final class FastMath {
         }
     }
 
-    /** a[off..+n) = softplus(a[off..+n)). */
-    public static void softplusInPlace(float[] a, int off, int n) {
+    /**
+     * out[outOff..+n) = softplus(in[inOff..+n)); in and out must not overlap. Two passes (exp, then
+     * log1p), so that each loop inlines one polynomial: a loop that inlines both exceeds C2's inlining
+     * budget and then every vector becomes a heap object.
+     */
+    public static void softplus(float[] in, int inOff, float[] out, int outOff, int n) {
+        int bound = S.loopBound(n);
         int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += LANES) {
-            softplus(FloatVector.fromArray(S, a, off + i)).intoArray(a, off + i);
+        for (; i < bound; i += LANES) {
+            exp(FloatVector.fromArray(S, in, inOff + i).min(20f)).intoArray(out, outOff + i);
+        }
+        for (i = 0; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(S, in, inOff + i);
+            log1pNonNegative(FloatVector.fromArray(S, out, outOff + i))
+                    .blend(v, v.compare(VectorOperators.GT, 20f)).intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
-            a[off + i] = VectorMath.softplus(a[off + i]);
+            out[outOff + i] = VectorMath.softplus(in[inOff + i]);
         }
     }
 }

@@ -122,10 +122,12 @@ public final class BenchMain {
                 }
                 double eps = median(score.get(k));
                 double ratio = medianRatio(perRound, k, "StepBenchmark.scalarLoop size=" + size);
+                // % of peak per round (the peak measured in the same round), then the median
+                double ofPeak = 100 * medianRatio(perRound, k, fmaKey) * flops / (2.0 * FmaPeakBenchmark.lanes());
                 out.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %s | %d | %.2f | %.1f%% | %.2f MB | %.2fx |%n",
                         describe(c), impl.equals("step") ? "RecurrentStepper" : "ScalarReference", eps,
                         alloc.containsKey(k) ? String.format(Locale.ROOT, "%.1f", median(alloc.get(k))) : "?",
-                        flops, eps * flops / 1e9, 100 * eps * flops / peak, StepFlops.weightBytes(c) / 1e6, ratio));
+                        flops, eps * flops / 1e9, ofPeak, StepFlops.weightBytes(c) / 1e6, ratio));
             }
         }
         out.append(String.format(Locale.ROOT, "%n| model | window | streams x window | mode | tokens/s | alloc B/token | parallel / stepped |%n"));

@@ -70,6 +70,11 @@ public final class CpuParallelForward implements BatchForward {
     }
 
     @Override
+    public boolean sharesStates() {
+        return true;
+    }
+
+    @Override
     public void forward(MambaBatch batch) {
         if (batch.hiddenSize() != c.hiddenSize() || batch.stateFloats() != c.stateFloats()) {
             throw new IllegalArgumentException("batch was built for another model shape");
@@ -97,8 +102,6 @@ public final class CpuParallelForward implements BatchForward {
             return; // only empty sequences: states pass through
         }
         ensureCapacity(tokens);
-        float[] states = b.states();
-        int sf = c.stateFloats();
         System.arraycopy(b.inputs(), tok0 * d, x, 0, tokens * d);
         for (int l = 0; l < w.layers.length; l++) {
             LayerWeights lw = w.layers[l];
@@ -109,7 +112,7 @@ public final class CpuParallelForward implements BatchForward {
             for (int s = first; s < last; s++) {
                 int off = b.tokenOffset(s) - tok0;
                 kernels.convSilu(lw, xz, off * 2 * e, 2 * e, b.length(s),
-                        states, s * sf + c.convStateOffset(l), u, off * e, e);
+                        b.stateArray(s), b.stateOffset(s) + c.convStateOffset(l), u, off * e, e);
             }
             VectorMath.gemmT(u, 0, e, tokens, e, xProjT[l], xr, null, bc, 0, xr);
             for (int t = 0; t < tokens; t++) {
@@ -119,7 +122,7 @@ public final class CpuParallelForward implements BatchForward {
             for (int s = first; s < last; s++) {
                 int off = b.tokenOffset(s) - tok0;
                 kernels.scan(lw, u, off * e, e, dt, off * e, e, bc, off * xr, xr, xz, off * 2 * e + e, 2 * e,
-                        b.length(s), states, s * sf + c.ssmStateOffset(l), y, off * e, e);
+                        b.length(s), b.stateArray(s), b.stateOffset(s) + c.ssmStateOffset(l), y, off * e, e);
             }
             // out_proj into h (free now), then the residual
             VectorMath.gemmT(y, 0, e, tokens, e, outProjT[l], d, lw.outProjBias, h, 0, d);

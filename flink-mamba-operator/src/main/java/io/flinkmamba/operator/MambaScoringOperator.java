@@ -377,7 +377,10 @@ public class MambaScoringOperator<K, IN> extends AbstractStreamOperator<MambaSco
             KeyState s = loadState(k);
             List<PendingEvent> evs = new ArrayList<>();
             batchBuffer.get().forEach(evs::add);
-            int seq = batch.addSequence(s.state, 0, evs.size());
+            // a CPU forward advances the key's state array in place: no copy into the batch and back
+            int seq = batchForward.sharesStates()
+                    ? batch.addSequenceSharingState(s.state, 0, evs.size())
+                    : batch.addSequence(s.state, 0, evs.size());
             for (int t = 0; t < evs.size(); t++) {
                 batch.setInput(seq, t, evs.get(t).input, 0);
             }
@@ -391,7 +394,7 @@ public class MambaScoringOperator<K, IN> extends AbstractStreamOperator<MambaSco
             KeyState s = states.get(seq);
             List<PendingEvent> evs = events.get(seq);
             setCurrentKey(k);
-            batch.getState(seq, s.state, 0);
+            batch.getState(seq, s.state, 0); // no-op for a shared state
             long seenBefore = s.eventsSeen;
             s.eventsSeen += evs.size();
             keyState.update(s);

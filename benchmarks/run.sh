@@ -5,8 +5,10 @@
 # Prints the results and saves them (with lscpu) under benchmarks/results/. Builds with Maven, installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -o -pl benchmarks -am package -Dmaven.test.skip=true 2>/dev/null \
-  || mvn -B -q -pl benchmarks -am package -Dmaven.test.skip=true
+if [ -z "${BENCH_SKIP_BUILD:-}" ]; then # BENCH_SKIP_BUILD=1: run the jar already built
+  mvn -B -q -o -pl benchmarks -am package -Dmaven.test.skip=true 2>/dev/null \
+    || mvn -B -q -pl benchmarks -am package -Dmaven.test.skip=true
+fi
 mkdir -p benchmarks/results
 OUT="benchmarks/results/cpu-$(date -u +%Y%m%dT%H%M%SZ).txt"
 PIN=""

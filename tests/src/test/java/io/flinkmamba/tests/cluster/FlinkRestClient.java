@@ -103,6 +103,16 @@ public final class FlinkRestClient {
         throw new IOException("stop-with-savepoint of " + jobId + " did not finish within " + timeout);
     }
 
+    /** A metric's value from a metrics endpoint (e.g. {@code /jobs/:id/metrics}); -1 when absent. */
+    public long metric(String endpoint, String name) throws IOException, InterruptedException {
+        for (JsonNode m : get(endpoint + "?get=" + name)) {
+            if (name.equals(m.path("id").asText())) {
+                return Long.parseLong(m.path("value").asText());
+            }
+        }
+        return -1;
+    }
+
     public void cancel(String jobId) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "?mode=cancel"))
                 .method("PATCH", HttpRequest.BodyPublishers.noBody()).build();

@@ -22,7 +22,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,7 +73,9 @@ class ClusterFailoverTest {
     }
 
     @Test
-    void survivesTaskManagerLossAndRescalesFromSavepoint(@TempDir Path dir) throws Exception {
+    void survivesTaskManagerLossAndRescalesFromSavepoint() throws Exception {
+        // Under target/, not a temp dir: the processes' logs stay there when something fails.
+        Path dir = Files.createDirectories(Path.of("target", "cluster-failover-" + System.currentTimeMillis())).toAbsolutePath();
         Path jobJar = Path.of(System.getProperty("flinkmamba.job.jar", "missing"));
         Path model = Path.of(System.getProperty("flinkmamba.sensor.model", "missing")).toAbsolutePath();
         assertTrue(Files.isRegularFile(jobJar), "the packaged job jar is built by `mvn package` of job-examples: " + jobJar);
@@ -85,29 +86,37 @@ class ClusterFailoverTest {
         List<LabelledEvent> phase1 = events.subList(0, KEYS * PHASE1);
         List<LabelledEvent> phase2 = events.subList(KEYS * PHASE1, events.size());
 
-        Map<String, String> extra = Map.of("state.backend.type", "rocksdb", "execution.checkpointing.incremental", "true");
+        // One slot per TaskManager: the job at parallelism 2 runs on both, so the kill hits it.
+        Map<String, String> extra = Map.of("state.backend.type", "rocksdb", "execution.checkpointing.incremental", "true",
+                "taskmanager.numberOfTaskSlots", "1");
         try (StandaloneFlinkCluster cluster = StandaloneFlinkCluster.start(dir.resolve("cluster"), 2, extra);
              KafkaProducer<byte[], byte[]> producer = producer()) {
             FlinkRestClient rest = cluster.rest();
             String jarId = rest.uploadJar(jobJar);
-            List<String> args = jobArgs(model, OUT, "cluster-run");
-            String job = rest.runJar(jarId, SensorAnomalyJob.class.getName(), args, 2, null);
+            String job = rest.runJar(jarId, SensorAnomalyJob.class.getName(), jobArgs(model, OUT, "cluster-run", 2), 2, null);
 
             // First half of phase 1, then a SIGKILL once a checkpoint exists and scores are flowing.
             int half = phase1.size() / 2;
-            send(producer, phase1.subList(0, half));
+            send(producer, phase1.subList(0, half), 0);
             awaitCheckpoints(rest, job, 1);
-            awaitScores(OUT, 1, Duration.ofSeconds(120));
+            // The second half is still arriving (paced) when the TaskManager dies.
+            Thread sender = new Thread(() -> send(producer, phase1.subList(half, phase1.size()), 3));
+            sender.start();
+            Thread.sleep(1000);
             cluster.killTaskManager(0);
             cluster.startTaskManager();
-            send(producer, phase1.subList(half, phase1.size()));
+            sender.join();
             Map<String, List<AnomalyScore>> afterFailure = awaitScores(OUT, phase1.size(), Duration.ofSeconds(180));
-            assertTrue(restarts(rest, job) >= 1, "the job restarted after the TaskManager was killed");
+            long restarts = restarts(rest, job);
+            assertTrue(restarts >= 1, "the job restarted after the TaskManager was killed: failures recorded=" + restarts);
 
-            // Stop with a savepoint, resume at parallelism 3, feed phase 2.
+            // Stop with a savepoint, resume at parallelism 3 on one more TaskManager, feed phase 2.
+            cluster.startTaskManager();
+            cluster.awaitTaskManagers(3, Duration.ofSeconds(60));
             String savepoint = rest.stopWithSavepoint(job, dir.resolve("savepoints"), Duration.ofSeconds(120));
-            String resumed = rest.runJar(jarId, SensorAnomalyJob.class.getName(), args, 3, savepoint);
-            send(producer, phase2);
+            String resumed = rest.runJar(jarId, SensorAnomalyJob.class.getName(),
+                    jobArgs(model, OUT, "cluster-run", 3), 3, savepoint);
+            send(producer, phase2, 0);
             Map<String, List<AnomalyScore>> all = awaitScores(OUT, events.size(), Duration.ofSeconds(180));
             rest.cancel(resumed);
 
@@ -130,8 +139,8 @@ class ClusterFailoverTest {
         }
     }
 
-    private List<String> jobArgs(Path model, String outputTopic, String name) {
-        return List.of("--model", model.toString(),
+    private List<String> jobArgs(Path model, String outputTopic, String name, int parallelism) {
+        return List.of("--model", model.toString(), "--parallelism", Integer.toString(parallelism),
                 "--kafka.bootstrap-servers", broker.bootstrapServers(),
                 "--kafka.input-topic", IN, "--kafka.output-topic", outputTopic, "--kafka.dead-letter-topic", DLQ,
                 "--kafka.group-id", name, "--kafka.transactional-id-prefix", name,
@@ -141,21 +150,31 @@ class ClusterFailoverTest {
     /** The same job, uninterrupted, bounded at the topic's end, on a MiniCluster in this JVM. */
     private Map<String, List<AnomalyScore>> referenceRun(Path model) throws Exception {
         Map<String, String> settings = new LinkedHashMap<>();
-        List<String> args = jobArgs(model, REF_OUT, "reference-run");
+        List<String> args = jobArgs(model, REF_OUT, "reference-run", 2);
         for (int i = 0; i < args.size(); i += 2) {
             settings.put(args.get(i).substring(2), args.get(i + 1));
         }
         settings.put("bounded", "true");
         JobConfig config = JobConfig.fromMap(settings, SensorAnomalyJob.DEFAULT_MODEL);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config.configuration());
-        env.setParallelism(2);
+        env.setParallelism(config.parallelism());
         SensorAnomalyJob.build(env, config);
         env.execute("reference run");
         return awaitScores(REF_OUT, KEYS * (PHASE1 + PHASE2), Duration.ofSeconds(60));
     }
 
-    private void send(KafkaProducer<byte[], byte[]> producer, List<LabelledEvent> batch) {
+    /** Sends the events in order, pausing {@code pauseMillis} every 3 events (0: as fast as possible). */
+    private void send(KafkaProducer<byte[], byte[]> producer, List<LabelledEvent> batch, long pauseMillis) {
+        int n = 0;
         for (LabelledEvent e : batch) {
+            if (pauseMillis > 0 && ++n % 3 == 0) {
+                try {
+                    Thread.sleep(pauseMillis);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
             List<Measurement> m = new ArrayList<>();
             for (int c = 0; c < e.values.length; c++) {
                 m.add(new Measurement("c" + c, (double) e.values[c]));
@@ -226,7 +245,8 @@ class ClusterFailoverTest {
         fail("no completed checkpoint of " + job + " within 120 s (state " + rest.jobState(job) + ")");
     }
 
+    /** Failures the JobManager recorded for the job (each one led to a restart from the last checkpoint). */
     private static long restarts(FlinkRestClient rest, String job) throws Exception {
-        return rest.metric("/jobs/" + job + "/metrics", "numRestarts");
+        return rest.failureCount(job);
     }
 }

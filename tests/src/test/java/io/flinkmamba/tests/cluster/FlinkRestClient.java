@@ -103,6 +103,11 @@ public final class FlinkRestClient {
         throw new IOException("stop-with-savepoint of " + jobId + " did not finish within " + timeout);
     }
 
+    /** How many failures the JobManager's exception history holds for the job. */
+    public int failureCount(String jobId) throws IOException, InterruptedException {
+        return get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries").size();
+    }
+
     /** A metric's value from a metrics endpoint (e.g. {@code /jobs/:id/metrics}); -1 when absent. */
     public long metric(String endpoint, String name) throws IOException, InterruptedException {
         for (JsonNode m : get(endpoint + "?get=" + name)) {

@@ -6,7 +6,7 @@
 -- reason to topic sensor-rejected.
 --
 -- Run it with the SQL client, after filling in the ${...} placeholders, e.g.:
---   export FLINK_MAMBA_SQL_JAR=/opt/flink-mamba/flink-mamba-sql-0.1.0-SNAPSHOT.jar \
+--   export FLINK_MAMBA_SQL_JAR=/opt/flink-mamba/flink-mamba-sql-0.1.0-SNAPSHOT-sql.jar \
 --          MODEL_DIR=/opt/flink-mamba/models/sensor-multivariate KAFKA_BOOTSTRAP=broker:9092
 --   envsubst < mamba-score-kafka-avro.sql > job.sql && bin/sql-client.sh -f job.sql
 -- The cluster needs the Kafka connector and Avro format jars (flink-sql-connector-kafka 5.0.0-2.2,

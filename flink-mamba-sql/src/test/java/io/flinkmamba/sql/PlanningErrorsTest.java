@@ -55,6 +55,16 @@ class PlanningErrorsTest {
         assertTrue(plan.contains("MAMBA_SCORE") || plan.contains("mamba_score"), plan);
     }
 
+    @Test
+    void aGoodCallPlansThroughACatalogFunction() {
+        TableEnvironment plain = TableEnvironment.create(EnvironmentSettings.inStreamingMode());
+        plain.executeSql("CREATE FUNCTION my_score AS 'io.flinkmamba.sql.MambaScoreFunction'");
+        plain.executeSql("CREATE TEMPORARY VIEW readings(sensor_id, a, b) AS VALUES ('k1', 1.0, 2.0)");
+        String plan = plain.explainSql("SELECT * FROM my_score(input => TABLE readings PARTITION BY sensor_id, model => '"
+                + forecaster.toUri() + "', features => DESCRIPTOR(a, b), uid => 'u')");
+        assertTrue(plan.contains("my_score"), plan);
+    }
+
     private static String forecasterCall(String extra) {
         return "SELECT * FROM MAMBA_SCORE(input => TABLE readings PARTITION BY sensor_id, model => '" + forecaster.toUri()
                 + "', features => DESCRIPTOR(a, b)" + extra + ")";

@@ -79,6 +79,11 @@ final class SqlScript {
      * unexecuted when {@code execute} is false (to plan it only).
      */
     StatementSet run(TableEnvironment tEnv, boolean execute) throws Exception {
+        return run(tEnv, execute, Map.of());
+    }
+
+    /** As {@link #run(TableEnvironment, boolean)}, with the script's SET values for these keys overridden. */
+    StatementSet run(TableEnvironment tEnv, boolean execute, Map<String, String> setOverrides) throws Exception {
         StatementSet set = null;
         for (String s : statements) {
             String upper = s.toUpperCase();
@@ -86,7 +91,7 @@ final class SqlScript {
             if (upper.startsWith("ADD JAR")) {
                 continue;
             } else if (m.matches()) {
-                tEnv.getConfig().set(m.group(1), m.group(2));
+                tEnv.getConfig().set(m.group(1), setOverrides.getOrDefault(m.group(1), m.group(2)));
             } else if (upper.startsWith("EXECUTE STATEMENT SET")) {
                 set = tEnv.createStatementSet();
                 for (String insert : inserts(s)) {
@@ -95,6 +100,8 @@ final class SqlScript {
                 if (execute) {
                     set.execute().await();
                 }
+            } else if (upper.startsWith("INSERT") || upper.startsWith("SELECT")) {
+                throw new IllegalArgumentException("a job outside the statement set: " + s);
             } else {
                 tEnv.executeSql(s).await();
             }

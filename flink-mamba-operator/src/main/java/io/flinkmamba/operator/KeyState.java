@@ -14,6 +14,7 @@ import io.flinkmamba.kernels.forecast.ForecastState;
 public final class KeyState {
     /** {@code MambaConfig.stateFloats()} floats; see {@code MambaConfig.convStateOffset}. */
     public float[] state;
+    /** Events that advanced this state: restarts at 0 on a reset; after a REPLAY, the replayed events. */
     public long eventsSeen;
     /** {@code MambaModel.fingerprint()} (or {@code Forecaster.fingerprint()}) of the model that wrote {@link #state}. */
     public String modelFingerprint;

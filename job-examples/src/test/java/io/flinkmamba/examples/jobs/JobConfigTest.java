@@ -50,6 +50,17 @@ class JobConfigTest {
     }
 
     @Test
+    void kafkaShorthandsAndDefaultGroup() throws Exception {
+        JobConfig c = JobConfig.fromArgs(new String[] {"--bootstrap", "k:9092", "--input-topic", "in",
+                "--output-topic", "out", "--dead-letter-topic", "dlq"}, "m");
+        assertEquals("k:9092", c.kafka().bootstrapServers());
+        assertEquals("in", c.kafka().inputTopic());
+        assertEquals("out", c.kafka().outputTopic());
+        assertEquals("dlq", c.kafka().deadLetterTopic());
+        assertEquals(JobConfig.DEFAULT_GROUP_ID, c.kafka().groupId());
+    }
+
+    @Test
     void refusesWhatItDoesNotKnow() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> JobConfig.fromArgs(concat(KAFKA, "--modle", "x"), "m"));

@@ -174,8 +174,10 @@ public final class Demo {
                     }
                     Thread.sleep(250);
                 }
+                String health = health(cluster, jobId);
                 cluster.cancelJob(jobId).get(30, TimeUnit.SECONDS);
                 progress.print("final  ", produced);
+                log("job: " + health);
                 if (scores.count() + dead.count() != produced) {
                     log(String.format(Locale.ROOT, "WARNING: %,d events produced, %,d scores and %,d dead letters committed "
                             + "(nothing new committed for --grace %s); %s%s", produced, scores.count(), dead.count(), grace,
@@ -287,6 +289,25 @@ public final class Demo {
             }
         });
         return sb.length() == 0 ? "none inside a key's sequence (the tail is missing)" : sb.toString();
+    }
+
+    /** Checkpoints completed and failed, and whether the job restarted (with the last failure). */
+    private static String health(MiniCluster cluster, JobID jobId) {
+        try {
+            var graph = cluster.getExecutionGraph(jobId).get(10, TimeUnit.SECONDS);
+            var counts = graph.getCheckpointStatsSnapshot().getCounts();
+            String s = String.format(Locale.ROOT, "%d checkpoints completed, %d failed", counts.getNumberOfCompletedCheckpoints(),
+                    counts.getNumberOfFailedCheckpoints());
+            if (graph.getStatusTimestamp(JobStatus.RESTARTING) > 0 || graph.getFailureInfo() != null) {
+                s += "; the job restarted, last failure: "
+                        + (graph.getFailureInfo() == null ? "?" : graph.getFailureInfo().getExceptionAsString().lines().findFirst().orElse(""));
+            } else {
+                s += "; no restart";
+            }
+            return s;
+        } catch (Exception e) {
+            return "(job state unavailable: " + e + ")";
+        }
     }
 
     private static String failureOf(MiniCluster cluster, JobID jobId) throws Exception {

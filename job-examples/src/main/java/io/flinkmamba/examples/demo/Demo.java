@@ -298,6 +298,15 @@ public final class Demo {
             var counts = graph.getCheckpointStatsSnapshot().getCounts();
             String s = String.format(Locale.ROOT, "%d checkpoints completed, %d failed", counts.getNumberOfCompletedCheckpoints(),
                     counts.getNumberOfFailedCheckpoints());
+            java.util.Set<String> reasons = new java.util.TreeSet<>();
+            for (var cp : graph.getCheckpointStatsSnapshot().getHistory().getCheckpoints()) {
+                if (cp instanceof org.apache.flink.runtime.checkpoint.FailedCheckpointStats failed) {
+                    reasons.add("#" + failed.getCheckpointId() + ": " + failed.getFailureMessage());
+                }
+            }
+            if (!reasons.isEmpty()) {
+                s += " " + reasons;
+            }
             if (graph.getStatusTimestamp(JobStatus.RESTARTING) > 0 || graph.getFailureInfo() != null) {
                 s += "; the job restarted, last failure: "
                         + (graph.getFailureInfo() == null ? "?" : graph.getFailureInfo().getExceptionAsString().lines().findFirst().orElse(""));

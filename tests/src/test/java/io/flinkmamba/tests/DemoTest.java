@@ -49,7 +49,8 @@ class DemoTest {
       assertTrue(result.produced() > 2000, "the generator ran: " + result.produced());
       List<ConsumerRecord<byte[], byte[]>> records =
           KafkaTopics.readCommitted(kafka.bootstrapServers(), result.topics().get("output"));
-      assertEquals(result.scored(), records.size(), "the report counts what the output topic holds");
+      assertEquals(result.scored(), records.size(), () -> "the report counts what the output topic holds; "
+          + io.flinkmamba.examples.demo.ScoreCollector.offsets(kafka.bootstrapServers(), result.topics().get("output")));
       // Every event once is AnomalyJobsKafkaTest's business (it holds there). In this live, unbounded
       // run a few of a key's first scores have been seen missing on an overloaded machine (see
       // job-examples/README.md, known issue); no score may be there twice or out of order.

@@ -147,6 +147,8 @@ public final class Demo {
             JobID jobId = cluster.submitJob(job).get().getJobID();
             log("Flink MiniCluster web UI: " + webUi + "  (job " + jobId + ", " + mode + ", model " + model + ")");
 
+            // Feed once the job is up and has completed a checkpoint, so progress means scoring, not start-up.
+            awaitFirstCheckpoint(cluster, jobId, Duration.ofSeconds(120));
             Map<String, Map<Long, AnomalyKind>> labels = new HashMap<>();
             long produced;
             try (ScoreCollector scores = new ScoreCollector(bootstrap, topics.get("output"));
@@ -289,6 +291,22 @@ public final class Demo {
             }
         });
         return sb.length() == 0 ? "none inside a key's sequence (the tail is missing)" : sb.toString();
+    }
+
+    private static void awaitFirstCheckpoint(MiniCluster cluster, JobID jobId, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!jobRunning(cluster, jobId)) {
+                throw new IllegalStateException("the job stopped: " + failureOf(cluster, jobId));
+            }
+            var graph = cluster.getExecutionGraph(jobId).get(10, TimeUnit.SECONDS);
+            if (graph.getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints() > 0) {
+                log("job running, first checkpoint completed; starting the generator");
+                return;
+            }
+            Thread.sleep(200);
+        }
+        log("WARNING: no checkpoint completed within " + timeout + "; starting the generator anyway");
     }
 
     /** Checkpoints completed and failed, and whether the job restarted (with the last failure). */

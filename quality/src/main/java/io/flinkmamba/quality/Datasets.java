@@ -87,6 +87,23 @@ public final class Datasets {
 
     /** As {@link #real(long, boolean)}, each series cut to its first {@code maxEvents} events (for quick runs). */
     public static List<Series> real(long seed, boolean tuningHalf, int maxEvents) throws IOException {
+        List<Series> whole = REAL.get(seed + "/" + maxEvents);
+        if (whole == null) {
+            whole = realWhole(seed, maxEvents);
+            REAL.put(seed + "/" + maxEvents, whole);
+        }
+        List<Series> out = new ArrayList<>();
+        for (Series s : whole) {
+            int half = s.length() / 2;
+            out.add(tuningHalf ? s.range(0, half) : s.range(half, s.length()));
+        }
+        return out;
+    }
+
+    /** Both halves share one injected series, so a detector runs over each series once. */
+    private static final Map<String, List<Series>> REAL = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static List<Series> realWhole(long seed, int maxEvents) throws IOException {
         Map<String, double[]> raw = new LinkedHashMap<>();
         String hourly = "/data/seattle-weather-hourly-normals.csv";
         raw.put("seattle-hourly/pressure", column(hourly, "pressure", null, null));
@@ -101,9 +118,7 @@ public final class Datasets {
         SplittableRandom rnd = new SplittableRandom(seed);
         for (Map.Entry<String, double[]> e : raw.entrySet()) {
             double[] x = e.getValue();
-            Series s = inject(e.getKey(), x.length > maxEvents ? java.util.Arrays.copyOf(x, maxEvents) : x, rnd.split());
-            int half = s.length() / 2;
-            out.add(tuningHalf ? s.range(0, half) : s.range(half, s.length()));
+            out.add(inject(e.getKey(), x.length > maxEvents ? java.util.Arrays.copyOf(x, maxEvents) : x, rnd.split()));
         }
         return out;
     }

@@ -22,7 +22,8 @@ import java.util.Map;
  *
  * <pre>
  * java ... io.flinkmamba.quality.QualityBenchmark [--model models/general-univariate] [--keys 20]
- *     [--events 3000] [--candidates 200] [--real-max-events N] [--out quality/target/quality.md]
+ *     [--events 3000] [--candidates 200] [--real-max-events N] [--multivariate-model models/sensor-multivariate|none]
+ *     [--out quality/target/quality.md]
  * </pre>
  * Generated data: SENSOR family, one channel, tuning seed 1000, held-out seed 1001 (training used seeds below 1000).
  */
@@ -41,7 +42,9 @@ public final class QualityBenchmark {
         int candidates = Integer.parseInt(a.getOrDefault("candidates", "200"));
         Path out = Paths.get(a.getOrDefault("out", "quality/target/quality.md"));
         int realMax = Integer.parseInt(a.getOrDefault("real-max-events", String.valueOf(Integer.MAX_VALUE)));
-        String report = run(Forecaster.load(model), keys, events, candidates, realMax);
+        String multi = a.getOrDefault("multivariate-model", "models/sensor-multivariate");
+        Forecaster multivariate = multi.equals("none") ? null : Forecaster.load(Paths.get(multi));
+        String report = run(Forecaster.load(model), multivariate, keys, events, candidates, realMax);
         System.out.println(report);
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, report);
@@ -61,30 +64,40 @@ public final class QualityBenchmark {
         return d;
     }
 
-    static String run(Forecaster forecaster, int keys, int events, int candidates, int realMaxEvents) throws IOException {
+    static String run(Forecaster forecaster, Forecaster multivariate, int keys, int events, int candidates, int realMaxEvents)
+            throws IOException {
         StringBuilder sb = new StringBuilder();
-        List<String[]> sets = List.of(new String[] {"generated", "generator SENSOR, 1 channel, " + keys + " keys x " + events
-                + " events per split (tuning seed 1000, held-out seed 1001)"},
+        List<String[]> sets = new ArrayList<>(List.of(new String[] {"generated", "generator SENSOR, 1 channel, " + keys + " keys x "
+                        + events + " events per split (tuning seed 1000, held-out seed 1001)"},
                 new String[] {"real", "NOAA Seattle hourly normals (pressure, temperature, wind) and daily weather of Seattle "
                         + "and New York (temp_max, wind), vega-datasets 3.2.1, with injected labelled anomalies (seed 2000); "
-                        + "first half of each series tunes, second half held out"});
+                        + "first half of each series tunes, second half held out"}));
+        if (multivariate != null) {
+            sets.add(new String[] {"generated-3-channels", "generator SENSOR, 3 channels, " + keys + " keys x " + events
+                    + " events per split (tuning seed 1000, held-out seed 1001), model " + multivariate.config().version()});
+        }
         for (String[] set : sets) {
             if (set[0].equals("real") && realMaxEvents <= 0) {
                 continue; // quick runs: generated data only
             }
             List<Series> tune, test;
+            Forecaster model = forecaster;
             if (set[0].equals("generated")) {
                 tune = Datasets.generated(keys, 1, events, 1000);
                 test = Datasets.generated(keys, 1, events, 1001);
-            } else {
+            } else if (set[0].equals("real")) {
                 tune = Datasets.real(2000, true, realMaxEvents);
                 test = Datasets.real(2000, false, realMaxEvents);
+            } else {
+                tune = Datasets.generated(keys, 3, events, 1000);
+                test = Datasets.generated(keys, 3, events, 1001);
+                model = multivariate;
             }
             sb.append("#### ").append(set[0]).append(": ").append(set[1]).append("\n\n");
             sb.append("| detector | chosen on tuning split | tuning F1 | precision | recall | **F1** | time to detection, mean / median (events) | episodes | false alerts | seconds |\n");
             sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
             Map<String, Evaluation.Result> held = new LinkedHashMap<>();
-            for (Map.Entry<String, List<Detector>> fam : detectors(forecaster).entrySet()) {
+            for (Map.Entry<String, List<Detector>> fam : detectors(model).entrySet()) {
                 long start = System.nanoTime();
                 Evaluation.Result bestTune = null;
                 Detector best = null;
@@ -103,6 +116,13 @@ public final class QualityBenchmark {
                         fam.getKey(), best.name(), fmt(bestTune.threshold), bestTune.f1(), r.precision(), r.recall(), r.f1(),
                         r.meanDelay(), r.medianDelay(), r.episodes, r.falseAlerts, secs));
             }
+            // what a user gets without any tuning: the operator's defaults
+            Detector dflt = new MambaDetector(model, CalibrationSettings.DEFAULT.withWarmupEvents(0));
+            Evaluation.Result r = Evaluation.evaluate(test, scores(dflt, test, new IdentityHashMap<>()),
+                    CalibrationSettings.DEFAULT_THRESHOLD, WARMUP, GRACE);
+            sb.append(String.format(Locale.ROOT, "| (Mamba %s at the operator's defaults, untuned) | window %d, threshold %s | - | %.3f | %.3f | **%.3f** | %.1f / %.1f | %d | %d | - |\n",
+                    model.config().version(), CalibrationSettings.DEFAULT_SHORT_WINDOW, fmt(CalibrationSettings.DEFAULT_THRESHOLD),
+                    r.precision(), r.recall(), r.f1(), r.meanDelay(), r.medianDelay(), r.episodes, r.falseAlerts));
             sb.append("\nRecall by anomaly kind (held-out split, detected / episodes):\n\n| detector |");
             List<String> kinds = new ArrayList<>(held.values().iterator().next().byKind.keySet());
             for (String k : kinds) {

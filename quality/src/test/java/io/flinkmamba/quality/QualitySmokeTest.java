@@ -22,9 +22,9 @@ class QualitySmokeTest {
     @Test
     void runsEveryDetectorAndReportsEveryFamily() throws Exception {
         Forecaster f = Forecaster.load(RandomForecasters.write(tmp.resolve("m"), MambaConfig.of(8, 4, 1), 1, 3));
-        String report = QualityBenchmark.run(f, 1, 700, 20, 0);
+        String report = QualityBenchmark.run(f, null, 1, 700, 20, 0);
         assertTrue(report.contains("#### generated") && !report.contains("#### real"), report);
-        assertTrue(report.contains("| rolling z-score |") && report.contains("| Random Cut Forest |")
+        assertTrue(report.contains("| rolling z-score |") && report.contains("| Random Cut Forest |") && report.contains("untuned")
                 && report.contains("| Mamba random-test |"), report);
     }
 

@@ -103,6 +103,21 @@ public final class FlinkRestClient {
         throw new IOException("stop-with-savepoint of " + jobId + " did not finish within " + timeout);
     }
 
+    /** How many failures the JobManager's exception history holds for the job. */
+    public int failureCount(String jobId) throws IOException, InterruptedException {
+        return get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries").size();
+    }
+
+    /** A metric's value from a metrics endpoint (e.g. {@code /jobs/:id/metrics}); -1 when absent. */
+    public long metric(String endpoint, String name) throws IOException, InterruptedException {
+        for (JsonNode m : get(endpoint + "?get=" + name)) {
+            if (name.equals(m.path("id").asText())) {
+                return Long.parseLong(m.path("value").asText());
+            }
+        }
+        return -1;
+    }
+
     public void cancel(String jobId) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "?mode=cancel"))
                 .method("PATCH", HttpRequest.BodyPublishers.noBody()).build();

@@ -23,7 +23,21 @@ import java.util.Map;
  * {@code BashJavaUtils}, as the distribution's scripts do.
  */
 public final class StandaloneFlinkCluster implements AutoCloseable {
-    private static final String JVM_FLAGS = "--add-modules=jdk.incubator.vector";
+    /**
+     * What the distribution's config.yaml passes every Flink JVM ({@code env.java.default-opts.all}):
+     * Flink reflects into these JDK packages (e.g. when a jar is run through the REST API), plus the
+     * Vector API module our kernels need.
+     */
+    private static final List<String> JVM_FLAGS = List.of("--add-modules=jdk.incubator.vector",
+            "--add-exports=java.base/sun.net.util=ALL-UNNAMED", "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+            "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+            "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.net=ALL-UNNAMED",
+            "--add-opens=java.base/java.io=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+            "--add-opens=java.base/java.text=ALL-UNNAMED", "--add-opens=java.base/java.time=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+            "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+            "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
 
     private final Path workDir;
     private final Path confDir;
@@ -164,7 +178,7 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
     private Process launch(String name, String mainClass, List<String> jvmArgs, List<String> dynamicConfig) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add(JVM_FLAGS);
+        command.addAll(JVM_FLAGS);
         command.addAll(jvmArgs);
         command.add("-Dlog.file=" + workDir.resolve("log").resolve(name + ".log"));
         command.add("-Dlog4j.configurationFile=" + confDir.resolve("log4j.properties").toUri());

@@ -4,6 +4,7 @@ import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -129,7 +130,11 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         extractor = spec.extractor();
         checkStateBackend();
 
-        keyState = getPartitionedState(new ValueStateDescriptor<>(KEY_STATE, new KeyStateSerializer()));
+        ValueStateDescriptor<KeyState> keyStateDescriptor = new ValueStateDescriptor<>(KEY_STATE, new KeyStateSerializer());
+        if (settings.stateTtlMs > 0) {
+            keyStateDescriptor.enableTimeToLive(stateTtl(settings.stateTtlMs));
+        }
+        keyState = getPartitionedState(keyStateDescriptor);
         batchBuffer = getPartitionedState(new ListStateDescriptor<>(BATCH_BUFFER, new PendingEventSerializer()));
         orderBuffer = getPartitionedState(new ListStateDescriptor<>(ORDER_BUFFER, new PendingEventSerializer()));
         eventTimers = getInternalTimerService("mamba-event-time", VoidNamespaceSerializer.INSTANCE, this);
@@ -145,6 +150,20 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         LOG.info("Mamba operator '{}' scoring with model {} (version {}, fingerprint {}), {}, {}", spec.uid(),
                 spec.modelPath(), spec.modelVersion(), fingerprint, settings,
                 batchForward == null ? "recurrent step" : "batched on " + batchForward.device());
+    }
+
+    /**
+     * Expiry of idle keys' states: refreshed on every write (every scored event), expired states never
+     * read back, dropped in full snapshots, incrementally on heap and by RocksDB's compaction filter.
+     */
+    private static StateTtlConfig stateTtl(long ttlMs) {
+        return StateTtlConfig.newBuilder(java.time.Duration.ofMillis(ttlMs))
+                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .cleanupFullSnapshot()
+                .cleanupIncrementally(16, false)
+                .cleanupInRocksdbCompactFilter(1000)
+                .build();
     }
 
     private void checkStateBackend() {

@@ -76,7 +76,10 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
         batch.clear();
         for (int i = 0; i < n; i++) {
             List<PendingEvent> evs = runs.get(i);
-            int seq = batch.addSequence(states.get(i).state, 0, evs.size());
+            // a CPU forward advances the key's state array in place: no copy into the batch and back
+            int seq = batchForward.sharesStates()
+                    ? batch.addSequenceSharingState(states.get(i).state, 0, evs.size())
+                    : batch.addSequence(states.get(i).state, 0, evs.size());
             for (int t = 0; t < evs.size(); t++) {
                 batch.setInput(seq, t, evs.get(t).input, 0);
             }
@@ -86,7 +89,7 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
         for (int seq = 0; seq < n; seq++) {
             KeyState s = states.get(seq);
             List<PendingEvent> evs = runs.get(seq);
-            batch.getState(seq, s.state, 0);
+            batch.getState(seq, s.state, 0); // no-op for a shared state
             List<MambaScore<K>> outs = new ArrayList<>(evs.size());
             for (int t = 0; t < evs.size(); t++) {
                 float[] out = new float[hidden];

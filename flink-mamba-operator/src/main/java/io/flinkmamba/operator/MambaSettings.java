@@ -20,6 +20,8 @@ final class MambaSettings implements Serializable {
     final long allowedLatenessMs;
     final String expectedBackend;
     final ModelChangePolicy onModelChange;
+    /** Idle-key state expiry in milliseconds; 0 = never. */
+    final long stateTtlMs;
     /** scoreAnomalies' calibration: threshold, warm-up and window (validated here, at build time). */
     final CalibrationSettings calibration;
 
@@ -43,6 +45,7 @@ final class MambaSettings implements Serializable {
                     + " must be any, heap or rocksdb, got '" + expectedBackend + "'");
         }
         this.onModelChange = c.get(MambaOptions.ON_MODEL_CHANGE);
+        this.stateTtlMs = nonNegativeMillis(MambaOptions.STATE_TTL.key(), c.get(MambaOptions.STATE_TTL));
         double threshold = c.get(MambaOptions.ANOMALY_THRESHOLD);
         if (!(threshold > 0 && threshold < 1)) {
             throw new IllegalArgumentException(MambaOptions.ANOMALY_THRESHOLD.key() + " must be in (0, 1), got " + threshold);

@@ -2,34 +2,35 @@ package io.flinkmamba.kernels.cpu;
 
 import io.flinkmamba.kernels.model.LayerWeights;
 import io.flinkmamba.kernels.model.MambaConfig;
+import io.flinkmamba.kernels.model.MambaWeights;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The two time-dependent parts of a Mamba block, over a run of consecutive tokens of ONE stream:
- * the causal depthwise conv (carrying its window) and the selective scan (carrying the SSM state).
- * The recurrent mode calls them with one token, the parallel mode with a whole window.
+ * The time-dependent parts of a Mamba block over a run of consecutive tokens of ONE stream (the
+ * causal depthwise conv carrying its window, the selective scan carrying the SSM state), and the
+ * per-token Δ projection. The recurrent mode calls them with one token, the parallel mode with a
+ * whole window. Holds a packed copy of dt_proj (transposed, so Δ is computed across channels
+ * with broadcasts instead of one short dot product per channel).
  */
 final class BlockKernels {
     private final MambaConfig c;
-    /** Lanes over the state dimension N: the largest species whose length divides N, or null (scalar). */
-    private final VectorSpecies<Float> sn;
+    // Species must be static constants for C2 to keep vectors in registers (a species held in an
+    // instance field makes every vector a heap object).
+    private static final VectorSpecies<Float> S = VectorMath.S;
+    /** Per layer: dt_proj transposed to [R, E]. */
+    private final float[][] dtProjT;
+    /** Δ before softplus, one token. */
+    private final float[] dtRaw;
 
-    BlockKernels(MambaConfig c) {
+    BlockKernels(MambaConfig c, MambaWeights w) {
         this.c = c;
-        this.sn = speciesFor(c.stateSize());
-    }
-
-    static VectorSpecies<Float> speciesFor(int n) {
-        VectorSpecies<Float>[] candidates = new VectorSpecies[] {
-                FloatVector.SPECIES_512, FloatVector.SPECIES_256, FloatVector.SPECIES_128};
-        for (VectorSpecies<Float> s : candidates) {
-            if (s.length() <= VectorMath.LANES && n % s.length() == 0) {
-                return s;
-            }
+        this.dtRaw = new float[c.intermediateSize()];
+        this.dtProjT = new float[w.layers.length][];
+        for (int l = 0; l < dtProjT.length; l++) {
+            dtProjT[l] = VectorMath.transpose(w.layers[l].dtProj, c.intermediateSize(), c.timeStepRank());
         }
-        return null;
     }
 
     /**
@@ -52,7 +53,7 @@ final class BlockKernels {
                     float v = j < 0 ? conv[sOff + win + j] : xz[xzOff + j * xzStride + ch];
                     acc += w.convWeight[wOff + kk] * v;
                 }
-                u[uOff + t * uStride + ch] = VectorMath.silu(acc);
+                u[uOff + t * uStride + ch] = acc;
             }
             // roll the window forward by `tokens` values
             if (tokens >= win) {
@@ -68,19 +69,80 @@ final class BlockKernels {
                 }
             }
         }
+        // SiLU across channels, vectorised, token by token
+        for (int t = 0; t < tokens; t++) {
+            FastMath.siluInPlace(u, uOff + t * uStride, e);
+        }
+    }
+
+    /** Δ[t, :] = softplus(dt_proj · bc[t, 0..R) + dt_bias) for one token of layer {@code layer}. */
+    void deltaSoftplus(int layer, LayerWeights w, float[] bc, int bcOff, float[] dt, int dtOff) {
+        int e = c.intermediateSize();
+        VectorMath.matVecT(dtProjT[layer], e, c.timeStepRank(), w.dtProjBias, bc, bcOff, dtRaw, 0);
+        FastMath.softplus(dtRaw, 0, dt, dtOff, e);
     }
 
     /**
      * The selective scan with its gate, for {@code tokens} tokens:
-     * s = exp(Δ·A) ⊙ s + Δ·u·B,  y = (s·C + D·u) · silu(z).
+     * s = exp(Δ·A) ⊙ s + Δ·u·B,  y = (s·C + D·u) · g, where g = silu(z) is given.
+     * Channel by channel; when N spans one or two vectors the channel's state and A stay in
+     * registers across all its tokens.
      *
      * @param dt   Δ after softplus, [tokens, E] with stride dtStride
      * @param bc   x_proj output rows; B at column R, C at column R+N, stride bcStride
+     * @param gate silu(z), [tokens, E] at gOff with stride gStride
      * @param ssm  the state [E, N] at ssmOff, updated in place
      */
     void scan(LayerWeights w, float[] u, int uOff, int uStride, float[] dt, int dtOff, int dtStride,
-              float[] bc, int bcOff, int bcStride, float[] xz, int zOff, int xzStride, int tokens,
+              float[] bc, int bcOff, int bcStride, float[] gate, int gOff, int gStride, int tokens,
               float[] ssm, int ssmOff, float[] y, int yOff, int yStride) {
+        int n = c.stateSize();
+        if (n == 2 * S.length()) {
+            scanTwoVectors(w, u, uOff, uStride, dt, dtOff, dtStride, bc, bcOff, bcStride, gate, gOff, gStride,
+                    tokens, ssm, ssmOff, y, yOff, yStride);
+        } else if (n % S.length() == 0) {
+            scanVectors(w, u, uOff, uStride, dt, dtOff, dtStride, bc, bcOff, bcStride, gate, gOff, gStride,
+                    tokens, ssm, ssmOff, y, yOff, yStride);
+        } else {
+            scanScalar(w, u, uOff, uStride, dt, dtOff, dtStride, bc, bcOff, bcStride, gate, gOff, gStride,
+                    tokens, ssm, ssmOff, y, yOff, yStride);
+        }
+    }
+
+    private void scanTwoVectors(LayerWeights w, float[] u, int uOff, int uStride, float[] dt, int dtOff, int dtStride,
+                                float[] bc, int bcOff, int bcStride, float[] gate, int gOff, int gStride, int tokens,
+                                float[] ssm, int ssmOff, float[] y, int yOff, int yStride) {
+        VectorSpecies<Float> vs = S;
+        int e = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank(), l = vs.length();
+        int bCol = bcOff + r, cCol = bcOff + r + n;
+        for (int ch = 0; ch < e; ch++) {
+            int sBase = ssmOff + ch * n;
+            FloatVector a0 = FloatVector.fromArray(vs, w.aNeg, ch * n);
+            FloatVector a1 = FloatVector.fromArray(vs, w.aNeg, ch * n + l);
+            FloatVector s0 = FloatVector.fromArray(vs, ssm, sBase);
+            FloatVector s1 = FloatVector.fromArray(vs, ssm, sBase + l);
+            float dSkip = w.d[ch];
+            for (int t = 0; t < tokens; t++) {
+                float delta = dt[dtOff + t * dtStride + ch];
+                float uv = u[uOff + t * uStride + ch];
+                float du = delta * uv;
+                int bRow = bCol + t * bcStride, cRow = cCol + t * bcStride;
+                s0 = s0.fma(FastMath.exp(a0.mul(delta)), FloatVector.fromArray(vs, bc, bRow).mul(du));
+                s1 = s1.fma(FastMath.exp(a1.mul(delta)), FloatVector.fromArray(vs, bc, bRow + l).mul(du));
+                FloatVector acc = s1.mul(FloatVector.fromArray(vs, bc, cRow + l));
+                acc = s0.fma(FloatVector.fromArray(vs, bc, cRow), acc);
+                y[yOff + t * yStride + ch] = (acc.reduceLanes(VectorOperators.ADD) + dSkip * uv)
+                        * gate[gOff + t * gStride + ch];
+            }
+            s0.intoArray(ssm, sBase);
+            s1.intoArray(ssm, sBase + l);
+        }
+    }
+
+    private void scanVectors(LayerWeights w, float[] u, int uOff, int uStride, float[] dt, int dtOff, int dtStride,
+                             float[] bc, int bcOff, int bcStride, float[] gate, int gOff, int gStride, int tokens,
+                             float[] ssm, int ssmOff, float[] y, int yOff, int yStride) {
+        VectorSpecies<Float> vs = S;
         int e = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank();
         int bCol = bcOff + r, cCol = bcOff + r + n;
         for (int ch = 0; ch < e; ch++) {
@@ -92,39 +154,41 @@ final class BlockKernels {
                 float uv = u[uOff + t * uStride + ch];
                 float du = delta * uv;
                 int bRow = bCol + t * bcStride, cRow = cCol + t * bcStride;
-                float acc;
-                if (sn != null) {
-                    FloatVector accV = FloatVector.zero(sn);
-                    for (int i = 0; i < n; i += sn.length()) {
-                        FloatVector a = FloatVector.fromArray(sn, w.aNeg, aBase + i);
-                        FloatVector decay = a.mul(delta).lanewise(VectorOperators.EXP);
-                        FloatVector s = FloatVector.fromArray(sn, ssm, sBase + i);
-                        s = s.fma(decay, FloatVector.fromArray(sn, bc, bRow + i).mul(du));
-                        s.intoArray(ssm, sBase + i);
-                        accV = s.fma(FloatVector.fromArray(sn, bc, cRow + i), accV);
-                    }
-                    acc = accV.reduceLanes(VectorOperators.ADD);
-                } else {
-                    acc = 0f;
-                    for (int i = 0; i < n; i++) {
-                        float s = (float) Math.exp(delta * w.aNeg[aBase + i]) * ssm[sBase + i] + du * bc[bRow + i];
-                        ssm[sBase + i] = s;
-                        acc += s * bc[cRow + i];
-                    }
+                FloatVector accV = FloatVector.zero(vs);
+                for (int i = 0; i < n; i += vs.length()) {
+                    FloatVector decay = FastMath.exp(FloatVector.fromArray(vs, w.aNeg, aBase + i).mul(delta));
+                    FloatVector s = FloatVector.fromArray(vs, ssm, sBase + i);
+                    s = s.fma(decay, FloatVector.fromArray(vs, bc, bRow + i).mul(du));
+                    s.intoArray(ssm, sBase + i);
+                    accV = s.fma(FloatVector.fromArray(vs, bc, cRow + i), accV);
                 }
-                float zv = xz[zOff + t * xzStride + ch];
-                y[yOff + t * yStride + ch] = (acc + dSkip * uv) * VectorMath.silu(zv);
+                y[yOff + t * yStride + ch] = (accV.reduceLanes(VectorOperators.ADD) + dSkip * uv)
+                        * gate[gOff + t * gStride + ch];
             }
         }
     }
 
-    /** Δ = softplus(Δ) in place over a [tokens, E] block. */
-    void softplusInPlace(float[] dt, int off, int tokens, int stride) {
-        int e = c.intermediateSize();
-        for (int t = 0; t < tokens; t++) {
-            int row = off + t * stride;
-            for (int ch = 0; ch < e; ch++) {
-                dt[row + ch] = VectorMath.softplus(dt[row + ch]);
+    private void scanScalar(LayerWeights w, float[] u, int uOff, int uStride, float[] dt, int dtOff, int dtStride,
+                            float[] bc, int bcOff, int bcStride, float[] gate, int gOff, int gStride, int tokens,
+                            float[] ssm, int ssmOff, float[] y, int yOff, int yStride) {
+        int e = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank();
+        int bCol = bcOff + r, cCol = bcOff + r + n;
+        for (int ch = 0; ch < e; ch++) {
+            int sBase = ssmOff + ch * n;
+            int aBase = ch * n;
+            float dSkip = w.d[ch];
+            for (int t = 0; t < tokens; t++) {
+                float delta = dt[dtOff + t * dtStride + ch];
+                float uv = u[uOff + t * uStride + ch];
+                float du = delta * uv;
+                int bRow = bCol + t * bcStride, cRow = cCol + t * bcStride;
+                float acc = 0f;
+                for (int i = 0; i < n; i++) {
+                    float s = (float) Math.exp(delta * w.aNeg[aBase + i]) * ssm[sBase + i] + du * bc[bRow + i];
+                    ssm[sBase + i] = s;
+                    acc += s * bc[cRow + i];
+                }
+                y[yOff + t * yStride + ch] = (acc + dSkip * uv) * gate[gOff + t * gStride + ch];
             }
         }
     }

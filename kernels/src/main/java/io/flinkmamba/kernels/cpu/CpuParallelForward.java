@@ -20,6 +20,10 @@ public final class CpuParallelForward implements BatchForward {
     private final MambaConfig c;
     private final MambaWeights w;
     private final BlockKernels kernels;
+    /** Per layer, the projections transposed to [in, out] for {@link VectorMath#gemmT}. */
+    private final float[][] inProjT;
+    private final float[][] xProjT;
+    private final float[][] outProjT;
     private int capacity;
     private float[] x;
     private float[] h;
@@ -32,7 +36,16 @@ public final class CpuParallelForward implements BatchForward {
     public CpuParallelForward(MambaModel model) {
         this.c = model.config();
         this.w = model.weights();
-        this.kernels = new BlockKernels(c);
+        this.kernels = new BlockKernels(c, w);
+        int layers = w.layers.length, d = c.hiddenSize(), e = c.intermediateSize();
+        inProjT = new float[layers][];
+        xProjT = new float[layers][];
+        outProjT = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            inProjT[l] = VectorMath.transpose(w.layers[l].inProj, 2 * e, d);
+            xProjT[l] = VectorMath.transpose(w.layers[l].xProj, c.xProjRows(), e);
+            outProjT[l] = VectorMath.transpose(w.layers[l].outProj, d, e);
+        }
         ensureCapacity(GROUP_TOKENS);
     }
 
@@ -57,6 +70,11 @@ public final class CpuParallelForward implements BatchForward {
     }
 
     @Override
+    public boolean sharesStates() {
+        return true;
+    }
+
+    @Override
     public void forward(MambaBatch batch) {
         if (batch.hiddenSize() != c.hiddenSize() || batch.stateFloats() != c.stateFloats()) {
             throw new IllegalArgumentException("batch was built for another model shape");
@@ -77,37 +95,37 @@ public final class CpuParallelForward implements BatchForward {
 
     /** Sequences [first, last) of the batch: all layers. */
     private void forwardGroup(MambaBatch b, int first, int last) {
-        int d = c.hiddenSize(), e = c.intermediateSize(), r = c.timeStepRank(), xr = c.xProjRows();
+        int d = c.hiddenSize(), e = c.intermediateSize(), xr = c.xProjRows();
         int tok0 = b.tokenOffset(first);
         int tokens = b.tokenOffset(last - 1) + b.length(last - 1) - tok0;
         if (tokens == 0) {
             return; // only empty sequences: states pass through
         }
         ensureCapacity(tokens);
-        float[] states = b.states();
-        int sf = c.stateFloats();
         System.arraycopy(b.inputs(), tok0 * d, x, 0, tokens * d);
         for (int l = 0; l < w.layers.length; l++) {
             LayerWeights lw = w.layers[l];
             for (int t = 0; t < tokens; t++) {
                 VectorMath.rmsNorm(x, t * d, d, lw.norm, c.layerNormEpsilon(), h, t * d);
             }
-            VectorMath.gemm(h, 0, d, tokens, d, lw.inProj, 2 * e, lw.inProjBias, xz, 0, 2 * e);
+            VectorMath.gemmT(h, 0, d, tokens, d, inProjT[l], 2 * e, lw.inProjBias, xz, 0, 2 * e);
             for (int s = first; s < last; s++) {
                 int off = b.tokenOffset(s) - tok0;
                 kernels.convSilu(lw, xz, off * 2 * e, 2 * e, b.length(s),
-                        states, s * sf + c.convStateOffset(l), u, off * e, e);
+                        b.stateArray(s), b.stateOffset(s) + c.convStateOffset(l), u, off * e, e);
             }
-            VectorMath.gemm(u, 0, e, tokens, e, lw.xProj, xr, null, bc, 0, xr);
-            VectorMath.gemm(bc, 0, xr, tokens, r, lw.dtProj, e, lw.dtProjBias, dt, 0, e);
-            kernels.softplusInPlace(dt, 0, tokens, e);
+            VectorMath.gemmT(u, 0, e, tokens, e, xProjT[l], xr, null, bc, 0, xr);
+            for (int t = 0; t < tokens; t++) {
+                kernels.deltaSoftplus(l, lw, bc, t * xr, dt, t * e);
+                FastMath.siluInPlace(xz, t * 2 * e + e, e); // the gate silu(z), in place of z
+            }
             for (int s = first; s < last; s++) {
                 int off = b.tokenOffset(s) - tok0;
                 kernels.scan(lw, u, off * e, e, dt, off * e, e, bc, off * xr, xr, xz, off * 2 * e + e, 2 * e,
-                        b.length(s), states, s * sf + c.ssmStateOffset(l), y, off * e, e);
+                        b.length(s), b.stateArray(s), b.stateOffset(s) + c.ssmStateOffset(l), y, off * e, e);
             }
             // out_proj into h (free now), then the residual
-            VectorMath.gemm(y, 0, e, tokens, e, lw.outProj, d, lw.outProjBias, h, 0, d);
+            VectorMath.gemmT(y, 0, e, tokens, e, outProjT[l], d, lw.outProjBias, h, 0, d);
             VectorMath.addInPlace(x, 0, h, 0, tokens * d);
         }
         float[] out = b.outputs();

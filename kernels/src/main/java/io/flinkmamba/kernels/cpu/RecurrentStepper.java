@@ -25,7 +25,7 @@ public final class RecurrentStepper {
     public RecurrentStepper(MambaModel model) {
         this.c = model.config();
         this.w = model.weights();
-        this.kernels = new BlockKernels(c);
+        this.kernels = new BlockKernels(c, w);
         int d = c.hiddenSize(), e = c.intermediateSize();
         x = new float[d];
         h = new float[d];
@@ -52,7 +52,7 @@ public final class RecurrentStepper {
      * Input and output may be the same array range.
      */
     public void step(float[] state, int stateOff, float[] input, int inOff, float[] output, int outOff) {
-        int d = c.hiddenSize(), e = c.intermediateSize(), r = c.timeStepRank();
+        int d = c.hiddenSize(), e = c.intermediateSize();
         System.arraycopy(input, inOff, x, 0, d);
         for (int l = 0; l < w.layers.length; l++) {
             LayerWeights lw = w.layers[l];
@@ -60,8 +60,8 @@ public final class RecurrentStepper {
             VectorMath.matVec(lw.inProj, 2 * e, d, lw.inProjBias, h, 0, xz, 0);
             kernels.convSilu(lw, xz, 0, 2 * e, 1, state, stateOff + c.convStateOffset(l), u, 0, e);
             VectorMath.matVec(lw.xProj, c.xProjRows(), e, null, u, 0, bc, 0);
-            VectorMath.matVec(lw.dtProj, e, r, lw.dtProjBias, bc, 0, dt, 0);
-            kernels.softplusInPlace(dt, 0, 1, e);
+            kernels.deltaSoftplus(l, lw, bc, 0, dt, 0);
+            FastMath.siluInPlace(xz, e, e); // the gate silu(z), in place of z
             kernels.scan(lw, u, 0, e, dt, 0, e, bc, 0, c.xProjRows(), xz, e, 2 * e, 1,
                     state, stateOff + c.ssmStateOffset(l), y, 0, e);
             VectorMath.matVec(lw.outProj, d, e, lw.outProjBias, y, 0, o, 0);

@@ -93,6 +93,10 @@ public final class GpuBatchForward implements BatchForward {
         if (batch.hiddenSize() != c.hiddenSize() || batch.stateFloats() != c.stateFloats()) {
             throw new IllegalArgumentException("batch was built for another model shape");
         }
+        if (batch.hasSharedStates()) {
+            throw new IllegalArgumentException("the GPU forward copies states from the batch: add sequences with "
+                    + "addSequence, not addSequenceSharingState (sharesStates() is false)");
+        }
         if (batch.size() == 0) {
             return;
         }

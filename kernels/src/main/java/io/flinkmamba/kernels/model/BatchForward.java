@@ -8,6 +8,14 @@ package io.flinkmamba.kernels.model;
 public interface BatchForward extends AutoCloseable {
     void forward(MambaBatch batch);
 
+    /**
+     * Whether this forward accepts sequences added with {@link MambaBatch#addSequenceSharingState}
+     * (reads and advances their states in place). A forward that does not refuses such batches.
+     */
+    default boolean sharesStates() {
+        return false;
+    }
+
     /** "cpu", "gpu:0", ...: for logs and metrics. */
     String device();
 

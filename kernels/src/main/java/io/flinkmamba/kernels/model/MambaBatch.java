@@ -10,6 +10,11 @@ import java.util.Arrays;
  * forward call and its final state after. Empty sequences are allowed: their state passes through.
  *
  * <p>Reusable: {@link #clear()} keeps the buffers, which grow as needed.
+ *
+ * <p>A sequence may instead share its caller's state array ({@link #addSequenceSharingState}): a
+ * forward whose {@link BatchForward#sharesStates()} is true reads and advances that array in place,
+ * which saves copying every state in and out of the batch (two state copies per key and flush; at
+ * small models as costly as the forward itself). Its slice of {@link #states()} is then unused.
  */
 public final class MambaBatch {
     private final int hidden;
@@ -19,6 +24,10 @@ public final class MambaBatch {
     private float[] inputs = new float[0];
     private float[] outputs = new float[0];
     private float[] states = new float[0];
+    /** Per sequence: the caller's state array when shared, else null (the state is in {@link #states}). */
+    private float[][] shared = new float[16][];
+    private int[] sharedOffsets = new int[16];
+    private int sharedCount;
 
     public MambaBatch(MambaConfig config) {
         this.hidden = config.hiddenSize();
@@ -26,6 +35,10 @@ public final class MambaBatch {
     }
 
     public void clear() {
+        if (sharedCount > 0) {
+            Arrays.fill(shared, 0, size, null); // do not keep callers' arrays alive
+            sharedCount = 0;
+        }
         size = 0;
         offsets[0] = 0;
     }
@@ -35,6 +48,10 @@ public final class MambaBatch {
      * its index. Its inputs are to be written with {@link #setInput} or directly into {@link #inputs()}.
      */
     public int addSequence(float[] initialState, int stateOff, int length) {
+        return append(java.util.Objects.requireNonNull(initialState, "initialState"), stateOff, length);
+    }
+
+    private int append(float[] initialState, int stateOff, int length) {
         if (length < 0) {
             throw new IllegalArgumentException("negative length " + length);
         }
@@ -46,10 +63,51 @@ public final class MambaBatch {
         int end = Math.addExact(start, length);
         ensureTokens(end);
         ensureStates(i + 1);
-        System.arraycopy(initialState, stateOff, states, i * stateFloats, stateFloats);
+        if (i + 1 > shared.length) {
+            shared = Arrays.copyOf(shared, Math.max(2 * shared.length, i + 1));
+            sharedOffsets = Arrays.copyOf(sharedOffsets, shared.length);
+        }
+        shared[i] = null;
+        if (initialState != null) { // null: a shared state (addSequenceSharingState)
+            System.arraycopy(initialState, stateOff, states, i * stateFloats, stateFloats);
+        }
         offsets[i + 1] = end;
         size = i + 1;
         return i;
+    }
+
+    /**
+     * Appends a sequence whose state stays in the caller's {@code state[stateOff .. +stateFloats)}: the
+     * forward reads the initial state there and leaves the final state there (no copies). Only for a
+     * {@link BatchForward} whose {@link BatchForward#sharesStates()} is true; the array must not be
+     * shared by two sequences of one batch.
+     */
+    public int addSequenceSharingState(float[] state, int stateOff, int length) {
+        if (stateOff < 0 || stateOff + stateFloats > state.length) {
+            throw new IndexOutOfBoundsException("state slice [" + stateOff + ", +" + stateFloats + ") of an array of "
+                    + state.length);
+        }
+        int i = append(null, 0, length);
+        shared[i] = state;
+        sharedOffsets[i] = stateOff;
+        sharedCount++;
+        return i;
+    }
+
+    /** Whether some sequence shares its caller's state array (see {@link #addSequenceSharingState}). */
+    public boolean hasSharedStates() {
+        return sharedCount > 0;
+    }
+
+    /** The array holding sequence i's state: the caller's when shared, else {@link #states()}. */
+    public float[] stateArray(int seq) {
+        float[] a = shared[checkSeq(seq)];
+        return a != null ? a : states;
+    }
+
+    /** Offset of sequence i's state in {@link #stateArray}. */
+    public int stateOffset(int seq) {
+        return shared[checkSeq(seq)] != null ? sharedOffsets[seq] : seq * stateFloats;
     }
 
     public int addSequence(float[] initialState, int length) {
@@ -84,7 +142,11 @@ public final class MambaBatch {
 
     /** Copies sequence i's state (the final one after a forward call) into dst. */
     public void getState(int seq, float[] dst, int dstOff) {
-        System.arraycopy(states, checkSeq(seq) * stateFloats, dst, dstOff, stateFloats);
+        float[] src = stateArray(seq);
+        int srcOff = stateOffset(seq);
+        if (src != dst || srcOff != dstOff) {
+            System.arraycopy(src, srcOff, dst, dstOff, stateFloats);
+        }
     }
 
     private int checkT(int seq, int t) {

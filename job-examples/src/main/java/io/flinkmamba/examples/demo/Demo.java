@@ -53,7 +53,7 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 500] [--mode per-event|micro-batch]
- *           [--model DIR] [--threshold 0.999] [--out target/demo-report] [--seed 7]
+ *           [--model DIR] [--threshold P] [--out target/demo-report] [--seed 7]
  * </pre>
  */
 public final class Demo {

@@ -6,7 +6,7 @@
 # precision/recall against the labels.
 #
 #   ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 500] [--mode per-event|micro-batch]
-#             [--model DIR] [--threshold 0.999] [--out target/demo-report]
+#             [--model DIR] [--threshold P] [--out target/demo-report]
 #   ./demo.sh conformance     # the forward-conformance demo: shipped HF checkpoints vs PyTorch's outputs
 set -euo pipefail
 cd "$(dirname "$0")"

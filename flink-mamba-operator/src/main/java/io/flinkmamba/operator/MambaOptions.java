@@ -77,17 +77,17 @@ public final class MambaOptions {
                     + "mamba.anomaly.warmup-events.");
 
     public static final ConfigOption<Double> ANOMALY_THRESHOLD = ConfigOptions.key("mamba.anomaly.threshold")
-            .doubleType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT_THRESHOLD)
+            .doubleType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT.threshold())
             .withDescription("scoreAnomalies: isAnomaly is true when the anomaly likelihood is at or above this "
                     + "(in (0, 1)) and the key is past its warm-up.");
 
     public static final ConfigOption<Integer> ANOMALY_WARMUP_EVENTS = ConfigOptions.key("mamba.anomaly.warmup-events")
-            .intType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT_WARMUP_EVENTS)
+            .intType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT.warmupEvents())
             .withDescription("scoreAnomalies: a key's first this-many events are flagged warmingUp and never isAnomaly "
                     + "(its normaliser and score statistics are still settling).");
 
     public static final ConfigOption<Integer> ANOMALY_WINDOW = ConfigOptions.key("mamba.anomaly.window")
-            .intType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT_SHORT_WINDOW)
+            .intType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT.shortWindow())
             .withDescription("scoreAnomalies: how many recent scores the likelihood averages before comparing them "
                     + "with the key's long-run score distribution (1 = the event's own score).");
 

@@ -53,7 +53,7 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 500] [--mode per-event|micro-batch]
- *           [--model DIR] [--threshold 0.999] [--out target/demo-report] [--seed 7]
+ *           [--model DIR] [--threshold P] [--out target/demo-report] [--seed 7]
  * </pre>
  */
 public final class Demo {
@@ -147,6 +147,8 @@ public final class Demo {
             JobID jobId = cluster.submitJob(job).get().getJobID();
             log("Flink MiniCluster web UI: " + webUi + "  (job " + jobId + ", " + mode + ", model " + model + ")");
 
+            // Feed once the job is up and has completed a checkpoint, so progress means scoring, not start-up.
+            awaitFirstCheckpoint(cluster, jobId, Duration.ofSeconds(120));
             Map<String, Map<Long, AnomalyKind>> labels = new HashMap<>();
             long produced;
             try (ScoreCollector scores = new ScoreCollector(bootstrap, topics.get("output"));
@@ -174,8 +176,10 @@ public final class Demo {
                     }
                     Thread.sleep(250);
                 }
+                String health = health(cluster, jobId);
                 cluster.cancelJob(jobId).get(30, TimeUnit.SECONDS);
                 progress.print("final  ", produced);
+                log("job: " + health);
                 if (scores.count() + dead.count() != produced) {
                     log(String.format(Locale.ROOT, "WARNING: %,d events produced, %,d scores and %,d dead letters committed "
                             + "(nothing new committed for --grace %s); %s%s", produced, scores.count(), dead.count(), grace,
@@ -287,6 +291,50 @@ public final class Demo {
             }
         });
         return sb.length() == 0 ? "none inside a key's sequence (the tail is missing)" : sb.toString();
+    }
+
+    private static void awaitFirstCheckpoint(MiniCluster cluster, JobID jobId, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!jobRunning(cluster, jobId)) {
+                throw new IllegalStateException("the job stopped: " + failureOf(cluster, jobId));
+            }
+            var graph = cluster.getExecutionGraph(jobId).get(10, TimeUnit.SECONDS);
+            if (graph.getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints() > 0) {
+                log("job running, first checkpoint completed; starting the generator");
+                return;
+            }
+            Thread.sleep(200);
+        }
+        log("WARNING: no checkpoint completed within " + timeout + "; starting the generator anyway");
+    }
+
+    /** Checkpoints completed and failed, and whether the job restarted (with the last failure). */
+    private static String health(MiniCluster cluster, JobID jobId) {
+        try {
+            var graph = cluster.getExecutionGraph(jobId).get(10, TimeUnit.SECONDS);
+            var counts = graph.getCheckpointStatsSnapshot().getCounts();
+            String s = String.format(Locale.ROOT, "%d checkpoints completed, %d failed", counts.getNumberOfCompletedCheckpoints(),
+                    counts.getNumberOfFailedCheckpoints());
+            java.util.Set<String> reasons = new java.util.TreeSet<>();
+            for (var cp : graph.getCheckpointStatsSnapshot().getHistory().getCheckpoints()) {
+                if (cp instanceof org.apache.flink.runtime.checkpoint.FailedCheckpointStats failed) {
+                    reasons.add("#" + failed.getCheckpointId() + ": " + failed.getFailureMessage());
+                }
+            }
+            if (!reasons.isEmpty()) {
+                s += " " + reasons;
+            }
+            if (graph.getStatusTimestamp(JobStatus.RESTARTING) > 0 || graph.getFailureInfo() != null) {
+                s += "; the job restarted, last failure: "
+                        + (graph.getFailureInfo() == null ? "?" : graph.getFailureInfo().getExceptionAsString().lines().findFirst().orElse(""));
+            } else {
+                s += "; no restart";
+            }
+            return s;
+        } catch (Exception e) {
+            return "(job state unavailable: " + e + ")";
+        }
     }
 
     private static String failureOf(MiniCluster cluster, JobID jobId) throws Exception {

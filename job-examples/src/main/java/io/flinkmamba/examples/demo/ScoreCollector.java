@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
  * Reads a topic of {@code AnomalyScore} records from the beginning with {@code read_committed} (only
  * what the exactly-once sink committed), on its own thread, keeping every score.
  */
-final class ScoreCollector implements AutoCloseable {
+public final class ScoreCollector implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final AvroRecordCodec<AnomalyScore> codec = AvroRecordCodec.of(AnomalyScore.class);
     private final List<AnomalyScore> scores = new ArrayList<>();
@@ -82,7 +82,7 @@ final class ScoreCollector implements AutoCloseable {
     long undecodable() { return undecodable.get(); }
 
     /** Per partition: end offset for read_committed (the last stable offset) and for read_uncommitted. */
-    static String offsets(String bootstrap, String topic) {
+    public static String offsets(String bootstrap, String topic) {
         StringBuilder sb = new StringBuilder();
         for (String isolation : new String[] {"read_committed", "read_uncommitted"}) {
             Map<String, Object> config = new HashMap<>();

@@ -97,11 +97,11 @@ public final class KafkaGenerator {
         System.out.printf(Locale.ROOT, "done: %,d events sent to %s%n", sent, topic);
     }
 
-    /** A sensor event as the sensor job reads it: measurements named c0, c1, ... in channel order. */
+    /** A sensor event as the sensor job reads it: measurements named v0, v1, ... in channel order. */
     public static SensorReading reading(LabelledEvent e) {
         List<Measurement> m = new ArrayList<>(e.values.length);
         for (int c = 0; c < e.values.length; c++) {
-            m.add(new Measurement("c" + c, (double) e.values[c]));
+            m.add(new Measurement("v" + c, (double) e.values[c]));
         }
         return SensorReading.newBuilder().setStreamId(e.key).setEventTimeMillis(e.timestamp).setMeasurements(m)
                 .setSource("flink-mamba-generator").build();

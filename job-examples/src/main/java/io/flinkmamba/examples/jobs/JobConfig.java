@@ -25,11 +25,21 @@ import java.util.TreeMap;
  * likelihood threshold), {@code bounded} (true: stop at the input topic's end offsets as of the start;
  * for tests and backfills). Every key with a dot goes to the job's Flink configuration as is:
  * {@code kafka.*} ({@link KafkaOptions}, with {@code kafka.properties.*} for SASL/SSL), {@code mamba.*}
- * (the operator's options) and any Flink option.
+ * (the operator's options) and any Flink option. Shorthands: {@code bootstrap}, {@code input-topic},
+ * {@code output-topic}, {@code dead-letter-topic}, {@code group-id} for the {@code kafka.} options of
+ * those names ({@code kafka.bootstrap-servers} for the first); the group id defaults to
+ * {@value #DEFAULT_GROUP_ID}.
  */
 public final class JobConfig {
     private static final Set<String> SHORT = Set.of("config", "model", "model-version", "mode", "device",
             "checkpoint-interval", "parallelism", "out-of-orderness", "threshold", "bounded");
+    /** Shorthands for the common Kafka options. */
+    private static final Map<String, String> KAFKA_ALIASES = Map.of(
+            "bootstrap", "kafka.bootstrap-servers", "input-topic", "kafka.input-topic",
+            "output-topic", "kafka.output-topic", "dead-letter-topic", "kafka.dead-letter-topic",
+            "group-id", "kafka.group-id");
+    /** The source's consumer group when none is given. */
+    public static final String DEFAULT_GROUP_ID = "flink-mamba-anomaly-scorer";
 
     private final Configuration configuration;
     private final String model;
@@ -40,11 +50,16 @@ public final class JobConfig {
 
     private JobConfig(Map<String, String> settings, String defaultModel) {
         Configuration conf = new Configuration();
+        conf.setString("kafka.group-id", DEFAULT_GROUP_ID);
         for (Map.Entry<String, String> e : settings.entrySet()) {
-            if (e.getKey().contains(".")) {
+            if (KAFKA_ALIASES.containsKey(e.getKey())) {
+                conf.setString(KAFKA_ALIASES.get(e.getKey()), e.getValue());
+            } else if (e.getKey().contains(".")) {
                 conf.setString(e.getKey(), e.getValue());
             } else if (!SHORT.contains(e.getKey())) {
-                throw new IllegalArgumentException("unknown option --" + e.getKey() + "; known: " + new java.util.TreeSet<>(SHORT)
+                java.util.Set<String> known = new java.util.TreeSet<>(SHORT);
+                known.addAll(KAFKA_ALIASES.keySet());
+                throw new IllegalArgumentException("unknown option --" + e.getKey() + "; known: " + known
                         + " and any kafka.*, mamba.* or Flink option");
             }
         }

@@ -4,10 +4,17 @@ package io.flinkmamba.kernels.forecast;
  * Turns a key's per-event scores (negative log-likelihoods) into an anomaly likelihood in [0, 1], in
  * the spirit of Numenta's anomaly likelihood: the mean of the key's last few scores (the short
  * window) is compared with the long-run distribution of that same windowed mean, kept per key as an
- * exponentially weighted mean and variance. The likelihood is the Gaussian CDF of the standardised
- * difference: 0.5 for a typical window, near 1 when recent surprise is far above what this key usually
- * shows. What counts as usual is learnt per key, so a noisy stream and a quiet one are judged each
- * against itself.
+ * exponentially weighted mean and variance. The likelihood is the CDF of the standardised difference
+ * under a Laplace distribution of that mean and variance: 0.5 for a typical window, near 1 when recent
+ * surprise is far above what this key usually shows. What counts as usual is learnt per key, so a
+ * noisy stream and a quiet one are judged each against itself.
+ *
+ * <p>Why Laplace and not Gaussian (as Numenta, whose scores are bounded): the scores are negative
+ * log-likelihoods, which for a calibrated Gaussian forecast are half a chi-square plus a constant, with
+ * an exponential upper tail; so is a mean of a few of them. A Gaussian CDF over such scores saturates
+ * at 1.0 (in double precision) a few standard deviations out, where useful thresholds lie; the
+ * exponential tail keeps the likelihood resolvable to about 25 standard deviations. The ranking of
+ * events, and so what any threshold can achieve, is the same under either.
  *
  * <p>The long-run statistics absorb each windowed mean after it was judged, winsorised at
  * {@value #CLIP_SIGMAS} standard deviations above the long-run mean once {@value #MIN_SCORES_TO_CLIP}
@@ -57,7 +64,7 @@ public final class AnomalyCalibration {
         double windowMean = sum / s.recentCount;
 
         double sd = Math.max(Math.sqrt(s.longVar), MIN_SD);
-        double likelihood = s.scores < 2 ? 0.5 : normalCdf((windowMean - s.longMean) / sd);
+        double likelihood = s.scores < 2 ? 0.5 : laplaceCdf((windowMean - s.longMean) / sd);
 
         double a = Math.max(c.longAlpha(), 1.0 / (s.scores + 1));
         double absorbed = s.scores >= MIN_SCORES_TO_CLIP ? Math.min(windowMean, s.longMean + CLIP_SIGMAS * sd) : windowMean;
@@ -68,21 +75,16 @@ public final class AnomalyCalibration {
         return likelihood;
     }
 
-    /** Standard normal CDF, accurate in the upper tail (where thresholds live) through erfc. */
-    public static double normalCdf(double x) {
-        if (Double.isNaN(x)) {
+    /**
+     * CDF of a Laplace distribution with mean 0 and standard deviation 1 at {@code d}:
+     * {@code 1 - exp(-sqrt(2) d) / 2} above the mean, {@code exp(sqrt(2) d) / 2} below.
+     */
+    public static double laplaceCdf(double d) {
+        if (Double.isNaN(d)) {
             return 0.5;
         }
-        return 1.0 - 0.5 * erfc(x / Math.sqrt(2));
+        return d >= 0 ? 1 - 0.5 * Math.exp(-SQRT2 * d) : 0.5 * Math.exp(SQRT2 * d);
     }
 
-    /** Complementary error function, fractional error below 1.2e-7 everywhere (Chebyshev fit, Numerical Recipes). */
-    static double erfc(double x) {
-        double z = Math.abs(x);
-        double t = 1.0 / (1.0 + 0.5 * z);
-        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-                + t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? r : 2.0 - r;
-    }
+    private static final double SQRT2 = Math.sqrt(2);
 }

@@ -205,11 +205,13 @@ class ForecastScorerTest {
     }
 
     @Test
-    void normalCdfIsAccurateInTheTail() {
-        assertEquals(0.5, AnomalyCalibration.normalCdf(0), 1e-7);
-        assertEquals(0.8413447460685429, AnomalyCalibration.normalCdf(1), 1e-7);
-        assertEquals(0.022750131948179195, AnomalyCalibration.normalCdf(-2), 1e-8);
-        assertEquals(3.167124183311998e-05, 1 - AnomalyCalibration.normalCdf(4), 1e-10);
+    void laplaceCdfIsMonotoneSymmetricAndResolvesFarTails() {
+        assertEquals(0.5, AnomalyCalibration.laplaceCdf(0), 0);
+        assertEquals(1 - 0.5 * Math.exp(-Math.sqrt(2)), AnomalyCalibration.laplaceCdf(1), 1e-15);
+        assertEquals(1.0, AnomalyCalibration.laplaceCdf(1.3) + AnomalyCalibration.laplaceCdf(-1.3), 1e-15);
+        assertTrue(AnomalyCalibration.laplaceCdf(20) < 1.0, "still below 1 at 20 standard deviations");
+        assertTrue(AnomalyCalibration.laplaceCdf(8) < AnomalyCalibration.laplaceCdf(9));
+        assertEquals(0.5, AnomalyCalibration.laplaceCdf(Double.NaN), 0);
     }
 
     @Test

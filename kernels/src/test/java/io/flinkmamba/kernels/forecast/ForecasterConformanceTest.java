@@ -92,8 +92,7 @@ class ForecasterConformanceTest {
                 assertTrue(Double.isNaN(score[0]) && Float.isNaN(r.forecast[0]), at);
             } else {
                 unit(score, t, new double[] {r.score}, 0, 1, at + " score");
-                close(forecast, t * nf, toDouble(r.forecast), 0, nf, at + " forecast");
-                close(std, t * nf, toDouble(r.forecastStd), 0, nf, at + " forecast_std");
+                raw(forecast, std, mean, var, t, nf, r.forecast, r.forecastStd, f, at);
             }
             close(mean, t * nf, s.mean, 0, nf, at + " mean");
             for (int j = 0; j < nf; j++) {
@@ -117,7 +116,8 @@ class ForecasterConformanceTest {
         }
         for (int t = 1; t < len; t++) {
             unit(score, t, new double[] {batched.get(t).score}, 0, 1, model + "/" + key + " micro-batch score " + t);
-            close(forecast, t * nf, toDouble(batched.get(t).forecast), 0, nf, model + "/" + key + " micro-batch forecast " + t);
+            raw(forecast, std, mean, var, t, nf, batched.get(t).forecast, batched.get(t).forecastStd, f,
+                    model + "/" + key + " micro-batch event " + t);
         }
         unit(mu, (len - 1) * nf, toDouble(b.mu), 0, nf, model + "/" + key + " micro-batch final mu");
     }
@@ -128,6 +128,24 @@ class ForecasterConformanceTest {
             d[i] = a[i];
         }
         return d;
+    }
+
+    /**
+     * Raw-unit forecast and its std at event t: they are m + s mu and s exp(logvar / 2) with the
+     * statistics after event t - 1, so their error scale is s (mu and logvar held to tol at unit scale).
+     */
+    private void raw(double[] forecast, double[] std, double[] mean, double[] var, int t, int nf, float[] gotForecast,
+                     float[] gotStd, Forecaster f, String at) {
+        for (int j = 0; j < nf; j++) {
+            int i = (t - 1) * nf + j;
+            double s = Math.max(Math.sqrt(var[i]), f.config().minScaleRel() * (1 + Math.abs(mean[i])));
+            double e = forecast[t * nf + j];
+            assertTrue(Math.abs(gotForecast[j] - e) <= tol * Math.max(Math.abs(e), s) * 1.0001 + Math.ulp((float) e),
+                    at + " forecast[" + j + "]: expected " + e + ", got " + gotForecast[j] + " (scale " + s + ")");
+            double es = std[t * nf + j];
+            assertTrue(Math.abs(gotStd[j] - es) <= tol * Math.max(es, s) + Math.ulp((float) es),
+                    at + " forecast_std[" + j + "]: expected " + es + ", got " + gotStd[j] + " (scale " + s + ")");
+        }
     }
 
     /** Normalised-space values: |actual - expected| <= tol * max(|expected|, 1). */

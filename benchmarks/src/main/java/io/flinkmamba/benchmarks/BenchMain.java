@@ -34,6 +34,7 @@ public final class BenchMain {
     private static final String FMA = FmaPeakBenchmark.class.getName();
     private static final String PAR = ParallelBenchmark.class.getName();
     private static final String STREAM = WeightStreamBenchmark.class.getName();
+    private static final String MICRO = MicroBatchBenchmark.class.getName();
 
     public static void main(String[] args) throws RunnerException {
         boolean full = false;
@@ -69,7 +70,7 @@ public final class BenchMain {
         if (include != null) {
             opts.include(include);
         } else {
-            opts.include(STEP).include(FMA).include(PAR).include(STREAM);
+            opts.include(STEP).include(FMA).include(PAR).include(STREAM).include(MICRO);
         }
         Map<String, List<Double>> score = new LinkedHashMap<>();
         Map<String, List<Double>> alloc = new LinkedHashMap<>();
@@ -166,6 +167,18 @@ public final class BenchMain {
                             median(score.get(k)),
                             alloc.containsKey(k) ? String.format(Locale.ROOT, "%.2f", median(alloc.get(k))) : "?",
                             mode.equals("parallel") ? String.format(Locale.ROOT, "%.2fx", ratio) : ""));
+                }
+            }
+        }
+        String mb = "MicroBatchBenchmark.";
+        if (score.containsKey(mb + "stepEach")) {
+            out.append(String.format(Locale.ROOT, "%n| flush of %d keys x 1 event (hidden 32, %d keys) | events/s | vs stepping |%n",
+                    MicroBatchBenchmark.BATCH, MicroBatchBenchmark.KEYS));
+            out.append("|---|---:|---:|\n");
+            for (String m : new String[] {"stepEach", "batchCopyingStates", "batchSharingStates"}) {
+                if (score.containsKey(mb + m)) {
+                    out.append(String.format(Locale.ROOT, "| %s | %.0f | %.2fx |%n", m, median(score.get(mb + m)),
+                            medianRatio(perRound, mb + m, mb + "stepEach")));
                 }
             }
         }

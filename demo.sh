@@ -1,19 +1,17 @@
 #!/usr/bin/env bash
-# Demo: runs shipped Hugging Face Mamba checkpoints through flink-mamba's Java core in both modes
-# (recurrent: one event at a time; parallel: whole windows) and checks each against the float64
-# output PyTorch gave for the same inputs.
+# The flink-mamba demo, on a machine with only Java 17 and Maven: builds, starts a real local Kafka
+# broker, runs the sensor anomaly job on a local Flink MiniCluster (web UI URL printed), feeds it a
+# labelled generator of many sensors with progress lines, stops by itself after --duration, reads the
+# scores back (read_committed) and writes target/demo-report/index.html with plots and
+# precision/recall against the labels.
+#
+#   ./demo.sh [--duration 60s] [--bootstrap host:port] [--keys 32] [--rate 500] [--mode per-event|micro-batch]
+#             [--model DIR] [--threshold 0.999] [--out target/demo-report]
+#   ./demo.sh conformance     # the forward-conformance demo: shipped HF checkpoints vs PyTorch's outputs
 set -euo pipefail
 cd "$(dirname "$0")"
-out="${TMPDIR:-/tmp}/flink-mamba-demo"
-mkdir -p "$out"
-status=0
-for fixture in long bf16 backbone-prefix; do
-  dir=kernels/src/test/resources/fixtures/$fixture
-  for mode in recurrent parallel; do
-    echo "== $fixture ($mode)"
-    bin/flink-mamba forward --model "$dir" --input "$dir/inputs_embeds.npy" --output "$out/$fixture-$mode.npy" \
-      --mode "$mode" --expect "$dir/last_hidden_state.npy" || status=1
-  done
-done
-[[ $status == 0 ]] && echo "demo: every output matches Hugging Face within 1e-5 relative L2" || echo "demo: MISMATCH (see above)"
-exit $status
+if [[ "${1:-}" == conformance ]]; then
+  shift
+  exec scripts/conformance-demo.sh "$@"
+fi
+exec bin/flink-mamba demo "$@"

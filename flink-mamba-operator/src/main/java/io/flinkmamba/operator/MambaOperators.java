@@ -40,6 +40,23 @@ public final class MambaOperators {
                 .uid(spec.uid());
     }
 
+    /**
+     * Scores every event of the keyed stream for anomalies with the forecaster directory at
+     * {@code spec.modelPath()} (config.json with a {@code flink_mamba} block + model.safetensors); the
+     * spec's extractor yields the forecaster's F raw features. Each output carries the forecast of the
+     * event made before it, the event's score (negative log-likelihood) and its anomaly likelihood
+     * calibrated per key ({@link MambaOptions#ANOMALY_THRESHOLD}, {@link MambaOptions#ANOMALY_WARMUP_EVENTS}).
+     * Events with NaN/infinite features or another feature count go to {@link #REJECTED}. Works in both
+     * modes and on every device, with the same results.
+     */
+    public static <K, IN> SingleOutputStreamOperator<AnomalyScore<K>> scoreAnomalies(KeyedStream<IN, K> stream,
+                                                                                     MambaSpec<IN> spec) {
+        MambaSettings settings = spec.resolve(stream.getExecutionEnvironment().getConfiguration());
+        return stream
+                .transform(spec.name(), anomalyScoreType(stream.getKeyType()), new AnomalyScoringOperator<K, IN>(spec, settings))
+                .uid(spec.uid());
+    }
+
     /** Type information of {@link MambaScore} for a key type: a POJO, never Kryo. */
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static <K> TypeInformation<MambaScore<K>> scoreType(TypeInformation<K> keyType) {

@@ -55,7 +55,31 @@ public final class MambaOptions {
             .withDescription("A key whose state was written by another model (fingerprint): RESET it to a fresh "
                     + "state (counted in stateResets) or FAIL.");
 
+    public static final ConfigOption<Double> ANOMALY_THRESHOLD = ConfigOptions.key("mamba.anomaly.threshold")
+            .doubleType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT_THRESHOLD)
+            .withDescription("scoreAnomalies: isAnomaly is true when the anomaly likelihood is at or above this "
+                    + "(in (0, 1)) and the key is past its warm-up.");
+
+    public static final ConfigOption<Integer> ANOMALY_WARMUP_EVENTS = ConfigOptions.key("mamba.anomaly.warmup-events")
+            .intType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT_WARMUP_EVENTS)
+            .withDescription("scoreAnomalies: a key's first this-many events are flagged warmingUp and never isAnomaly "
+                    + "(its normaliser and score statistics are still settling).");
+
+    public static final ConfigOption<Integer> ANOMALY_WINDOW = ConfigOptions.key("mamba.anomaly.window")
+            .intType().defaultValue(io.flinkmamba.kernels.forecast.CalibrationSettings.DEFAULT_SHORT_WINDOW)
+            .withDescription("scoreAnomalies: how many recent scores the likelihood averages before comparing them "
+                    + "with the key's long-run score distribution (1 = the event's own score).");
+
+    public static final ConfigOption<Duration> STATE_TTL = ConfigOptions.key("mamba.state.ttl")
+            .durationType().defaultValue(Duration.ZERO)
+            .withDescription("Idle keys: a key's Mamba state expires this long (processing time) after its last "
+                    + "update and the key starts fresh (warm-up again) if it comes back. 0 keeps states forever. "
+                    + "Expired states are dropped during RocksDB compaction or, on heap, incrementally on state access "
+                    + "and in full snapshots. Decide before the first deployment: Flink cannot add or remove TTL "
+                    + "on restored state.");
+
     /** Every option above, for merging the job's configuration with builder overrides. */
     public static final List<ConfigOption<?>> ALL = List.of(MODE, BATCH_MAX_EVENTS, BATCH_MAX_DELAY,
-            BATCH_FLUSH_ON_CHECKPOINT, DEVICE, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE);
+            BATCH_FLUSH_ON_CHECKPOINT, DEVICE, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE,
+            ANOMALY_THRESHOLD, ANOMALY_WARMUP_EVENTS, ANOMALY_WINDOW, STATE_TTL);
 }

@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.kernels.forecast.CalibrationSettings;
 import org.apache.flink.configuration.ReadableConfig;
 
 import java.io.Serializable;
@@ -19,6 +20,10 @@ final class MambaSettings implements Serializable {
     final long allowedLatenessMs;
     final String expectedBackend;
     final ModelChangePolicy onModelChange;
+    /** Idle-key state expiry in milliseconds; 0 = never. */
+    final long stateTtlMs;
+    /** scoreAnomalies' calibration: threshold, warm-up and window (validated here, at build time). */
+    final CalibrationSettings calibration;
 
     MambaSettings(ReadableConfig c) {
         this.mode = c.get(MambaOptions.MODE);
@@ -40,6 +45,20 @@ final class MambaSettings implements Serializable {
                     + " must be any, heap or rocksdb, got '" + expectedBackend + "'");
         }
         this.onModelChange = c.get(MambaOptions.ON_MODEL_CHANGE);
+        this.stateTtlMs = nonNegativeMillis(MambaOptions.STATE_TTL.key(), c.get(MambaOptions.STATE_TTL));
+        double threshold = c.get(MambaOptions.ANOMALY_THRESHOLD);
+        if (!(threshold > 0 && threshold < 1)) {
+            throw new IllegalArgumentException(MambaOptions.ANOMALY_THRESHOLD.key() + " must be in (0, 1), got " + threshold);
+        }
+        int warmup = c.get(MambaOptions.ANOMALY_WARMUP_EVENTS);
+        if (warmup < 0) {
+            throw new IllegalArgumentException(MambaOptions.ANOMALY_WARMUP_EVENTS.key() + " must be >= 0, got " + warmup);
+        }
+        int window = c.get(MambaOptions.ANOMALY_WINDOW);
+        if (window < 1 || window > 1024) {
+            throw new IllegalArgumentException(MambaOptions.ANOMALY_WINDOW.key() + " must be in [1, 1024], got " + window);
+        }
+        this.calibration = CalibrationSettings.DEFAULT.withThreshold(threshold).withWarmupEvents(warmup).withShortWindow(window);
     }
 
     private static long nonNegativeMillis(String key, Duration d) {
@@ -54,6 +73,6 @@ final class MambaSettings implements Serializable {
         return "mode=" + mode + ", batchMaxEvents=" + batchMaxEvents + ", batchMaxDelayMs=" + batchMaxDelayMs
                 + ", flushOnCheckpoint=" + flushOnCheckpoint + ", device=" + device + ", ordering=" + ordering
                 + ", allowedLatenessMs=" + allowedLatenessMs + ", expectedBackend=" + expectedBackend
-                + ", onModelChange=" + onModelChange;
+                + ", onModelChange=" + onModelChange + ", anomaly calibration: " + calibration;
     }
 }

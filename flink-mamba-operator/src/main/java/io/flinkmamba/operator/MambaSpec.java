@@ -90,6 +90,9 @@ public final class MambaSpec<IN> implements Serializable {
         public Builder<IN> allowedLateness(Duration d) { return set(MambaOptions.ALLOWED_LATENESS, d); }
         public Builder<IN> expectedStateBackend(String backend) { return set(MambaOptions.EXPECTED_STATE_BACKEND, backend); }
         public Builder<IN> onModelChange(ModelChangePolicy p) { return set(MambaOptions.ON_MODEL_CHANGE, p); }
+        public Builder<IN> anomalyThreshold(double t) { return set(MambaOptions.ANOMALY_THRESHOLD, t); }
+        public Builder<IN> anomalyWarmupEvents(int n) { return set(MambaOptions.ANOMALY_WARMUP_EVENTS, n); }
+        public Builder<IN> anomalyWindow(int n) { return set(MambaOptions.ANOMALY_WINDOW, n); }
 
         /** Overrides any {@link MambaOptions} option. */
         public <T> Builder<IN> set(ConfigOption<T> option, T value) {

@@ -111,4 +111,71 @@ class SerializersTest {
         TypeSerializerSnapshot other = new PendingEventSerializerSnapshot();
         assertTrue(new KeyStateSerializerSnapshot().resolveSchemaCompatibility(other).isIncompatible());
     }
+
+    /** Bytes exactly as the previous release (format 1) wrote them: floats, eventsSeen, fingerprint. */
+    private static byte[] formatOneBytes(float[] state, long seen, String fingerprint) throws IOException {
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        out.writeInt(state.length);
+        for (float f : state) {
+            out.writeFloat(f);
+        }
+        out.writeLong(seen);
+        out.writeBoolean(true);
+        out.writeUTF(fingerprint);
+        return out.getCopyOfBuffer();
+    }
+
+    @Test
+    void stateOfThePreviousFormatRestoresAfterMigration() throws IOException {
+        byte[] old = formatOneBytes(new float[] {1f, -2f, 3.5f}, 42, "fp-old");
+        // the snapshot the previous release wrote: format 1
+        DataOutputSerializer snap = new DataOutputSerializer(8);
+        snap.writeInt(1);
+        KeyStateSerializerSnapshot oldSnapshot = new KeyStateSerializerSnapshot();
+        oldSnapshot.readSnapshot(oldSnapshot.getCurrentVersion(), new DataInputDeserializer(snap.getCopyOfBuffer()), null);
+
+        TypeSerializerSchemaCompatibility<KeyState> c =
+                new KeyStateSerializer().snapshotConfiguration().resolveSchemaCompatibility(oldSnapshot);
+        assertTrue(c.isCompatibleAfterMigration(), c.toString());
+        TypeSerializer<KeyState> reader = oldSnapshot.restoreSerializer();
+        KeyState back = reader.deserialize(new DataInputDeserializer(old));
+        assertArrayEquals(new float[] {1f, -2f, 3.5f}, back.state);
+        assertEquals(42, back.eventsSeen);
+        assertEquals("fp-old", back.modelFingerprint);
+        assertNull(back.forecast);
+        // Flink then writes it with the new serializer: format 2 reads it back the same
+        KeyState again = new KeyStateSerializer().deserialize(new DataInputDeserializer(bytes(new KeyStateSerializer(), back)));
+        assertArrayEquals(back.state, again.state);
+        assertEquals(42, again.eventsSeen);
+        // and a format-1 serializer still writes format 1
+        assertArrayEquals(old, bytes(reader, back));
+    }
+
+    @Test
+    void keyStateWithForecastStateRoundTripsSharesTheBackboneAndCopiesExactly() throws IOException {
+        io.flinkmamba.kernels.forecast.ForecastState f = new io.flinkmamba.kernels.forecast.ForecastState(null, 2, 3);
+        f.events = 7;
+        f.mean = new double[] {1.5, -2};
+        f.var = new double[] {0.25, 4};
+        f.mu = new float[] {0.1f, -0.2f};
+        f.logVar = new float[] {-1f, 0.5f};
+        f.scores = 6;
+        f.longMean = 1.25;
+        f.longVar = 0.5;
+        f.recent = new double[] {1, 2, 3};
+        f.recentNext = 1;
+        f.recentCount = 3;
+        KeyState s = new KeyState(new float[] {9f, 8f, 7f}, 7, "fp", f);
+        KeyStateSerializer ser = new KeyStateSerializer();
+        byte[] b = bytes(ser, s);
+        KeyState back = ser.deserialize(new DataInputDeserializer(b));
+        assertEquals(f, back.forecast);
+        assertTrue(back.forecast.backbone == back.state, "the forecast state's backbone is the key state's array");
+        KeyState copy = ser.copy(back);
+        assertTrue(copy.forecast.backbone == copy.state);
+        assertEquals(back.forecast, copy.forecast);
+        DataOutputSerializer out = new DataOutputSerializer(16);
+        ser.copy(new DataInputDeserializer(b), out);
+        assertArrayEquals(b, out.getCopyOfBuffer());
+    }
 }

@@ -43,6 +43,14 @@ final class CheckpointLoader {
     }
 
     static MambaWeights read(MambaConfig c, SafetensorsFile st) {
+        return read(c, st, Set.of());
+    }
+
+    /**
+     * Reads the block stack; {@code otherTensors} are tensors of the file that the caller reads itself
+     * (a forecaster's input projection and head), so they are not reported as unused.
+     */
+    static MambaWeights read(MambaConfig c, SafetensorsFile st, Set<String> otherTensors) {
         String prefix = detectPrefix(st);
         int d = c.hiddenSize(), e = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank(), k = c.convKernel();
         Set<String> used = new HashSet<>();
@@ -66,7 +74,7 @@ final class CheckpointLoader {
         float[] normF = take(st, used, prefix + "norm_f.weight", d);
         Set<String> extra = new TreeSet<>();
         for (String name : st.tensors().keySet()) {
-            if (!used.contains(name) && !isIgnored(name, prefix)) {
+            if (!used.contains(name) && !otherTensors.contains(name) && !isIgnored(name, prefix)) {
                 extra.add(name);
             }
         }

@@ -36,6 +36,19 @@ public final class MambaModel {
         return CheckpointLoader.load(dir);
     }
 
+    /**
+     * Loads the block stack from an open checkpoint file that also holds tensors the caller reads
+     * itself ({@code otherTensors}, e.g. a forecaster's input projection and head). Every check of
+     * {@link #load} applies (shapes, missing or unknown tensors, non-finite values); the embedding and
+     * {@code lm_head} are ignored.
+     */
+    public static MambaModel loadBackbone(MambaConfig config, io.flinkmamba.kernels.io.SafetensorsFile file,
+                                          java.util.Set<String> otherTensors, String source) {
+        MambaWeights w = CheckpointLoader.read(config, file, otherTensors);
+        w.checkFinite(file.path().toString());
+        return new MambaModel(config, w, source);
+    }
+
     public MambaConfig config() {
         return config;
     }

@@ -1,0 +1,498 @@
+package io.flinkmamba.operator;
+
+import io.flinkmamba.kernels.model.BatchForward;
+import io.flinkmamba.kernels.model.MambaBatch;
+import io.flinkmamba.kernels.model.MambaModel;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The keyed machinery shared by the Mamba operators: advances a state per key with every event and
+ * emits what the subclass makes of it ({@link MambaScoringOperator}: the backbone's output;
+ * {@link AnomalyScoringOperator}: the forecaster's anomaly score).
+ *
+ * <p>Two stages per event: (1) validation, then, with EVENT_TIME ordering, a keyed buffer released
+ * in event-time order once the watermark passes event time + allowed lateness; (2) scoring, either
+ * at once with the recurrent step (PER_EVENT) or through a keyed buffer that a flush scores for all
+ * pending keys of the subtask with one {@link BatchForward} call (MICRO_BATCH). Both buffers are
+ * keyed state, so a restore loses nothing; the set of keys with pending micro-batch events is
+ * rebuilt from the state on restore.
+ *
+ * <p>Outputs never fall behind the watermark: pending events are flushed before a watermark is
+ * forwarded, before a checkpoint barrier (configurable) and at end of input.
+ */
+public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
+        implements OneInputStreamOperator<IN, OUT>, Triggerable<K, VoidNamespace>, BoundedOneInput {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(KeyedMambaOperator.class);
+
+    static final String KEY_STATE = "mamba-key-state";
+    static final String BATCH_BUFFER = "mamba-batch-buffer";
+    static final String ORDER_BUFFER = "mamba-event-time-buffer";
+
+    protected final MambaSpec<IN> spec;
+    protected final MambaSettings settings;
+
+    private transient String fingerprint;
+    private transient FeatureExtractor<IN> extractor;
+    /** The micro-batch mode's batched backbone call; null in the per-event mode. */
+    protected transient BatchForward batchForward;
+    protected transient MambaBatch batch;
+
+    private transient ValueState<KeyState> keyState;
+    private transient ListState<PendingEvent> batchBuffer;
+    private transient ListState<PendingEvent> orderBuffer;
+    private transient InternalTimerService<VoidNamespace> eventTimers;
+
+    /** Keys with events in {@link #batchBuffer}: what the next flush scores. */
+    private transient LinkedHashSet<K> pendingKeys;
+    private transient long pendingEvents;
+    /** Processing time at which the pending events must be flushed; -1 when none are pending. */
+    private transient long flushDeadline;
+    private transient boolean loggedReset;
+    protected transient OperatorMetrics metrics;
+
+    protected KeyedMambaOperator(MambaSpec<IN> spec, MambaSettings settings) {
+        this.spec = spec;
+        this.settings = settings;
+    }
+
+    /**
+     * Loads the model from {@code spec.modelPath()} (a failure is wrapped with the path) and prepares
+     * what the validation and per-event hooks need. Returns the backbone the micro-batch mode runs.
+     */
+    protected abstract MambaModel loadModel() throws Exception;
+
+    /** The loaded model's fingerprint, stored with every key's state. */
+    protected abstract String modelFingerprint();
+
+    /** Bytes of one key's state, for the stateBytesPerKey gauge. */
+    protected abstract long stateBytesPerKey();
+
+    /** A key's state before its first event. */
+    protected abstract KeyState freshState();
+
+    /** Whether a restored state can be advanced by the loaded model (shapes agree). */
+    protected abstract boolean fits(KeyState s);
+
+    /** Validates the extracted features (non-null, finite) and returns what is buffered and scored. */
+    protected abstract float[] modelInput(float[] features) throws InvalidEventException;
+
+    /**
+     * Per-event mode: advances {@code s} by one event (its {@code eventsSeen} already counts it) and
+     * returns the output.
+     */
+    protected abstract OUT scoreOne(K key, KeyState s, long eventTime, float[] input);
+
+    /**
+     * Micro-batch mode: advances each key's state by its run of events with one call of
+     * {@link #batchForward} and returns the outputs per key, in event order. The states'
+     * {@code eventsSeen} do not count the runs yet (the caller adds them afterwards).
+     */
+    protected abstract List<List<OUT>> scoreRuns(List<K> keys, List<KeyState> states, List<List<PendingEvent>> runs);
+
+    /** Called for every output before it is emitted (metrics). */
+    protected void onEmit(OUT out) {
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        MambaModel model;
+        try {
+            model = loadModel();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("Mamba operator '" + spec.uid() + "': cannot load the model from '"
+                    + spec.modelPath() + "': " + e.getMessage(), e);
+        }
+        fingerprint = modelFingerprint();
+        extractor = spec.extractor();
+        checkStateBackend();
+
+        ValueStateDescriptor<KeyState> keyStateDescriptor = new ValueStateDescriptor<>(KEY_STATE, new KeyStateSerializer());
+        if (settings.stateTtlMs > 0) {
+            keyStateDescriptor.enableTimeToLive(stateTtl(settings.stateTtlMs));
+        }
+        keyState = getPartitionedState(keyStateDescriptor);
+        batchBuffer = getPartitionedState(new ListStateDescriptor<>(BATCH_BUFFER, new PendingEventSerializer()));
+        orderBuffer = getPartitionedState(new ListStateDescriptor<>(ORDER_BUFFER, new PendingEventSerializer()));
+        eventTimers = getInternalTimerService("mamba-event-time", VoidNamespaceSerializer.INSTANCE, this);
+
+        if (settings.mode == ScoringMode.MICRO_BATCH) {
+            batchForward = BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, model);
+            batch = new MambaBatch(model.config());
+        }
+        pendingKeys = new LinkedHashSet<>();
+        flushDeadline = -1;
+        metrics = new OperatorMetrics(getMetricGroup(), stateBytesPerKey(), () -> pendingEvents);
+        recoverPendingKeys();
+        LOG.info("Mamba operator '{}' scoring with model {} (version {}, fingerprint {}), {}, {}", spec.uid(),
+                spec.modelPath(), spec.modelVersion(), fingerprint, settings,
+                batchForward == null ? "recurrent step" : "batched on " + batchForward.device());
+    }
+
+    /**
+     * Expiry of idle keys' states: refreshed on every write (every scored event), expired states never
+     * read back, dropped in full snapshots, incrementally on heap and by RocksDB's compaction filter.
+     */
+    private static StateTtlConfig stateTtl(long ttlMs) {
+        return StateTtlConfig.newBuilder(java.time.Duration.ofMillis(ttlMs))
+                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .cleanupFullSnapshot()
+                .cleanupIncrementally(16, false)
+                .cleanupInRocksdbCompactFilter(1000)
+                .build();
+    }
+
+    private void checkStateBackend() {
+        String backend = getKeyedStateBackend().getClass().getSimpleName();
+        boolean ok = settings.expectedBackend.equals("any")
+                || (settings.expectedBackend.equals("heap") && backend.contains("Heap"))
+                || (settings.expectedBackend.equals("rocksdb") && backend.contains("RocksDB"));
+        if (!ok) {
+            throw new IllegalStateException("Mamba operator '" + spec.uid() + "': " + MambaOptions.EXPECTED_STATE_BACKEND.key()
+                    + "=" + settings.expectedBackend + " but the job's keyed state backend is " + backend);
+        }
+    }
+
+    /** After a restore, finds the keys whose micro-batch buffers hold events. */
+    @SuppressWarnings("unchecked")
+    private void recoverPendingKeys() throws Exception {
+        List<K> keys = new ArrayList<>();
+        try (Stream<Object> s = getKeyedStateBackend().getKeys(BATCH_BUFFER, VoidNamespace.INSTANCE)) {
+            s.forEach(k -> keys.add((K) k));
+        }
+        for (K k : keys) {
+            setCurrentKey(k);
+            long n = 0;
+            Iterable<PendingEvent> buffered = batchBuffer.get();
+            if (buffered != null) {
+                for (PendingEvent ignored : buffered) {
+                    n++;
+                }
+            }
+            if (n > 0) {
+                pendingKeys.add(k);
+                pendingEvents += n;
+            }
+        }
+        if (!pendingKeys.isEmpty()) {
+            LOG.info("Mamba operator '{}': restored {} pending events of {} keys", spec.uid(), pendingEvents, pendingKeys.size());
+            if (settings.mode == ScoringMode.MICRO_BATCH) {
+                scheduleFlush();
+            }
+        }
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void processElement(StreamRecord<IN> record) throws Exception {
+        if (batchForward == null && !pendingKeys.isEmpty()) {
+            flush(); // events restored from a micro-batch run, now scored one by one
+        }
+        IN event = record.getValue();
+        long recordTime = record.hasTimestamp() ? record.getTimestamp() : FeatureExtractor.NO_TIMESTAMP;
+        long eventTime = recordTime;
+        float[] input;
+        try {
+            eventTime = extractor.eventTime(event, recordTime);
+            input = validatedInput(event);
+        } catch (InvalidEventException e) {
+            reject(event, eventTime, e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            reject(event, eventTime, "feature extraction failed: " + e);
+            return;
+        }
+        K key = (K) getCurrentKey();
+        if (settings.ordering == Ordering.EVENT_TIME) {
+            holdForWatermark(event, eventTime, input);
+        } else {
+            accept(key, eventTime, input);
+        }
+    }
+
+    private float[] validatedInput(IN event) throws InvalidEventException {
+        float[] features = extractor.features(event);
+        if (features == null) {
+            throw new InvalidEventException("missing features (the extractor returned null)");
+        }
+        for (int i = 0; i < features.length; i++) {
+            if (!Float.isFinite(features[i])) {
+                throw new InvalidEventException("feature " + i + " is " + features[i] + " (NaN or infinite)");
+            }
+        }
+        return modelInput(features);
+    }
+
+    private void holdForWatermark(IN event, long eventTime, float[] input) throws Exception {
+        if (eventTime == FeatureExtractor.NO_TIMESTAMP) {
+            reject(event, eventTime, "no event time: ordering EVENT_TIME needs a record timestamp or an extractor eventTime");
+            return;
+        }
+        long releaseAt = releaseTime(eventTime);
+        long watermark = eventTimers.currentWatermark();
+        if (releaseAt <= watermark) {
+            metrics.eventsLate.inc();
+            reject(event, eventTime, "late: event time " + eventTime + " + allowed lateness " + settings.allowedLatenessMs
+                    + " ms is not after the watermark " + watermark);
+            return;
+        }
+        orderBuffer.add(new PendingEvent(eventTime, input.clone()));
+        eventTimers.registerEventTimeTimer(VoidNamespace.INSTANCE, releaseAt);
+    }
+
+    private long releaseTime(long eventTime) {
+        long t = eventTime + settings.allowedLatenessMs;
+        return t < eventTime ? Long.MAX_VALUE : t; // saturate instead of overflowing
+    }
+
+    /** Releases, in event-time order, the key's held events whose time + lateness the watermark passed. */
+    @Override
+    public void onEventTime(InternalTimer<K, VoidNamespace> timer) throws Exception {
+        Iterable<PendingEvent> held = orderBuffer.get();
+        if (held == null) {
+            return;
+        }
+        long watermark = eventTimers.currentWatermark();
+        List<PendingEvent> released = new ArrayList<>();
+        List<PendingEvent> kept = new ArrayList<>();
+        for (PendingEvent e : held) {
+            (releaseTime(e.eventTime) <= watermark ? released : kept).add(e);
+        }
+        if (released.isEmpty()) {
+            return;
+        }
+        released.sort(Comparator.comparingLong(e -> e.eventTime)); // stable: ties keep arrival order
+        if (kept.isEmpty()) {
+            orderBuffer.clear();
+        } else {
+            orderBuffer.update(kept);
+        }
+        for (PendingEvent e : released) {
+            accept(timer.getKey(), e.eventTime, e.input);
+        }
+    }
+
+    @Override
+    public void onProcessingTime(InternalTimer<K, VoidNamespace> timer) {
+        // no keyed processing-time timers: the flush deadline uses the operator's ProcessingTimeService
+    }
+
+    /** Stage 2: the event is valid and due; the current key is {@code key}. */
+    private void accept(K key, long eventTime, float[] input) throws Exception {
+        if (batchForward == null) {
+            scoreNow(key, eventTime, input);
+            return;
+        }
+        batchBuffer.add(new PendingEvent(eventTime, input.clone())); // the event may be reused by the caller
+        pendingEvents++;
+        if (pendingKeys.add(key) && pendingKeys.size() == 1) {
+            scheduleFlush();
+        }
+        if (pendingEvents >= settings.batchMaxEvents || settings.batchMaxDelayMs == 0) {
+            flush();
+        }
+    }
+
+    private void scoreNow(K key, long eventTime, float[] input) throws Exception {
+        KeyState s = loadState(key);
+        s.eventsSeen++;
+        OUT out = scoreOne(key, s, eventTime, input);
+        keyState.update(s);
+        emit(eventTime, out);
+    }
+
+    /** The current key's state, fresh when it has none or when another model wrote it. */
+    private KeyState loadState(K key) throws Exception {
+        KeyState s = keyState.value();
+        if (s == null) {
+            return freshState();
+        }
+        if (!fingerprint.equals(s.modelFingerprint) || !fits(s)) {
+            if (settings.onModelChange == ModelChangePolicy.FAIL) {
+                throw new IllegalStateException("Mamba operator '" + spec.uid() + "': the state of key " + key
+                        + " was written by model " + s.modelFingerprint + " but this job runs " + fingerprint + " ("
+                        + spec.modelPath() + "); set " + MambaOptions.ON_MODEL_CHANGE.key() + "=RESET to start such keys afresh");
+            }
+            metrics.stateResets.inc();
+            if (!loggedReset) {
+                loggedReset = true;
+                LOG.warn("Mamba operator '{}': key {} has state from model {}; resetting it (and any other such key) "
+                        + "for model {}", spec.uid(), key, s.modelFingerprint, fingerprint);
+            }
+            return freshState();
+        }
+        return s;
+    }
+
+    private void emit(long eventTime, OUT out) {
+        onEmit(out);
+        output.collect(eventTime == FeatureExtractor.NO_TIMESTAMP ? new StreamRecord<>(out) : new StreamRecord<>(out, eventTime));
+        metrics.eventsScored.inc();
+    }
+
+    private void reject(IN event, long eventTime, String reason) {
+        metrics.eventsRejected.inc();
+        RejectedEvent r = new RejectedEvent(String.valueOf(getCurrentKey()), eventTime, reason, String.valueOf(event));
+        output.collect(MambaOperators.REJECTED,
+                eventTime == FeatureExtractor.NO_TIMESTAMP ? new StreamRecord<>(r) : new StreamRecord<>(r, eventTime));
+    }
+
+    private void scheduleFlush() {
+        if (settings.batchMaxDelayMs == 0) {
+            return; // every event flushes at once
+        }
+        long deadline = getProcessingTimeService().getCurrentProcessingTime() + settings.batchMaxDelayMs;
+        flushDeadline = deadline;
+        getProcessingTimeService().registerTimer(deadline, this::onFlushDeadline);
+    }
+
+    private void onFlushDeadline(long time) throws Exception {
+        // a timer of an earlier, already flushed batch finds a later or no deadline and does nothing
+        if (flushDeadline >= 0 && time >= flushDeadline && !pendingKeys.isEmpty()) {
+            flush();
+        }
+    }
+
+    /** Scores every pending event of the subtask, then restores the key context it found. */
+    @SuppressWarnings("unchecked")
+    void flush() throws Exception {
+        if (pendingKeys.isEmpty()) {
+            return;
+        }
+        long start = System.nanoTime();
+        K saved = (K) getCurrentKey();
+        long events = pendingEvents;
+        int keys = pendingKeys.size();
+        if (batchForward == null) {
+            for (K k : pendingKeys) {
+                setCurrentKey(k);
+                for (PendingEvent e : batchBuffer.get()) {
+                    scoreNow(k, e.eventTime, e.input);
+                }
+                batchBuffer.clear();
+            }
+        } else {
+            flushBatched();
+        }
+        pendingKeys.clear();
+        pendingEvents = 0;
+        flushDeadline = -1;
+        if (saved != null) {
+            setCurrentKey(saved);
+        }
+        metrics.flushes.inc();
+        metrics.batchSize.update(events);
+        metrics.batchKeys.update(keys);
+        metrics.flushLatencyMicros.update((System.nanoTime() - start) / 1000);
+    }
+
+    private void flushBatched() throws Exception {
+        int n = pendingKeys.size();
+        List<K> keys = new ArrayList<>(n);
+        List<KeyState> states = new ArrayList<>(n);
+        List<List<PendingEvent>> events = new ArrayList<>(n);
+        for (K k : pendingKeys) {
+            setCurrentKey(k);
+            KeyState s = loadState(k);
+            List<PendingEvent> evs = new ArrayList<>();
+            batchBuffer.get().forEach(evs::add);
+            keys.add(k);
+            states.add(s);
+            events.add(evs);
+        }
+        List<List<OUT>> outputs = scoreRuns(keys, states, events);
+        for (int seq = 0; seq < n; seq++) {
+            KeyState s = states.get(seq);
+            List<PendingEvent> evs = events.get(seq);
+            setCurrentKey(keys.get(seq));
+            s.eventsSeen += evs.size();
+            keyState.update(s);
+            batchBuffer.clear();
+            List<OUT> outs = outputs.get(seq);
+            for (int t = 0; t < evs.size(); t++) {
+                emit(evs.get(t).eventTime, outs.get(t));
+            }
+        }
+    }
+
+    /**
+     * Releases held events, flushes, and only then forwards the watermark: outputs are never late.
+     * Replaces the base class's version, so Flink's interruptible-timers option (off by default)
+     * does not apply to this operator.
+     */
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        if (timeServiceManager != null) {
+            timeServiceManager.advanceWatermark(mark);
+        }
+        flush();
+        output.emitWatermark(mark);
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        if (settings.flushOnCheckpoint || batchForward == null) {
+            flush();
+        }
+    }
+
+    @Override
+    public void endInput() throws Exception {
+        flush();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        super.finish();
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            if (batchForward != null) {
+                batchForward.close();
+            }
+        } finally {
+            super.close();
+        }
+    }
+
+    /** A copy of the key's state, or null when it has none: for tests and tools. */
+    @SuppressWarnings("unchecked")
+    KeyState stateOf(K key) throws Exception {
+        K saved = (K) getCurrentKey();
+        setCurrentKey(key);
+        KeyState s = keyState.value();
+        if (saved != null) {
+            setCurrentKey(saved);
+        }
+        return s == null ? null : s.deepCopy();
+    }
+
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU core benchmarks (JMH): step events/s and allocation, scalar loop, FMA peak, parallel tokens/s,
 # state sizes. Short by default (about 3 minutes); --full measures longer over 3 interleaved rounds.
-# Usage: benchmarks/run.sh [--full] [--rounds N] [--include REGEX]
+# Usage: benchmarks/run.sh [--full] [--rounds N] [--forks N] [--include REGEX]
+# (--forks 0: all benchmarks in one warm JVM; what docs/benchmarks.md used on the loaded build machine)
 # Prints the results and saves them (with lscpu) under benchmarks/results/. Builds with Maven, installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,6 @@ if [ -n "${BENCH_CPU:-}" ] && command -v taskset >/dev/null; then PIN="taskset -
   echo "# benchmarks/run.sh $* ($(date -u))"
   lscpu | grep -E 'Model name|^CPU\(s\)|Thread|Core|Socket|MHz|L1d|L2|L3|Flags' | sed 's/^/# /' | cut -c1-200
   echo "# load average: $(cat /proc/loadavg 2>/dev/null || echo '?')"
-  $PIN java --add-modules jdk.incubator.vector -Xmx1g -jar benchmarks/target/benchmarks.jar "$@"
+  $PIN java --add-modules jdk.incubator.vector -Xmx2g -XX:+UseParallelGC -jar benchmarks/target/benchmarks.jar "$@"
 } 2>&1 | tee "$OUT"
 echo "saved: $OUT"

@@ -33,18 +33,22 @@ public final class BenchMain {
     private static final String STEP = StepBenchmark.class.getName();
     private static final String FMA = FmaPeakBenchmark.class.getName();
     private static final String PAR = ParallelBenchmark.class.getName();
+    private static final String STREAM = WeightStreamBenchmark.class.getName();
+    private static final String MICRO = MicroBatchBenchmark.class.getName();
 
     public static void main(String[] args) throws RunnerException {
         boolean full = false;
         int rounds = -1;
+        int forks = 1;
         String include = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--full": full = true; break;
                 case "--rounds": rounds = Integer.parseInt(args[++i]); break;
                 case "--include": include = args[++i]; break;
+                case "--forks": forks = Integer.parseInt(args[++i]); break;
                 default:
-                    System.err.println("usage: [--full] [--rounds N] [--include REGEX]");
+                    System.err.println("usage: [--full] [--rounds N] [--forks N] [--include REGEX]");
                     System.exit(2);
             }
         }
@@ -52,7 +56,10 @@ public final class BenchMain {
             rounds = full ? 3 : 1;
         }
         ChainedOptionsBuilder opts = new OptionsBuilder()
-                .forks(1)
+                // --forks 0 runs in this JVM: code compiled for one benchmark stays compiled for the
+                // next, which on a heavily shared machine is the difference between measuring C2 code
+                // and measuring the first seconds of C1 code that boxes every vector
+                .forks(forks)
                 // the first seconds run C1 code that boxes every vector: warm up well past C2
                 .warmupIterations(full ? 8 : 6)
                 .warmupTime(TimeValue.seconds(1))
@@ -63,7 +70,7 @@ public final class BenchMain {
         if (include != null) {
             opts.include(include);
         } else {
-            opts.include(STEP).include(FMA).include(PAR);
+            opts.include(STEP).include(FMA).include(PAR).include(STREAM).include(MICRO);
         }
         Map<String, List<Double>> score = new LinkedHashMap<>();
         Map<String, List<Double>> alloc = new LinkedHashMap<>();
@@ -130,6 +137,19 @@ public final class BenchMain {
                         flops, eps * flops / 1e9, ofPeak, StepFlops.weightBytes(c) / 1e6, ratio));
             }
         }
+        out.append(String.format(Locale.ROOT, "%n| model | weights/step | weight stream (read once) | memory roof: steps/s | step / roof |%n"));
+        out.append("|---|---:|---:|---:|---:|\n");
+        for (String size : new String[] {"h64", "h256"}) {
+            String k = "WeightStreamBenchmark.readOnce size=" + size;
+            if (!score.containsKey(k)) {
+                continue;
+            }
+            long bytes = StepFlops.weightBytes(BenchModels.config(size));
+            double roof = median(score.get(k));
+            out.append(String.format(Locale.ROOT, "| %s | %.2f MB | %.1f GB/s | %.0f | %.2f |%n",
+                    describe(BenchModels.config(size)), bytes / 1e6, roof * bytes / 1e9, roof,
+                    medianRatio(perRound, "StepBenchmark.step size=" + size, k)));
+        }
         out.append(String.format(Locale.ROOT, "%n| model | window | streams x window | mode | tokens/s | alloc B/token | parallel / stepped |%n"));
         out.append("|---|---:|---|---|---:|---:|---:|\n");
         for (String size : new String[] {"h64", "h256"}) {
@@ -147,6 +167,18 @@ public final class BenchMain {
                             median(score.get(k)),
                             alloc.containsKey(k) ? String.format(Locale.ROOT, "%.2f", median(alloc.get(k))) : "?",
                             mode.equals("parallel") ? String.format(Locale.ROOT, "%.2fx", ratio) : ""));
+                }
+            }
+        }
+        String mb = "MicroBatchBenchmark.";
+        if (score.containsKey(mb + "stepEach")) {
+            out.append(String.format(Locale.ROOT, "%n| flush of %d keys x 1 event (hidden 32, %d keys) | events/s | vs stepping |%n",
+                    MicroBatchBenchmark.BATCH, MicroBatchBenchmark.KEYS));
+            out.append("|---|---:|---:|\n");
+            for (String m : new String[] {"stepEach", "batchCopyingStates", "batchSharingStates"}) {
+                if (score.containsKey(mb + m)) {
+                    out.append(String.format(Locale.ROOT, "| %s | %.0f | %.2fx |%n", m, median(score.get(mb + m)),
+                            medianRatio(perRound, mb + m, mb + "stepEach")));
                 }
             }
         }

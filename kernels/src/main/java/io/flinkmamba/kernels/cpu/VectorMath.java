@@ -169,37 +169,50 @@ public final class VectorMath {
         }
     }
 
+    /** Inputs per partial sum in the GEMM tiles: blocked summation keeps float rounding close to the mat-vec's. */
+    private static final int SUM_BLOCK = 32;
+
     private static void gemmTTile4x2(float[] x, int x0, int xs, int in, float[] wT, int out, int o, float[] bias,
                                      float[] y, int y0, int ys) {
-        FloatVector b0 = bias != null ? FloatVector.fromArray(S, bias, o) : FloatVector.zero(S);
-        FloatVector b1 = bias != null ? FloatVector.fromArray(S, bias, o + LANES) : FloatVector.zero(S);
-        FloatVector a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
-        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
-        for (int i = 0; i < in; i++) {
-            int wi = i * out + o;
-            FloatVector w0 = FloatVector.fromArray(S, wT, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wT, wi + LANES);
-            FloatVector v = FloatVector.broadcast(S, x[x0 + i]);
-            a00 = w0.fma(v, a00);
-            a01 = w1.fma(v, a01);
-            v = FloatVector.broadcast(S, x[x1 + i]);
-            a10 = w0.fma(v, a10);
-            a11 = w1.fma(v, a11);
-            v = FloatVector.broadcast(S, x[x2 + i]);
-            a20 = w0.fma(v, a20);
-            a21 = w1.fma(v, a21);
-            v = FloatVector.broadcast(S, x[x3 + i]);
-            a30 = w0.fma(v, a30);
-            a31 = w1.fma(v, a31);
+        // the tile starts at the bias (or 0); each block of inputs adds its partial sums to it
+        for (int k = 0; k < 4; k++) {
+            int r = y0 + k * ys + o;
+            for (int j = 0; j < 2 * LANES; j++) {
+                y[r + j] = bias != null ? bias[o + j] : 0f;
+            }
         }
-        a00.intoArray(y, y0 + o);
-        a01.intoArray(y, y0 + o + LANES);
-        a10.intoArray(y, y0 + ys + o);
-        a11.intoArray(y, y0 + ys + o + LANES);
-        a20.intoArray(y, y0 + 2 * ys + o);
-        a21.intoArray(y, y0 + 2 * ys + o + LANES);
-        a30.intoArray(y, y0 + 3 * ys + o);
-        a31.intoArray(y, y0 + 3 * ys + o + LANES);
+        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+        int r0 = y0 + o, r1 = r0 + ys, r2 = r1 + ys, r3 = r2 + ys;
+        for (int i0 = 0; i0 < in; i0 += SUM_BLOCK) {
+            int end = Math.min(in, i0 + SUM_BLOCK);
+            FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (int i = i0; i < end; i++) {
+                int wi = i * out + o;
+                FloatVector w0 = FloatVector.fromArray(S, wT, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wT, wi + LANES);
+                FloatVector v = FloatVector.broadcast(S, x[x0 + i]);
+                a00 = w0.fma(v, a00);
+                a01 = w1.fma(v, a01);
+                v = FloatVector.broadcast(S, x[x1 + i]);
+                a10 = w0.fma(v, a10);
+                a11 = w1.fma(v, a11);
+                v = FloatVector.broadcast(S, x[x2 + i]);
+                a20 = w0.fma(v, a20);
+                a21 = w1.fma(v, a21);
+                v = FloatVector.broadcast(S, x[x3 + i]);
+                a30 = w0.fma(v, a30);
+                a31 = w1.fma(v, a31);
+            }
+            // no branch on the vectors: a vector merging from two branches may be boxed in Java 17
+            FloatVector.fromArray(S, y, r0).add(a00).intoArray(y, r0);
+            FloatVector.fromArray(S, y, r0 + LANES).add(a01).intoArray(y, r0 + LANES);
+            FloatVector.fromArray(S, y, r1).add(a10).intoArray(y, r1);
+            FloatVector.fromArray(S, y, r1 + LANES).add(a11).intoArray(y, r1 + LANES);
+            FloatVector.fromArray(S, y, r2).add(a20).intoArray(y, r2);
+            FloatVector.fromArray(S, y, r2 + LANES).add(a21).intoArray(y, r2 + LANES);
+            FloatVector.fromArray(S, y, r3).add(a30).intoArray(y, r3);
+            FloatVector.fromArray(S, y, r3 + LANES).add(a31).intoArray(y, r3 + LANES);
+        }
     }
 
     private static void gemmTTile4x1(float[] x, int x0, int xs, int in, float[] wT, int out, int o, float[] bias,

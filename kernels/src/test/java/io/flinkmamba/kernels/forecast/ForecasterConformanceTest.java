@@ -22,9 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and the next forecast, within 1e-4 relative, in the per-event mode and in micro-batch runs.
  *
  * <p>"Relative" means relative to the quantity's natural scale where it passes through zero:
- * normalised-space values (z, mu, logvar, hidden, score in nats) to max(|expected|, 1); raw-unit values
- * (forecast, std, mean) to max(|expected|, rms of the slice); the variance to max(|expected|, s²) with s
- * the normaliser's scale, since it matters only through s. The runtime takes float32 features while
+ * normalised-space values (z, mu, logvar, hidden, score in nats) to max(|expected|, 1); the forecast
+ * and its std (m + s mu, s exp(logvar / 2)) to max(|expected|, s) with s the normaliser's scale; the
+ * mean to max(|expected|, rms of the slice); the variance to max(|expected|, s²), since it matters only
+ * through s. The runtime takes float32 features while
  * the reference read float64 ones: for the large-offset key (1e6 + 0.01 noise, finer than float32
  * resolves at 1e6) the variance of the noise itself is not reproducible, and z carries the input's
  * rounding (up to 3e-5), which the backbone carries on: that key is held to 1e-3.

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.flinkmamba.connectors.avro.AnomalyScore;
 import io.flinkmamba.connectors.avro.DeadLetter;
 import io.flinkmamba.connectors.avro.SensorReading;
+import io.flinkmamba.connectors.testing.CommittedRecords;
 import io.flinkmamba.connectors.testing.LocalKafkaBroker;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -25,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Future;
-import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
@@ -44,15 +44,11 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.types.Either;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -248,29 +244,9 @@ class KafkaExactlyOnceTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Everything committed to the topic, partition by partition, in offset order. */
+  /** Everything committed to the topic, partition by partition, in offset order (the job has ended). */
   private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
-    Map<String, Object> config = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config)) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(topic, p.partition()))
-          .collect(Collectors.toList());
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      // With read_committed the end offset is the last stable offset: the job has ended, so every
-      // transaction is decided and this is the whole topic.
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        consumer.poll(Duration.ofMillis(500)).forEach(records::add);
-      }
-    }
-    return records;
+    return CommittedRecords.readAll(kafka.bootstrapServers(), topic);
   }
 
   private static void assertScoresExactlyOnceInOrder(List<ConsumerRecord<byte[], byte[]>> records) throws Exception {

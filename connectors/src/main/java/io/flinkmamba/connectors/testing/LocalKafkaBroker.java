@@ -195,6 +195,10 @@ public final class LocalKafkaBroker implements AutoCloseable {
     p.setProperty("transaction.state.log.num.partitions", "4");
     p.setProperty("group.initial.rebalance.delay.ms", "0");
     p.setProperty("num.partitions", "1");
+    // Keep every record: jobs write records stamped with their event time, and generated streams are
+    // dated in the past (2023); under the default 7-day retention the broker's first retention check
+    // (30 s after start) would delete them from topics a test has not read back yet.
+    p.setProperty("log.retention.ms", "-1");
     Path config = dir.resolve("server.properties");
     try (var writer = Files.newBufferedWriter(config)) {
       p.store(writer, "flink-mamba LocalKafkaBroker");

@@ -1,0 +1,484 @@
+package io.flinkmamba.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.flinkmamba.connectors.AvroRecordCodec;
+import io.flinkmamba.connectors.avro.AnomalyScore;
+import io.flinkmamba.connectors.avro.SensorReading;
+import io.flinkmamba.connectors.testing.LocalKafkaBroker;
+import io.flinkmamba.examples.demo.Demo;
+import io.flinkmamba.examples.generator.LabelledEvent;
+import io.flinkmamba.examples.generator.StreamGenerator;
+import io.flinkmamba.examples.jobs.JobConfig;
+import io.flinkmamba.examples.jobs.SensorAnomalyJob;
+import io.flinkmamba.kernels.forecast.CalibrationSettings;
+import io.flinkmamba.kernels.forecast.ForecastResult;
+import io.flinkmamba.kernels.forecast.ForecastScorer;
+import io.flinkmamba.kernels.forecast.ForecastState;
+import io.flinkmamba.kernels.forecast.Forecaster;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.util.ExceptionUtils;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 8's end-to-end upgrade: the sensor job (real Kafka broker, MiniCluster, exactly-once sink)
+ * scores phase 1 of a labelled stream with model v1 and a replay buffer of W inputs per key, is
+ * stopped with a savepoint, and is resumed from that one savepoint with model v2 under each
+ * {@code mamba.upgrade.policy} (REPLAY at the same and at another parallelism, RESET, CARRY) over
+ * phase 2; FAIL, and CARRY onto another architecture, must fail the job with the reason and commit
+ * nothing. Read back with read_committed: every input scored exactly once across the upgrade, in
+ * order per key; v1 scored every event before the savepoint and v2 every event after; and each
+ * policy's v2 scores equal the kernels' forecaster run the policy promises (REPLAY: a fresh v2 over
+ * the key's last W inputs, then the new events).
+ *
+ * <p>v2 is the shipped sensor model with its weights perturbed by a seeded 5% (same architecture,
+ * another fingerprint); the other architecture is the shipped model without its last layer. Both
+ * are written into a temp dir here.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ModelUpgradeKafkaTest {
+  @RegisterExtension
+  static final MiniClusterExtension FLINK = new MiniClusterExtension(
+      new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(3).build());
+
+  private static final int KEYS = 6;
+  private static final int PHASE1 = 48;
+  private static final int PHASE2 = 16;
+  /** Replay buffer per key (mamba.upgrade.replay-window), less than PHASE1 so the buffer is a true window. */
+  private static final int W = 32;
+  private static final int WARMUP = 20;
+  private static final CalibrationSettings CALIBRATION = CalibrationSettings.DEFAULT.withWarmupEvents(WARMUP);
+  private static final String IN = "readings", DLQ = "dead-letters", SCORES = "scores";
+  private static final Duration WAIT = Duration.ofSeconds(90);
+
+  @TempDir static Path scratch;
+  private static LocalKafkaBroker kafka;
+  private static Path v1, v2, otherArchitecture;
+  private static String savepoint;
+  private static final Map<String, List<LabelledEvent>> phase1 = new LinkedHashMap<>();
+  private static final Map<String, List<LabelledEvent>> phase2 = new LinkedHashMap<>();
+  /** What the v1 job committed before it was stopped, per key in topic order. */
+  private static Map<String, List<AnomalyScore>> v1Scores;
+
+  private static final AvroRecordCodec<SensorReading> READINGS = AvroRecordCodec.of(SensorReading.class);
+  private static final AvroRecordCodec<AnomalyScore> SCORE_CODEC = AvroRecordCodec.of(AnomalyScore.class);
+
+  @BeforeAll
+  static void startKafkaAndWriteModels() throws Exception {
+    v1 = TestModels.sensor(scratch);
+    v2 = ModelVariants.perturbed(v1, scratch.resolve("sensor-v2"), 0.05, 2);
+    otherArchitecture = ModelVariants.withoutLastLayer(v1, scratch.resolve("sensor-one-layer"));
+    kafka = LocalKafkaBroker.start();
+    log("broker up");
+  }
+
+  /**
+   * Once, before the first test: phase 1 through v1, stop with a savepoint, phase 2 into the topic.
+   * Not in {@code @BeforeAll}: the MiniCluster is the jobs' environment only from {@code @BeforeEach} on.
+   */
+  @BeforeEach
+  void scorePhaseOneWithV1AndStopWithSavepoint() throws Exception {
+    if (savepoint != null) {
+      return;
+    }
+    kafka.createTopic(IN, 3);
+    kafka.createTopic(DLQ, 1);
+    kafka.createTopic(SCORES, 3);
+
+    StreamGenerator generator = new StreamGenerator(StreamGenerator.Family.SENSOR, KEYS, 3, PHASE1 + PHASE2, 808);
+    List<LabelledEvent> first = new ArrayList<>(), second = new ArrayList<>();
+    generator.forEachRemaining(e -> {
+      List<LabelledEvent> p1 = phase1.computeIfAbsent(e.key, k -> new ArrayList<>());
+      if (p1.size() < PHASE1) {
+        p1.add(e);
+        first.add(e);
+      } else {
+        phase2.computeIfAbsent(e.key, k -> new ArrayList<>()).add(e);
+        second.add(e);
+      }
+    });
+    produce(first);
+    log("phase 1 produced");
+    JobClient job = start(settings(SCORES, v1, "v1", 2, null).put("mode", "micro-batch").map, null);
+    try {
+      awaitCommitted(job, SCORES, KEYS * PHASE1);
+    } catch (Throwable t) {
+      job.cancel();
+      throw t;
+    }
+    log("v1 job: phase 1 committed");
+    savepoint = job.stopWithSavepoint(false, scratch.resolve("savepoints").toUri().toString(), SavepointFormatType.CANONICAL)
+        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    log("v1 job stopped with a savepoint");
+    v1Scores = scoresByKey(SCORES);
+    assertOnePerEventInOrder(phase1, v1Scores, "v1 run");
+    produce(second); // phase 2 arrives while no job runs; every resumed job reads it from the savepoint's offsets
+  }
+
+  @AfterAll
+  static void stopKafka() {
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  // ------------------------------------------------------------------------------ refusals (first: they must not harm the savepoint)
+
+  @Test
+  @Order(1)
+  @Timeout(120)
+  void failPolicyFailsTheJobNamingBothModelsAndCommitsNothing() throws Exception {
+    Throwable failure = runToFailure("scores-fail", settings("scores-fail", v2, "v2", 2, "FAIL"));
+    assertCauseMentions(failure, "was written by model", "(version v1)", "(version v2", "set mamba.upgrade.policy to CARRY, REPLAY or RESET");
+    assertTrue(scoresByKey("scores-fail").isEmpty(), "nothing committed by the failed job");
+  }
+
+  @Test
+  @Order(2)
+  @Timeout(120)
+  void carryOntoAnotherArchitectureIsRefusedWithBothShapes() throws Exception {
+    Throwable failure = runToFailure("scores-carry-refused", settings("scores-carry-refused", otherArchitecture, "v2-one-layer", 2, "CARRY"));
+    assertCauseMentions(failure, "CARRY refused", "carry needs the same architecture");
+    assertTrue(scoresByKey("scores-carry-refused").isEmpty(), "nothing committed by the refused job");
+  }
+
+  // ------------------------------------------------------------------------------ upgrades
+
+  /** REPLAY into the v1 job's own output topic: the one topic holds every event once, v1 then v2. */
+  @Test
+  @Order(3)
+  @Timeout(120)
+  void replayResumesWarmFromEachKeysLastWInputs() throws Exception {
+    resume(SCORES, settings(SCORES, v2, "v2", 2, "REPLAY"), KEYS * (PHASE1 + PHASE2));
+    Map<String, List<AnomalyScore>> all = scoresByKey(SCORES);
+    Map<String, List<LabelledEvent>> events = new LinkedHashMap<>();
+    phase1.forEach((k, e) -> events.put(k, concat(e, phase2.get(k))));
+    assertOnePerEventInOrder(events, all, "v1 then v2 in one topic");
+    Map<String, List<AnomalyScore>> after = new LinkedHashMap<>();
+    all.forEach((k, s) -> {
+      assertEquals(v1Scores.get(k), s.subList(0, PHASE1), k + ": the v1 part is what the v1 job committed");
+      after.put(k, s.subList(PHASE1, s.size()));
+    });
+    assertPhaseTwo(after, this::replayReference, W);
+  }
+
+  @Test
+  @Order(4)
+  @Timeout(120)
+  void replayAtAnotherParallelismGivesTheSameScores() throws Exception {
+    assertPhaseTwo(resumeAndCheck("scores-replay-p3", settings("scores-replay-p3", v2, "v2", 3, "REPLAY").put("mode", "micro-batch")),
+        this::replayReference, W);
+  }
+
+  @Test
+  @Order(5)
+  @Timeout(120)
+  void resetStartsEveryKeyFreshAndWarmsUpAgain() throws Exception {
+    Map<String, List<AnomalyScore>> after = resumeAndCheck("scores-reset", settings("scores-reset", v2, "v2", 2, "RESET"));
+    assertPhaseTwo(after, key -> run(new ForecastScorer(Forecaster.load(v2), CALIBRATION), null, phase2.get(key)), 0);
+    after.values().forEach(s -> assertTrue(s.get(0).getWarmingUp() && s.get(0).getForecast().stream().allMatch(f -> f.isNaN()),
+        "a reset key has no forecast and warms up again"));
+  }
+
+  @Test
+  @Order(6)
+  @Timeout(120)
+  void carryAdvancesTheV1StatesWithV2() throws Exception {
+    Map<String, List<AnomalyScore>> after = resumeAndCheck("scores-carry", settings("scores-carry", v2, "v2", 2, "CARRY"));
+    assertPhaseTwo(after, key -> {
+      ForecastScorer one = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
+      ForecastState state = one.newState();
+      run(one, state, phase1.get(key));
+      return run(new ForecastScorer(Forecaster.load(v2), CALIBRATION), state, phase2.get(key));
+    }, PHASE1);
+  }
+
+  // ------------------------------------------------------------------------------ references
+
+  /** A fresh v2 run over the key's last W phase-1 inputs (outputs dropped), then its phase-2 events. */
+  private List<ForecastResult> replayReference(String key) {
+    ForecastScorer scorer = new ForecastScorer(Forecaster.load(v2), CALIBRATION);
+    ForecastState state = scorer.newState();
+    List<LabelledEvent> before = phase1.get(key);
+    run(scorer, state, before.subList(before.size() - W, before.size()));
+    return run(scorer, state, phase2.get(key));
+  }
+
+  /** The kernels' per-event forecaster loop (recurrent mode) over the events, from {@code state} (null: fresh). */
+  private static List<ForecastResult> run(ForecastScorer scorer, ForecastState state, List<LabelledEvent> events) {
+    ForecastState s = state == null ? scorer.newState() : state;
+    List<ForecastResult> out = new ArrayList<>();
+    for (LabelledEvent e : events) {
+      out.add(scorer.score(s, e.values));
+    }
+    return out;
+  }
+
+  /**
+   * Phase 2's scores, per key: all v2, each equal to the reference's result; {@code eventsBefore}
+   * is what the key's event count continues from (W after a replay, 0 after a reset).
+   */
+  private void assertPhaseTwo(Map<String, List<AnomalyScore>> after, Function<String, List<ForecastResult>> reference,
+                              int eventsBefore) {
+    ForecastScorer v1Continued = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
+    int differsFromV1 = 0;
+    for (Map.Entry<String, List<AnomalyScore>> e : after.entrySet()) {
+      String key = e.getKey();
+      List<ForecastResult> expected = reference.apply(key);
+      List<AnomalyScore> got = e.getValue();
+      assertEquals(PHASE2, got.size(), key);
+      ForecastState v1State = v1Continued.newState();
+      run(v1Continued, v1State, phase1.get(key));
+      List<ForecastResult> ifNotUpgraded = run(v1Continued, v1State, phase2.get(key));
+      for (int i = 0; i < got.size(); i++) {
+        AnomalyScore s = got.get(i);
+        ForecastResult r = expected.get(i);
+        String what = key + " phase-2 event " + i;
+        assertEquals("v2", s.getModelVersion(), what + ": every event after the savepoint is scored by v2");
+        assertEquals(eventsBefore + i + 1, s.getEventsSeen(), what + ": events seen");
+        assertEquals(r.eventsSeen, s.getEventsSeen(), what);
+        assertEquals(r.warmingUp, s.getWarmingUp(), what + ": warming up");
+        assertClose(r.score, s.getScore(), 1e-5, what + ": score vs the reference");
+        for (int f = 0; f < r.forecast.length; f++) {
+          assertClose(r.forecast[f], s.getForecast().get(f), 1e-5, what + ": forecast " + f);
+          assertClose(r.forecastStd[f], s.getForecastStd().get(f), 1e-5, what + ": forecast std " + f);
+        }
+        assertClose(r.likelihood, s.getAnomalyLikelihood(), 1e-5, what + ": likelihood");
+        if (Math.abs(ifNotUpgraded.get(i).score - s.getScore()) > 1e-3 * (1 + Math.abs(s.getScore()))) {
+          differsFromV1++;
+        }
+      }
+    }
+    System.out.println("DEBUG max relative difference vs reference: " + maxRelativeDifference);
+    maxRelativeDifference = 0;
+    assertTrue(differsFromV1 > after.size() * PHASE2 / 2,
+        "v2 scores differ from what v1 would have given (" + differsFromV1 + " of " + after.size() * PHASE2 + ")");
+    assertTrue(scoresByKey(DLQ).isEmpty(), "no dead letters");
+  }
+
+  /** Within {@code tolerance x (1 + |expected|)}; NaN (no forecast yet) only where the reference has NaN. */
+  private static void assertClose(double expected, double actual, double tolerance, String what) {
+    if (Double.isNaN(expected) || Double.isNaN(actual)) {
+      assertEquals(Double.isNaN(expected), Double.isNaN(actual), what + ": expected " + expected + ", got " + actual);
+      return;
+    }
+    maxRelativeDifference = Math.max(maxRelativeDifference, Math.abs(expected - actual) / (1 + Math.abs(expected)));
+    assertEquals(expected, actual, tolerance * (1 + Math.abs(expected)), what);
+  }
+
+  private static double maxRelativeDifference;
+
+  // ------------------------------------------------------------------------------ jobs
+
+  /** A job's settings; put() adds more. */
+  private static final class Settings {
+    final Map<String, String> map = new HashMap<>();
+
+    Settings put(String key, String value) {
+      map.put(key, value);
+      return this;
+    }
+  }
+
+  private static Settings settings(String outputTopic, Path model, String version, int parallelism, String policy) {
+    Settings s = new Settings()
+        .put("kafka.bootstrap-servers", kafka.bootstrapServers())
+        .put("kafka.input-topic", IN)
+        .put("kafka.output-topic", outputTopic)
+        .put("kafka.dead-letter-topic", DLQ)
+        .put("kafka.group-id", "upgrade-test")
+        .put("kafka.transactional-id-prefix", "upgrade-test")
+        .put("model", model.toString())
+        .put("model-version", version)
+        .put("parallelism", Integer.toString(parallelism))
+        .put("checkpoint-interval", "300ms")
+        .put("out-of-orderness", "1s")
+        .put("mamba.upgrade.replay-window", Integer.toString(W))
+        .put("mamba.anomaly.warmup-events", Integer.toString(WARMUP))
+        // a failing job (FAIL, refused CARRY) stops at its first failure instead of restarting
+        .put("restart-strategy.type", "none");
+    if (policy != null) {
+      s.put("mamba.upgrade.policy", policy);
+    }
+    return s;
+  }
+
+  private static JobClient start(Map<String, String> settings, String restoreFrom) throws Exception {
+    Map<String, String> s = new HashMap<>(settings);
+    if (restoreFrom != null) {
+      s.put("execution.state-recovery.path", restoreFrom);
+    }
+    JobConfig config = JobConfig.fromMap(s, SensorAnomalyJob.DEFAULT_MODEL);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config.configuration());
+    env.setParallelism(config.parallelism());
+    SensorAnomalyJob.build(env, config);
+    return env.executeAsync("sensor job, model " + config.modelVersion());
+  }
+
+  /** Resumes from the savepoint, waits for {@code count} committed scores, stops the job (with a savepoint, so all is committed). */
+  private static void resume(String topic, Settings settings, int count) throws Exception {
+    if (!topic.equals(SCORES)) {
+      kafka.createTopic(topic, 3);
+    }
+    JobClient job = start(settings.map, savepoint);
+    try {
+      awaitCommitted(job, topic, count);
+    } catch (Throwable t) {
+      job.cancel(); // its slots are needed by the next test
+      throw t;
+    }
+    log(topic + ": all scores committed");
+    job.stopWithSavepoint(false, scratch.resolve("savepoints-after").toUri().toString(), SavepointFormatType.CANONICAL)
+        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    log(topic + ": job stopped");
+  }
+
+  private static final long T0 = System.nanoTime();
+
+  /** Progress on stdout, seconds since the class was loaded: where the test's time goes. */
+  private static void log(String what) {
+    System.out.printf("ModelUpgradeKafkaTest %6.1f s: %s%n", (System.nanoTime() - T0) / 1e9, what);
+  }
+
+  /** Resumes into its own topic; checks phase 1 (v1 job) plus that topic is every event once; returns the topic's scores. */
+  private static Map<String, List<AnomalyScore>> resumeAndCheck(String topic, Settings settings) throws Exception {
+    resume(topic, settings, KEYS * PHASE2);
+    Map<String, List<AnomalyScore>> after = scoresByKey(topic);
+    Map<String, List<AnomalyScore>> all = new LinkedHashMap<>();
+    v1Scores.forEach((k, s) -> all.put(k, concat(s, after.getOrDefault(k, List.of()))));
+    Map<String, List<LabelledEvent>> events = new LinkedHashMap<>();
+    phase1.forEach((k, e) -> events.put(k, concat(e, phase2.get(k))));
+    assertOnePerEventInOrder(events, all, "v1 job's topic then " + topic);
+    return after;
+  }
+
+  private static Throwable runToFailure(String topic, Settings settings) throws Exception {
+    kafka.createTopic(topic, 3);
+    JobClient job = start(settings.map, savepoint);
+    try {
+      job.getJobExecutionResult().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException failed) {
+      log(topic + ": job failed");
+      return failed;
+    } catch (TimeoutException stillRunning) {
+      job.cancel();
+    }
+    return fail("the job did not fail; policy " + settings.map.get("mamba.upgrade.policy"));
+  }
+
+  private static void assertCauseMentions(Throwable failure, String... fragments) {
+    Throwable cause = ExceptionUtils.findThrowableWithMessage(failure, fragments[0])
+        .orElseThrow(() -> new AssertionError("no cause mentions '" + fragments[0] + "'", failure));
+    for (String f : fragments) {
+      assertTrue(cause.getMessage().contains(f), "'" + f + "' in: " + cause.getMessage());
+    }
+  }
+
+  private static void awaitCommitted(JobClient job, String topic, int count) throws Exception {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    int seen = 0;
+    while (System.nanoTime() < deadline) {
+      seen = KafkaTopics.readCommitted(kafka.bootstrapServers(), topic).size();
+      if (seen >= count) {
+        return;
+      }
+      if (job.getJobStatus().get().isGloballyTerminalState()) {
+        job.getJobExecutionResult().get(); // throws the failure
+        fail("the job ended with " + seen + " of " + count + " scores committed to " + topic);
+      }
+      Thread.sleep(300);
+    }
+    fail("only " + seen + " of " + count + " scores committed to " + topic + " within " + WAIT);
+  }
+
+  // ------------------------------------------------------------------------------ Kafka
+
+  private static void produce(List<LabelledEvent> events) {
+    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+      for (LabelledEvent e : events) {
+        producer.send(new ProducerRecord<>(IN, e.key.getBytes(StandardCharsets.UTF_8), READINGS.encode(Demo.reading(e))));
+      }
+      producer.flush();
+    }
+  }
+
+  /** Everything committed to the topic, per key in offset order (one partition per key). */
+  private static Map<String, List<AnomalyScore>> scoresByKey(String topic) {
+    Map<String, List<AnomalyScore>> byKey = new LinkedHashMap<>();
+    Map<String, Integer> partitionOfKey = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(kafka.bootstrapServers(), topic)) {
+      String key = new String(r.key(), StandardCharsets.UTF_8);
+      assertEquals(partitionOfKey.computeIfAbsent(key, k -> r.partition()), r.partition(), "one partition per key");
+      byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(topic.equals(DLQ) ? null : decode(r));
+    }
+    return byKey;
+  }
+
+  private static AnomalyScore decode(ConsumerRecord<byte[], byte[]> r) {
+    try {
+      return SCORE_CODEC.decode(r.value());
+    } catch (Exception e) {
+      throw new AssertionError("undecodable score at offset " + r.offset() + " of " + r.topic(), e);
+    }
+  }
+
+  /** Per key, one score per event, in the events' order (event time and input features). */
+  private static void assertOnePerEventInOrder(Map<String, List<LabelledEvent>> events, Map<String, List<AnomalyScore>> scores,
+                                               String what) {
+    assertEquals(events.keySet(), scores.keySet(), what + ": keys");
+    for (Map.Entry<String, List<LabelledEvent>> e : events.entrySet()) {
+      List<AnomalyScore> got = scores.get(e.getKey());
+      assertEquals(e.getValue().size(), got.size(), what + ", " + e.getKey() + ": one score per event (no loss, no duplicate)");
+      for (int i = 0; i < got.size(); i++) {
+        LabelledEvent in = e.getValue().get(i);
+        AnomalyScore s = got.get(i);
+        assertEquals(e.getKey(), s.getKey());
+        assertEquals(in.timestamp, s.getEventTimeMillis(), what + ", " + e.getKey() + " #" + i + ": in order");
+        for (int f = 0; f < in.values.length; f++) {
+          assertEquals(in.values[f], s.getInput().get(f), what + ", " + e.getKey() + " #" + i + ": input");
+        }
+        assertEquals(i < PHASE1 ? "v1" : "v2", s.getModelVersion(),
+            what + ", " + e.getKey() + " #" + i + ": v1 before the savepoint, v2 after");
+        if (i < PHASE1) {
+          assertEquals(i + 1, s.getEventsSeen(), what + ", " + e.getKey() + " #" + i + ": events seen under v1");
+        }
+      }
+    }
+  }
+
+  private static <T> List<T> concat(List<T> a, List<T> b) {
+    List<T> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+}

@@ -1,6 +1,7 @@
 package io.flinkmamba.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -142,6 +143,8 @@ class ModelUpgradeKafkaTest {
     log("v1 job stopped with a savepoint");
     v1Scores = scoresByKey(SCORES);
     assertOnePerEventInOrder(phase1, v1Scores, "v1 run");
+    ForecastScorer one = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
+    assertEqualsReference(v1Scores, key -> run(one, null, phase1.get(key)), "v1", 0, "phase 1");
     produce(second); // phase 2 arrives while no job runs; every resumed job reads it from the savepoint's offsets
   }
 
@@ -190,14 +193,25 @@ class ModelUpgradeKafkaTest {
       after.put(k, s.subList(PHASE1, s.size()));
     });
     assertPhaseTwo(after, this::replayReference, W);
+    assertWarmAtOnce(after);
   }
 
   @Test
   @Order(4)
   @Timeout(120)
   void replayAtAnotherParallelismGivesTheSameScores() throws Exception {
-    assertPhaseTwo(resumeAndCheck("scores-replay-p3", settings("scores-replay-p3", v2, "v2", 3, "REPLAY").put("mode", "micro-batch")),
-        this::replayReference, W);
+    Map<String, List<AnomalyScore>> after = resumeAndCheck("scores-replay-p3",
+        settings("scores-replay-p3", v2, "v2", 3, "REPLAY").put("mode", "micro-batch"));
+    assertPhaseTwo(after, this::replayReference, W);
+    assertWarmAtOnce(after);
+  }
+
+  /** The first v2 score of every key is warm: a forecast, not flagged warming up (W > the warm-up count). */
+  private static void assertWarmAtOnce(Map<String, List<AnomalyScore>> after) {
+    after.forEach((key, s) -> {
+      assertFalse(s.get(0).getWarmingUp(), key);
+      assertTrue(s.get(0).getForecast().stream().noneMatch(f -> f.isNaN()), key + ": forecast");
+    });
   }
 
   @Test
@@ -221,6 +235,7 @@ class ModelUpgradeKafkaTest {
       run(one, state, phase1.get(key));
       return run(new ForecastScorer(Forecaster.load(v2), CALIBRATION), state, phase2.get(key));
     }, PHASE1);
+    assertWarmAtOnce(after);
   }
 
   // ------------------------------------------------------------------------------ references
@@ -245,58 +260,68 @@ class ModelUpgradeKafkaTest {
   }
 
   /**
-   * Phase 2's scores, per key: all v2, each equal to the reference's result; {@code eventsBefore}
-   * is what the key's event count continues from (W after a replay, 0 after a reset).
+   * Phase 2's scores, per key: all v2, each equal to the reference's result ({@code eventsBefore}: what
+   * the key's event count continues from: W after a replay, 0 after a reset), and most of them unlike
+   * what v1 would have given had the job not been upgraded.
    */
   private void assertPhaseTwo(Map<String, List<AnomalyScore>> after, Function<String, List<ForecastResult>> reference,
                               int eventsBefore) {
+    assertEqualsReference(after, reference, "v2", eventsBefore, "phase 2");
     ForecastScorer v1Continued = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
     int differsFromV1 = 0;
     for (Map.Entry<String, List<AnomalyScore>> e : after.entrySet()) {
-      String key = e.getKey();
-      List<ForecastResult> expected = reference.apply(key);
-      List<AnomalyScore> got = e.getValue();
-      assertEquals(PHASE2, got.size(), key);
       ForecastState v1State = v1Continued.newState();
-      run(v1Continued, v1State, phase1.get(key));
-      List<ForecastResult> ifNotUpgraded = run(v1Continued, v1State, phase2.get(key));
-      for (int i = 0; i < got.size(); i++) {
-        AnomalyScore s = got.get(i);
-        ForecastResult r = expected.get(i);
-        String what = key + " phase-2 event " + i;
-        assertEquals("v2", s.getModelVersion(), what + ": every event after the savepoint is scored by v2");
-        assertEquals(eventsBefore + i + 1, s.getEventsSeen(), what + ": events seen");
-        assertEquals(r.eventsSeen, s.getEventsSeen(), what);
-        assertEquals(r.warmingUp, s.getWarmingUp(), what + ": warming up");
-        assertClose(r.score, s.getScore(), 1e-5, what + ": score vs the reference");
-        for (int f = 0; f < r.forecast.length; f++) {
-          assertClose(r.forecast[f], s.getForecast().get(f), 1e-5, what + ": forecast " + f);
-          assertClose(r.forecastStd[f], s.getForecastStd().get(f), 1e-5, what + ": forecast std " + f);
-        }
-        assertClose(r.likelihood, s.getAnomalyLikelihood(), 1e-5, what + ": likelihood");
-        if (Math.abs(ifNotUpgraded.get(i).score - s.getScore()) > 1e-3 * (1 + Math.abs(s.getScore()))) {
+      run(v1Continued, v1State, phase1.get(e.getKey()));
+      List<ForecastResult> ifNotUpgraded = run(v1Continued, v1State, phase2.get(e.getKey()));
+      for (int i = 0; i < e.getValue().size(); i++) {
+        double score = e.getValue().get(i).getScore();
+        if (Math.abs(ifNotUpgraded.get(i).score - score) > 1e-3 * (1 + Math.abs(score))) {
           differsFromV1++;
         }
       }
     }
-    System.out.println("DEBUG max relative difference vs reference: " + maxRelativeDifference);
-    maxRelativeDifference = 0;
     assertTrue(differsFromV1 > after.size() * PHASE2 / 2,
         "v2 scores differ from what v1 would have given (" + differsFromV1 + " of " + after.size() * PHASE2 + ")");
     assertTrue(scoresByKey(DLQ).isEmpty(), "no dead letters");
   }
 
-  /** Within {@code tolerance x (1 + |expected|)}; NaN (no forecast yet) only where the reference has NaN. */
-  private static void assertClose(double expected, double actual, double tolerance, String what) {
-    if (Double.isNaN(expected) || Double.isNaN(actual)) {
-      assertEquals(Double.isNaN(expected), Double.isNaN(actual), what + ": expected " + expected + ", got " + actual);
-      return;
+  /** Per key, each score is the reference's result for that event, by model {@code version}. */
+  private static void assertEqualsReference(Map<String, List<AnomalyScore>> scores,
+                                            Function<String, List<ForecastResult>> reference, String version,
+                                            int eventsBefore, String phase) {
+    double maxDifference = 0;
+    for (Map.Entry<String, List<AnomalyScore>> e : scores.entrySet()) {
+      List<ForecastResult> expected = reference.apply(e.getKey());
+      List<AnomalyScore> got = e.getValue();
+      assertEquals(expected.size(), got.size(), e.getKey());
+      for (int i = 0; i < got.size(); i++) {
+        AnomalyScore s = got.get(i);
+        ForecastResult r = expected.get(i);
+        String what = e.getKey() + " " + phase + " event " + i;
+        assertEquals(version, s.getModelVersion(), what + ": model version");
+        assertEquals(eventsBefore + i + 1, s.getEventsSeen(), what + ": events seen");
+        assertEquals(r.eventsSeen, s.getEventsSeen(), what);
+        assertEquals(r.warmingUp, s.getWarmingUp(), what + ": warming up");
+        maxDifference = Math.max(maxDifference, assertClose(r.score, s.getScore(), what + ": score vs the reference"));
+        for (int f = 0; f < r.forecast.length; f++) {
+          maxDifference = Math.max(maxDifference, assertClose(r.forecast[f], s.getForecast().get(f), what + ": forecast " + f));
+          maxDifference = Math.max(maxDifference, assertClose(r.forecastStd[f], s.getForecastStd().get(f), what + ": forecast std " + f));
+        }
+        maxDifference = Math.max(maxDifference, assertClose(r.likelihood, s.getAnomalyLikelihood(), what + ": likelihood"));
+      }
     }
-    maxRelativeDifference = Math.max(maxRelativeDifference, Math.abs(expected - actual) / (1 + Math.abs(expected)));
-    assertEquals(expected, actual, tolerance * (1 + Math.abs(expected)), what);
+    log(phase + " (" + version + "): largest difference from the reference " + maxDifference + " (relative, 1e-5 allowed)");
   }
 
-  private static double maxRelativeDifference;
+  /** Within 1e-5 x (1 + |expected|); NaN (no forecast yet) only where the reference has NaN. Returns the difference so scaled. */
+  private static double assertClose(double expected, double actual, String what) {
+    if (Double.isNaN(expected) || Double.isNaN(actual)) {
+      assertEquals(Double.isNaN(expected), Double.isNaN(actual), what + ": expected " + expected + ", got " + actual);
+      return 0;
+    }
+    assertEquals(expected, actual, 1e-5 * (1 + Math.abs(expected)), what);
+    return Math.abs(expected - actual) / (1 + Math.abs(expected));
+  }
 
   // ------------------------------------------------------------------------------ jobs
 
@@ -342,7 +367,9 @@ class ModelUpgradeKafkaTest {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config.configuration());
     env.setParallelism(config.parallelism());
     SensorAnomalyJob.build(env, config);
-    return env.executeAsync("sensor job, model " + config.modelVersion());
+    JobClient job = env.executeAsync("sensor job, model " + config.modelVersion());
+    log("submitted: " + config.kafka().outputTopic() + ", model " + config.modelVersion());
+    return job;
   }
 
   /** Resumes from the savepoint, waits for {@code count} committed scores, stops the job (with a savepoint, so all is committed). */
@@ -408,7 +435,11 @@ class ModelUpgradeKafkaTest {
     long deadline = System.nanoTime() + WAIT.toNanos();
     int seen = 0;
     while (System.nanoTime() < deadline) {
-      seen = KafkaTopics.readCommitted(kafka.bootstrapServers(), topic).size();
+      int now = KafkaTopics.readCommitted(kafka.bootstrapServers(), topic).size();
+      if (seen == 0 && now > 0) {
+        log(topic + ": first scores committed");
+      }
+      seen = now;
       if (seen >= count) {
         return;
       }

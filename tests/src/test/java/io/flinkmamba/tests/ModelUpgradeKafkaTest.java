@@ -89,6 +89,8 @@ class ModelUpgradeKafkaTest {
   private static String savepoint;
   private static final Map<String, List<LabelledEvent>> phase1 = new LinkedHashMap<>();
   private static final Map<String, List<LabelledEvent>> phase2 = new LinkedHashMap<>();
+  /** The same events in the generator's order (keys interleaved), as written to the input topic. */
+  private static final List<LabelledEvent> firstStream = new ArrayList<>(), secondStream = new ArrayList<>();
   /** What the v1 job committed before it was stopped, per key in topic order. */
   private static Map<String, List<AnomalyScore>> v1Scores;
 
@@ -132,18 +134,17 @@ class ModelUpgradeKafkaTest {
     kafka.createTopic(SCORES, 3);
 
     StreamGenerator generator = new StreamGenerator(StreamGenerator.Family.SENSOR, KEYS, 3, PHASE1 + PHASE2, 808);
-    List<LabelledEvent> first = new ArrayList<>(), second = new ArrayList<>();
     generator.forEachRemaining(e -> {
       List<LabelledEvent> p1 = phase1.computeIfAbsent(e.key, k -> new ArrayList<>());
       if (p1.size() < PHASE1) {
         p1.add(e);
-        first.add(e);
+        firstStream.add(e);
       } else {
         phase2.computeIfAbsent(e.key, k -> new ArrayList<>()).add(e);
-        second.add(e);
+        secondStream.add(e);
       }
     });
-    produce(first);
+    produce(firstStream);
     log("phase 1 produced");
     JobClient job = start(settings(SCORES, v1, "v1", 2, null).put("mode", "micro-batch").map, null);
     try {
@@ -160,7 +161,7 @@ class ModelUpgradeKafkaTest {
     assertOnePerEventInOrder(phase1, v1Scores, "v1 run");
     ForecastScorer one = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
     assertEqualsReference(v1Scores, key -> run(one, null, phase1.get(key)), "v1", 0, "phase 1");
-    produce(second); // phase 2 arrives while no job runs; every resumed job reads it from the savepoint's offsets
+    produce(secondStream); // phase 2 arrives while no job runs; every resumed job reads it from the savepoint's offsets
   }
 
   @AfterAll
@@ -475,9 +476,13 @@ class ModelUpgradeKafkaTest {
   // ------------------------------------------------------------------------------ Kafka
 
   private static void produce(List<LabelledEvent> events) {
+    produce(IN, events);
+  }
+
+  private static void produce(String topic, List<LabelledEvent> events) {
     try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
       for (LabelledEvent e : events) {
-        producer.send(new ProducerRecord<>(IN, e.key.getBytes(StandardCharsets.UTF_8), READINGS.encode(Demo.reading(e))));
+        producer.send(new ProducerRecord<>(topic, e.key.getBytes(StandardCharsets.UTF_8), READINGS.encode(Demo.reading(e))));
       }
       producer.flush();
     }
@@ -503,9 +508,18 @@ class ModelUpgradeKafkaTest {
     }
   }
 
-  /** Per key, one score per event, in the events' order (event time and input features). */
+  /** Per key, one score per event, in the events' order; v1 scored phase 1, v2 the rest. */
   private static void assertOnePerEventInOrder(Map<String, List<LabelledEvent>> events, Map<String, List<AnomalyScore>> scores,
                                                String what) {
+    assertOnePerEventInOrder(events, scores, key -> PHASE1, what);
+  }
+
+  /**
+   * Per key, one score per event, in the events' order (event time and input features); scores by v1
+   * (counting events from 1) up to the key's {@code firstV2} index, by v2 from there on.
+   */
+  private static void assertOnePerEventInOrder(Map<String, List<LabelledEvent>> events, Map<String, List<AnomalyScore>> scores,
+                                               Function<String, Integer> firstV2, String what) {
     assertEquals(events.keySet(), scores.keySet(), what + ": keys");
     for (Map.Entry<String, List<LabelledEvent>> e : events.entrySet()) {
       List<AnomalyScore> got = scores.get(e.getKey());
@@ -518,9 +532,10 @@ class ModelUpgradeKafkaTest {
         for (int f = 0; f < in.values.length; f++) {
           assertEquals(in.values[f], s.getInput().get(f), what + ", " + e.getKey() + " #" + i + ": input");
         }
-        assertEquals(i < PHASE1 ? "v1" : "v2", s.getModelVersion(),
-            what + ", " + e.getKey() + " #" + i + ": v1 before the savepoint, v2 after");
-        if (i < PHASE1) {
+        boolean before = i < firstV2.apply(e.getKey());
+        assertEquals(before ? "v1" : "v2", s.getModelVersion(),
+            what + ", " + e.getKey() + " #" + i + ": v1 before the switch, v2 after");
+        if (before) {
           assertEquals(i + 1, s.getEventsSeen(), what + ", " + e.getKey() + " #" + i + ": events seen under v1");
         }
       }

@@ -28,6 +28,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -54,14 +55,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 8's end-to-end upgrade: the sensor job (real Kafka broker, MiniCluster, exactly-once sink)
- * scores phase 1 of a labelled stream with model v1 and a replay buffer of W inputs per key, is
- * stopped with a savepoint, and is resumed from that one savepoint with model v2 under each
- * {@code mamba.upgrade.policy} (REPLAY at the same and at another parallelism, RESET, CARRY) over
- * phase 2; FAIL, and CARRY onto another architecture, must fail the job with the reason and commit
- * nothing. Read back with read_committed: every input scored exactly once across the upgrade, in
- * order per key; v1 scored every event before the savepoint and v2 every event after; and each
- * policy's v2 scores equal the kernels' forecaster run the policy promises (REPLAY: a fresh v2 over
- * the key's last W inputs, then the new events).
+ * scores a labelled stream with model v1 and a replay buffer of W inputs per key and is stopped with
+ * a savepoint while readings are still arriving; the rest of the stream is written, and the job is
+ * resumed from that one savepoint with model v2 under each {@code mamba.upgrade.policy} (REPLAY at
+ * the same and at another parallelism, RESET, CARRY); FAIL, and CARRY onto another architecture,
+ * must fail the job with the reason and commit nothing. Read back with read_committed: every input
+ * scored exactly once across the upgrade, in order per key; v1 scored each key's readings up to
+ * where the savepoint cut its stream (phase 1) and v2 every one after (phase 2); and each policy's
+ * v2 scores equal the kernels' forecaster run the policy promises (REPLAY: a fresh v2 over the key's
+ * last W inputs, then the new events).
  *
  * <p>v2 is the shipped sensor model with its weights perturbed by a seeded 5% (same architecture,
  * another fingerprint); the other architecture is the shipped model without its last layer. Both
@@ -74,9 +76,13 @@ class ModelUpgradeKafkaTest {
       new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(3).build());
 
   private static final int KEYS = 6;
-  private static final int PHASE1 = 48;
-  private static final int PHASE2 = 16;
-  /** Replay buffer per key (mamba.upgrade.replay-window), less than PHASE1 so the buffer is a true window. */
+  private static final int EVENTS_PER_KEY = 64;
+  /**
+   * Readings per key written before the v1 job starts, and while it is being stopped (paced, so the
+   * savepoint's barrier overtakes some in flight); the rest of the 64 is written after the stop.
+   */
+  private static final int BURST = 40, DURING_STOP = 16;
+  /** Replay buffer per key (mamba.upgrade.replay-window), less than BURST so the buffer is a true window. */
   private static final int W = 32;
   private static final int WARMUP = 20;
   private static final CalibrationSettings CALIBRATION = CalibrationSettings.DEFAULT.withWarmupEvents(WARMUP);
@@ -87,10 +93,12 @@ class ModelUpgradeKafkaTest {
   private static LocalKafkaBroker kafka;
   private static Path v1, v2, otherArchitecture;
   private static String savepoint;
+  /** Every reading, in the generator's order (keys interleaved), as written to the input topic. */
+  private static final List<LabelledEvent> stream = new ArrayList<>();
+  /** Per key: all its readings; those v1 scored before the savepoint (phase 1); the rest (phase 2). */
+  private static final Map<String, List<LabelledEvent>> events = new LinkedHashMap<>();
   private static final Map<String, List<LabelledEvent>> phase1 = new LinkedHashMap<>();
   private static final Map<String, List<LabelledEvent>> phase2 = new LinkedHashMap<>();
-  /** The same events in the generator's order (keys interleaved), as written to the input topic. */
-  private static final List<LabelledEvent> firstStream = new ArrayList<>(), secondStream = new ArrayList<>();
   /** What the v1 job committed before it was stopped, per key in topic order. */
   private static Map<String, List<AnomalyScore>> v1Scores;
 
@@ -107,7 +115,7 @@ class ModelUpgradeKafkaTest {
   }
 
   /**
-   * Once, before the first test: phase 1 through v1, stop with a savepoint, phase 2 into the topic.
+   * Once, before the first test: the v1 job, stopped with a savepoint mid-stream; the rest of the stream into the topic.
    * Not in {@code @BeforeAll}: the MiniCluster is the jobs' environment only from {@code @BeforeEach} on.
    */
   @BeforeEach
@@ -133,35 +141,41 @@ class ModelUpgradeKafkaTest {
     kafka.createTopic(DLQ, 1);
     kafka.createTopic(SCORES, 3);
 
-    StreamGenerator generator = new StreamGenerator(StreamGenerator.Family.SENSOR, KEYS, 3, PHASE1 + PHASE2, 808);
-    generator.forEachRemaining(e -> {
-      List<LabelledEvent> p1 = phase1.computeIfAbsent(e.key, k -> new ArrayList<>());
-      if (p1.size() < PHASE1) {
-        p1.add(e);
-        firstStream.add(e);
-      } else {
-        phase2.computeIfAbsent(e.key, k -> new ArrayList<>()).add(e);
-        secondStream.add(e);
-      }
+    new StreamGenerator(StreamGenerator.Family.SENSOR, KEYS, 3, EVENTS_PER_KEY, 808).forEachRemaining(e -> {
+      stream.add(e);
+      events.computeIfAbsent(e.key, k -> new ArrayList<>()).add(e);
     });
-    produce(firstStream);
-    log("phase 1 produced");
+    int burst = KEYS * BURST, stopAt = burst + KEYS * DURING_STOP;
+    produce(stream.subList(0, burst));
+    log("burst produced");
     JobClient job = start(settings(SCORES, v1, "v1", 2, null).put("mode", "micro-batch").map, null);
     try {
-      awaitCommitted(job, SCORES, KEYS * PHASE1);
+      awaitCommitted(job, SCORES, burst);
+      log("v1 job: burst committed");
+      // stop while readings are still arriving: the savepoint splits each key's stream where the source was
+      CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> producePaced(stream.subList(burst, stopAt)));
+      Thread.sleep(500);
+      savepoint = job.stopWithSavepoint(false, scratch.resolve("savepoints").toUri().toString(), SavepointFormatType.CANONICAL)
+          .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      sender.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     } catch (Throwable t) {
       job.cancel();
       throw t;
     }
-    log("v1 job: phase 1 committed");
-    savepoint = job.stopWithSavepoint(false, scratch.resolve("savepoints").toUri().toString(), SavepointFormatType.CANONICAL)
-        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
-    log("v1 job stopped with a savepoint");
+    produce(stream.subList(stopAt, stream.size())); // arrives while no job runs
     v1Scores = scoresByKey(SCORES);
+    Map<String, Integer> split = new LinkedHashMap<>();
+    events.forEach((k, e) -> {
+      int n = v1Scores.getOrDefault(k, List.of()).size();
+      assertTrue(n >= BURST && n <= BURST + DURING_STOP, k + ": v1 scored " + n);
+      phase1.put(k, e.subList(0, n));
+      phase2.put(k, e.subList(n, e.size()));
+      split.put(k, n);
+    });
+    log("v1 job stopped with a savepoint; readings scored by v1 per key: " + split + " of " + EVENTS_PER_KEY);
     assertOnePerEventInOrder(phase1, v1Scores, "v1 run");
     ForecastScorer one = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
-    assertEqualsReference(v1Scores, key -> run(one, null, phase1.get(key)), "v1", 0, "phase 1");
-    produce(secondStream); // phase 2 arrives while no job runs; every resumed job reads it from the savepoint's offsets
+    assertEqualsReference(v1Scores, key -> run(one, null, phase1.get(key)), "v1", key -> 0, "phase 1");
   }
 
   @AfterAll
@@ -203,17 +217,16 @@ class ModelUpgradeKafkaTest {
   @Order(3)
   @Timeout(120)
   void replayResumesWarmFromEachKeysLastWInputs() throws Exception {
-    resume(SCORES, settings(SCORES, v2, "v2", 2, "REPLAY"), KEYS * (PHASE1 + PHASE2));
+    resume(SCORES, settings(SCORES, v2, "v2", 2, "REPLAY"), stream.size());
     Map<String, List<AnomalyScore>> all = scoresByKey(SCORES);
-    Map<String, List<LabelledEvent>> events = new LinkedHashMap<>();
-    phase1.forEach((k, e) -> events.put(k, concat(e, phase2.get(k))));
     assertOnePerEventInOrder(events, all, "v1 then v2 in one topic");
     Map<String, List<AnomalyScore>> after = new LinkedHashMap<>();
     all.forEach((k, s) -> {
-      assertEquals(v1Scores.get(k), s.subList(0, PHASE1), k + ": the v1 part is what the v1 job committed");
-      after.put(k, s.subList(PHASE1, s.size()));
+      int n = phase1.get(k).size();
+      assertEquals(v1Scores.get(k), s.subList(0, n), k + ": the v1 part is what the v1 job committed");
+      after.put(k, s.subList(n, s.size()));
     });
-    assertPhaseTwo(after, this::replayReference, W);
+    assertPhaseTwo(after, this::replayReference, key -> W);
     assertWarmAtOnce(after);
   }
 
@@ -223,7 +236,7 @@ class ModelUpgradeKafkaTest {
   void replayAtAnotherParallelismGivesTheSameScores() throws Exception {
     Map<String, List<AnomalyScore>> after = resumeAndCheck("scores-replay-p3",
         settings("scores-replay-p3", v2, "v2", 3, "REPLAY").put("mode", "micro-batch"));
-    assertPhaseTwo(after, this::replayReference, W);
+    assertPhaseTwo(after, this::replayReference, key -> W);
     assertWarmAtOnce(after);
   }
 
@@ -240,7 +253,7 @@ class ModelUpgradeKafkaTest {
   @Timeout(120)
   void resetStartsEveryKeyFreshAndWarmsUpAgain() throws Exception {
     Map<String, List<AnomalyScore>> after = resumeAndCheck("scores-reset", settings("scores-reset", v2, "v2", 2, "RESET"));
-    assertPhaseTwo(after, key -> run(new ForecastScorer(Forecaster.load(v2), CALIBRATION), null, phase2.get(key)), 0);
+    assertPhaseTwo(after, key -> run(new ForecastScorer(Forecaster.load(v2), CALIBRATION), null, phase2.get(key)), key -> 0);
     after.values().forEach(s -> assertTrue(s.get(0).getWarmingUp() && s.get(0).getForecast().stream().allMatch(f -> f.isNaN()),
         "a reset key has no forecast and warms up again"));
   }
@@ -255,7 +268,7 @@ class ModelUpgradeKafkaTest {
       ForecastState state = one.newState();
       run(one, state, phase1.get(key));
       return run(new ForecastScorer(Forecaster.load(v2), CALIBRATION), state, phase2.get(key));
-    }, PHASE1);
+    }, key -> phase1.get(key).size());
     assertWarmAtOnce(after);
   }
 
@@ -286,7 +299,7 @@ class ModelUpgradeKafkaTest {
    * what v1 would have given had the job not been upgraded.
    */
   private void assertPhaseTwo(Map<String, List<AnomalyScore>> after, Function<String, List<ForecastResult>> reference,
-                              int eventsBefore) {
+                              Function<String, Integer> eventsBefore) {
     assertEqualsReference(after, reference, "v2", eventsBefore, "phase 2");
     ForecastScorer v1Continued = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
     int differsFromV1 = 0;
@@ -301,15 +314,16 @@ class ModelUpgradeKafkaTest {
         }
       }
     }
-    assertTrue(differsFromV1 > after.size() * PHASE2 / 2,
-        "v2 scores differ from what v1 would have given (" + differsFromV1 + " of " + after.size() * PHASE2 + ")");
+    int phase2Events = phase2.values().stream().mapToInt(List::size).sum();
+    assertTrue(differsFromV1 > phase2Events / 2,
+        "v2 scores differ from what v1 would have given (" + differsFromV1 + " of " + phase2Events + ")");
     assertTrue(scoresByKey(DLQ).isEmpty(), "no dead letters");
   }
 
   /** Per key, each score is the reference's result for that event, by model {@code version}. */
   private static void assertEqualsReference(Map<String, List<AnomalyScore>> scores,
                                             Function<String, List<ForecastResult>> reference, String version,
-                                            int eventsBefore, String phase) {
+                                            Function<String, Integer> eventsBefore, String phase) {
     double maxDifference = 0;
     for (Map.Entry<String, List<AnomalyScore>> e : scores.entrySet()) {
       List<ForecastResult> expected = reference.apply(e.getKey());
@@ -320,7 +334,7 @@ class ModelUpgradeKafkaTest {
         ForecastResult r = expected.get(i);
         String what = e.getKey() + " " + phase + " event " + i;
         assertEquals(version, s.getModelVersion(), what + ": model version");
-        assertEquals(eventsBefore + i + 1, s.getEventsSeen(), what + ": events seen");
+        assertEquals(eventsBefore.apply(e.getKey()) + i + 1, s.getEventsSeen(), what + ": events seen");
         assertEquals(r.eventsSeen, s.getEventsSeen(), what);
         assertEquals(r.warmingUp, s.getWarmingUp(), what + ": warming up");
         maxDifference = Math.max(maxDifference, assertClose(r.score, s.getScore(), what + ": score vs the reference"));
@@ -420,12 +434,10 @@ class ModelUpgradeKafkaTest {
 
   /** Resumes into its own topic; checks phase 1 (v1 job) plus that topic is every event once; returns the topic's scores. */
   private static Map<String, List<AnomalyScore>> resumeAndCheck(String topic, Settings settings) throws Exception {
-    resume(topic, settings, KEYS * PHASE2);
+    resume(topic, settings, phase2.values().stream().mapToInt(List::size).sum());
     Map<String, List<AnomalyScore>> after = scoresByKey(topic);
     Map<String, List<AnomalyScore>> all = new LinkedHashMap<>();
     v1Scores.forEach((k, s) -> all.put(k, concat(s, after.getOrDefault(k, List.of()))));
-    Map<String, List<LabelledEvent>> events = new LinkedHashMap<>();
-    phase1.forEach((k, e) -> events.put(k, concat(e, phase2.get(k))));
     assertOnePerEventInOrder(events, all, "v1 job's topic then " + topic);
     return after;
   }
@@ -479,6 +491,20 @@ class ModelUpgradeKafkaTest {
     produce(IN, events);
   }
 
+  /** The readings one by one, 10 ms apart. */
+  private static void producePaced(List<LabelledEvent> readings) {
+    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+      for (LabelledEvent e : readings) {
+        producer.send(new ProducerRecord<>(IN, e.key.getBytes(StandardCharsets.UTF_8), READINGS.encode(Demo.reading(e))));
+        producer.flush();
+        Thread.sleep(10);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static void produce(String topic, List<LabelledEvent> events) {
     try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
       for (LabelledEvent e : events) {
@@ -511,7 +537,7 @@ class ModelUpgradeKafkaTest {
   /** Per key, one score per event, in the events' order; v1 scored phase 1, v2 the rest. */
   private static void assertOnePerEventInOrder(Map<String, List<LabelledEvent>> events, Map<String, List<AnomalyScore>> scores,
                                                String what) {
-    assertOnePerEventInOrder(events, scores, key -> PHASE1, what);
+    assertOnePerEventInOrder(events, scores, key -> phase1.get(key).size(), what);
   }
 
   /**

@@ -39,6 +39,9 @@ public final class ScoreCollector implements AutoCloseable {
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // Records deleted before this reader got to them (retention) fail the reader instead of
+        // making it jump to the end (the default reset, "latest") and silently skip what is left.
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         consumer = new KafkaConsumer<>(config);
         List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).collect(Collectors.toList());

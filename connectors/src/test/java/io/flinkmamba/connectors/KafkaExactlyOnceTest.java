@@ -162,6 +162,38 @@ class KafkaExactlyOnceTest {
     }
   }
 
+  /**
+   * Issue 6's mechanism, on its own: a broker deletes records whose timestamps lie beyond the topic's
+   * retention (7 days), committed or not; the test broker within about a second. A reader of "all
+   * that was committed" must then refuse, not return the rest as if it were everything.
+   */
+  @Test
+  @Timeout(120)
+  void recordsStampedBeyondTheRetentionAreDeletedAndTheReaderRefusesTheTopic() throws Exception {
+    String topic = "stamped-in-2023";
+    kafka.createTopic(topic, 1);
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class))) {
+      for (int i = 0; i < 3; i++) {
+        producer.send(new ProducerRecord<>(topic, 0, time(i), utf8("k"), utf8("v" + i))).get();
+      }
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    IllegalStateException refused = null;
+    while (refused == null && System.nanoTime() < deadline) {
+      try {
+        CommittedRecords.readAll(kafka.bootstrapServers(), topic);
+        Thread.sleep(200);
+      } catch (IllegalStateException e) {
+        refused = e;
+      }
+    }
+    assertNotNull(refused, "records stamped in 2023 deleted by the broker's retention, and the reader says so");
+    assertTrue(refused.getMessage().contains("deleted from the start of topic " + topic), refused.getMessage());
+  }
+
   private static List<Bad> produceInput(AvroRecordCodec<SensorReading> codec, Schema v1) throws Exception {
     List<Bad> bad = new ArrayList<>();
     BinaryMessageEncoder<GenericRecord> oldProducer = new BinaryMessageEncoder<>(GenericData.get(), v1);

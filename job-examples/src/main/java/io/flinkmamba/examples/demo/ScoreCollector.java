@@ -84,7 +84,10 @@ public final class ScoreCollector implements AutoCloseable {
     long anomalies() { return anomalies.get(); }
     long undecodable() { return undecodable.get(); }
 
-    /** Per partition: end offset for read_committed (the last stable offset) and for read_uncommitted. */
+    /**
+     * Per partition: the log start offset, the end offset for read_committed (the last stable offset)
+     * and for read_uncommitted.
+     */
     public static String offsets(String bootstrap, String topic) {
         StringBuilder sb = new StringBuilder();
         for (String isolation : new String[] {"read_committed", "read_uncommitted"}) {
@@ -96,11 +99,19 @@ public final class ScoreCollector implements AutoCloseable {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(config)) {
                 List<TopicPartition> partitions = c.partitionsFor(topic).stream()
                         .map(p -> new TopicPartition(topic, p.partition())).collect(Collectors.toList());
-                sb.append(isolation).append(" end offsets ").append(new java.util.TreeMap<>(c.endOffsets(partitions).entrySet().stream()
-                        .collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)))).append("; ");
+                if (isolation.equals("read_committed")) {
+                    // above 0: the broker deleted records from the start (retention), read or not
+                    sb.append("log start offsets ").append(byPartition(c.beginningOffsets(partitions))).append("; ");
+                }
+                sb.append(isolation).append(" end offsets ").append(byPartition(c.endOffsets(partitions))).append("; ");
             }
         }
         return sb.toString();
+    }
+
+    private static Map<Integer, Long> byPartition(Map<TopicPartition, Long> offsets) {
+        return new java.util.TreeMap<>(offsets.entrySet().stream()
+                .collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)));
     }
 
     RuntimeException failure() { return failure; }

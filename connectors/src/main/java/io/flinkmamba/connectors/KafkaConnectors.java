@@ -65,7 +65,7 @@ public final class KafkaConnectors {
    */
   public static <T extends SpecificRecordBase> KafkaSink<T> recordSink(
       KafkaOptions options, AvroRecordCodec<T> codec, SerializableFunction<T, String> keyOf, String role) {
-    return exactlyOnce(options, new AvroRecordSerializer<>(options.outputTopic(), codec, keyOf), role);
+    return exactlyOnce(options, new AvroRecordSerializer<>(options.outputTopic(), codec, keyOf, options.recordTimestamp()), role);
   }
 
   /**
@@ -82,7 +82,7 @@ public final class KafkaConnectors {
             .name(role + "-encode")
             .uid(role + "-encode");
     encoded
-        .sinkTo(exactlyOnce(options, new EncodedRecordSerializer(options.outputTopic()), role))
+        .sinkTo(exactlyOnce(options, new EncodedRecordSerializer(options.outputTopic(), options.recordTimestamp()), role))
         .name(role + "-sink")
         .uid(role + "-sink");
     return encoded.getSideOutput(DeadLetterSplitter.DEAD_LETTERS);
@@ -90,7 +90,7 @@ public final class KafkaConnectors {
 
   /** An exactly-once sink of dead letters to the dead-letter topic. */
   public static KafkaSink<DeadLetter> deadLetterSink(KafkaOptions options) {
-    return exactlyOnce(options, new DeadLetterSerializer(options.deadLetterTopic()), "dead-letters");
+    return exactlyOnce(options, new DeadLetterSerializer(options.deadLetterTopic(), options.recordTimestamp()), "dead-letters");
   }
 
   /** Routes the dead letters to the dead-letter topic. */

@@ -833,9 +833,19 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         output.collect(MambaOperators.MODEL_UPDATES, new StreamRecord<>(o));
     }
 
-    /** The running model's version label and fingerprint: for tests. */
+    /** The running model's version label: for tests. */
     String runningVersion() {
         return modelVersion;
+    }
+
+    /** Updates received and not yet accepted or refused: for tests. */
+    int updatesLoading() {
+        return updates == null ? 0 : updates.loading.size();
+    }
+
+    /** The hot-swap bookkeeping (null in one-input mode): for tests. */
+    ModelUpdates modelUpdates() {
+        return updates;
     }
 
     /** A copy of the key's state, or null when it has none: for tests and tools. */

@@ -676,8 +676,16 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
 
     @Override
     public void finish() throws Exception {
+        awaitModelUpdates();
         flush();
         super.finish();
+    }
+
+    /** At the end of a bounded job: every received update is accepted or refused (and reported) before the end. */
+    private void awaitModelUpdates() throws InterruptedException {
+        while (updates != null && !updates.loading.isEmpty()) {
+            mailbox().yield();
+        }
     }
 
     @Override

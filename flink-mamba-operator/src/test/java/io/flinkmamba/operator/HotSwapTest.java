@@ -351,6 +351,26 @@ class HotSwapTest {
     }
 
     @Test
+    void theSwappedModelSurvivesRescaling() throws Exception {
+        OperatorSubtaskState snap;
+        try (var h = scoring(ScoringMode.PER_EVENT, null)) {
+            feed(h, Fixture.events(4, 40, 15));
+            update(h, new ModelUpdate(v2Dir.toString(), v2Sha, "v2", UpgradePolicy.RESET));
+            snap = h.snapshot(1, 1);
+        }
+        for (int subtask = 0; subtask < 2; subtask++) {
+            MambaSpec<TestEvent> spec = fx.spec().build();
+            var op = new MambaScoringOperator<String, TestEvent>(spec, spec.resolve(new Configuration())).acceptModelUpdates();
+            try (var h = new KeyedTwoInputStreamOperatorTestHarness<String, TestEvent, ModelUpdate, MambaScore<String>>(
+                    op, (KeySelector<TestEvent, String>) e -> e.key, null, Types.STRING, 128, 2, subtask)) {
+                h.initializeState(KeyedTwoInputStreamOperatorTestHarness.repartitionOperatorState(snap, 128, 1, 2, subtask));
+                h.open();
+                assertEquals("v2", op.runningVersion(), "subtask " + subtask + " of 2");
+            }
+        }
+    }
+
+    @Test
     void anUpdateStillLoadingAtTheSnapshotIsLoadedAfterTheRestore() throws Exception {
         OperatorSubtaskState snap;
         try (var h = scoring(ScoringMode.PER_EVENT, null)) {

@@ -232,6 +232,8 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
                 modelPath, modelVersion, fingerprint, settings,
                 batchForward == null ? "recurrent step" : "batched on " + batchForward.device());
         if (restoreFailure != null) {
+            updates.accepted = null; // the configured model runs: a later snapshot must say so
+            updates.save();
             report(updates.outcome(restored, null, restoreFailure, spec.modelVersion(), settings.upgradePolicy));
         }
         if (updates != null) {

@@ -403,6 +403,11 @@ class HotSwapTest {
             assertEquals(1, o.size());
             assertFalse(o.get(0).accepted);
             assertContains(o.get(0).reason, "could not be reloaded");
+            snap = h.snapshot(2, 2);
+        }
+        try (var h = scoring(ScoringMode.PER_EVENT, snap)) {
+            assertEquals("v1", ((KeyedMambaOperator<?, ?, ?>) h.getOperator()).runningVersion());
+            assertEquals(0, outcomes(h).size(), "the fallback was recorded: no second attempt");
         }
     }
 

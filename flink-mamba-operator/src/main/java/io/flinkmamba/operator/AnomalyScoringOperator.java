@@ -10,6 +10,7 @@ import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 import org.apache.flink.metrics.Counter;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -78,7 +79,7 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
     }
 
     @Override
-    protected LoadedModel load(java.nio.file.Path dir) {
+    protected LoadedModel load(Path dir) {
         return new Loaded(Forecaster.load(dir));
     }
 
@@ -86,11 +87,6 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
     protected void use(LoadedModel loaded) {
         forecaster = ((Loaded) loaded).forecaster;
         scorer = ((Loaded) loaded).scorer;
-    }
-
-    @Override
-    protected String modelFingerprint() {
-        return forecaster.fingerprint();
     }
 
     @Override

@@ -3,11 +3,14 @@ package io.flinkmamba.operator;
 import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
+import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -22,6 +25,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
@@ -64,6 +69,8 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
 
     protected final MambaSpec<IN> spec;
     protected final MambaSettings settings;
+    /** Whether the second input carries model updates (hot swap). */
+    private boolean hotSwap;
 
     private transient String fingerprint;
     /** The running model's version label, directory and upgrade policy: the spec's until a hot swap. */
@@ -121,7 +128,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
      * Loads a model directory. Runs on a background thread for a hot swap: no effect on the operator
      * until {@link #use}. Throws (any RuntimeException) for a model that cannot be loaded.
      */
-    protected abstract LoadedModel load(java.nio.file.Path dir);
+    protected abstract LoadedModel load(Path dir);
 
     /** Makes {@code model} the one the scoring hooks use (task thread, between two events). */
     protected abstract void use(LoadedModel model);
@@ -130,9 +137,6 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     protected final String modelVersion() {
         return modelVersion;
     }
-
-    /** The loaded model's fingerprint, stored with every key's state. */
-    protected abstract String modelFingerprint();
 
     /** Bytes of one key's state, for the stateBytesPerKey gauge. */
     protected abstract long stateBytesPerKey();
@@ -171,10 +175,8 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         return this;
     }
 
-    private boolean hotSwap;
-
     @Override
-    public void initializeState(org.apache.flink.runtime.state.StateInitializationContext context) throws Exception {
+    public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         if (hotSwap) {
             updates = new ModelUpdates(context.getOperatorStateStore(), context.isRestored());
@@ -200,7 +202,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             install(model, restored.version, restored.modelUri, policyOf(restored));
         } else {
             try {
-                model = load(java.nio.file.Paths.get(spec.modelPath()));
+                model = load(Paths.get(spec.modelPath()));
             } catch (RuntimeException e) {
                 throw new IllegalStateException("Mamba operator '" + spec.uid() + "': cannot load the model from '"
                         + spec.modelPath() + "': " + e.getMessage(), e);
@@ -223,7 +225,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         pendingKeys = new LinkedHashSet<>();
         flushDeadline = -1;
         metrics = new OperatorMetrics(getMetricGroup(), this::stateBytesPerKey, () -> pendingEvents);
-        getMetricGroup().gauge("modelVersion", (org.apache.flink.metrics.Gauge<String>) () -> modelVersion);
+        getMetricGroup().gauge("modelVersion", (Gauge<String>) () -> modelVersion);
         if (updates != null) {
             updates.open(getMetricGroup(), getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         }
@@ -737,15 +739,15 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         // ignored, see processWatermark1
     }
 
-    private transient org.apache.flink.api.common.operators.MailboxExecutor mailboxExecutor;
+    private transient MailboxExecutor mailboxExecutor;
 
     @Override
-    public void setMailboxExecutor(org.apache.flink.api.common.operators.MailboxExecutor mailboxExecutor) {
+    public void setMailboxExecutor(MailboxExecutor mailboxExecutor) {
         super.setMailboxExecutor(mailboxExecutor);
         this.mailboxExecutor = mailboxExecutor;
     }
 
-    private org.apache.flink.api.common.operators.MailboxExecutor mailbox() {
+    private MailboxExecutor mailbox() {
         if (mailboxExecutor == null) {
             mailboxExecutor = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
         }
@@ -760,7 +762,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     private void submit(ModelUpdate u) throws Exception {
         updates.loading.add(u);
         updates.save();
-        org.apache.flink.api.common.operators.MailboxExecutor mailbox = mailbox();
+        MailboxExecutor mailbox = mailbox();
         updates.loader(spec.uid()).execute(() -> {
             Object result;
             try {

@@ -5,6 +5,7 @@ import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -61,7 +62,7 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
     }
 
     @Override
-    protected LoadedModel load(java.nio.file.Path dir) {
+    protected LoadedModel load(Path dir) {
         return new Block(MambaModel.load(dir));
     }
 
@@ -73,11 +74,6 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
         adapter = spec.inputAdapter();
         adapter.open(model.config());
         stepper = null; // the next per-event step creates the new model's stepper
-    }
-
-    @Override
-    protected String modelFingerprint() {
-        return fingerprint;
     }
 
     @Override

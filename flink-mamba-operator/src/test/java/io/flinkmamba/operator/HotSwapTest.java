@@ -228,6 +228,30 @@ class HotSwapTest {
         }
     }
 
+    @Test
+    void eventsHeldForEventTimeAreScoredByTheModelInUseWhenReleasedAndUpdatesDoNotHoldTheWatermark() throws Exception {
+        MambaSpec<TestEvent> spec = fx.spec().ordering(Ordering.EVENT_TIME).build();
+        var h = harness(new MambaScoringOperator<String, TestEvent>(spec, spec.resolve(new Configuration())));
+        h.open();
+        try (h) {
+            List<TestEvent> events = Fixture.events(2, 20, 16);
+            feed(h, events.subList(0, 10));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(events.get(4).time));
+            assertEquals(5, scores(h).size(), "released: the first 5 events");
+            // the updates' input never sent a watermark: the events' watermark alone goes downstream
+            assertTrue(h.getOutput().stream().anyMatch(o -> o instanceof org.apache.flink.streaming.api.watermark.Watermark
+                    && ((org.apache.flink.streaming.api.watermark.Watermark) o).getTimestamp() == events.get(4).time));
+            update(h, new ModelUpdate(v2Dir.toString(), v2Sha, "v2", UpgradePolicy.RESET));
+            feed(h, events.subList(10, 20));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            List<MambaScore<String>> all = scores(h);
+            assertEquals(20, all.size());
+            for (int i = 0; i < 20; i++) {
+                assertEquals(i < 5 ? "v1" : "v2", all.get(i).modelVersion, "event " + i + ": held events are scored when released");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- refused updates keep v1
 
     @Test

@@ -31,9 +31,18 @@ public final class KafkaConnectors {
    */
   public static <T extends SpecificRecordBase> KafkaSourceBuilder<Either<DeadLetter, T>> sourceBuilder(
       KafkaOptions options, AvroRecordCodec<T> codec) {
+    return sourceBuilder(options, codec, options.inputTopic());
+  }
+
+  /**
+   * A source builder for another topic of the same cluster (e.g. model updates): like {@link
+   * #sourceBuilder(KafkaOptions, AvroRecordCodec)}, with the topic given.
+   */
+  public static <T extends SpecificRecordBase> KafkaSourceBuilder<Either<DeadLetter, T>> sourceBuilder(
+      KafkaOptions options, AvroRecordCodec<T> codec, String topic) {
     return KafkaSource.<Either<DeadLetter, T>>builder()
         .setBootstrapServers(options.bootstrapServers())
-        .setTopics(options.inputTopic())
+        .setTopics(topic)
         .setGroupId(options.groupId())
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setProperties(options.consumerProperties())

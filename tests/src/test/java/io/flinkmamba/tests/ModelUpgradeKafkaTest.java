@@ -10,6 +10,7 @@ import io.flinkmamba.connectors.AvroRecordCodec;
 import io.flinkmamba.connectors.avro.AnomalyScore;
 import io.flinkmamba.connectors.avro.SensorReading;
 import io.flinkmamba.connectors.testing.LocalKafkaBroker;
+import io.flinkmamba.examples.cli.ModelUpdateCommand;
 import io.flinkmamba.examples.demo.Demo;
 import io.flinkmamba.examples.generator.LabelledEvent;
 import io.flinkmamba.examples.generator.StreamGenerator;
@@ -270,6 +271,99 @@ class ModelUpgradeKafkaTest {
       return run(new ForecastScorer(Forecaster.load(v2), CALIBRATION), state, phase2.get(key));
     }, key -> phase1.get(key).size());
     assertWarmAtOnce(after);
+  }
+
+  // ------------------------------------------------------------------------------ hot swap
+
+  /**
+   * The same upgrade without a restart: a v1 job with the model-updates topic (its own topics, the
+   * same readings) scores the first 56 readings per key; once they are committed, a REPLAY update to
+   * v2 is published, then the rest (and, should a subtask not have switched by then, one more reading
+   * per key at a time). Each key's scores: every reading once, in order; v1 up to the key's switch,
+   * which comes after the first 56 (the update was published after them), and v2 from there, never
+   * back; and from the switch on, a fresh v2 run over the key's last W inputs before the switch, then
+   * the readings from it.
+   */
+  @Test
+  @Order(7)
+  @Timeout(180)
+  void hotSwapThroughTheUpdatesTopicReplaysEachKeyAtItsSwitch() throws Exception {
+    String in = "hotswap-readings", out = "hotswap-scores", updates = "hotswap-models";
+    kafka.createTopic(in, 3);
+    kafka.createTopic(out, 3);
+    kafka.createTopic(updates, 1);
+    Settings settings = settings(out, v1, "v1", 2, null).put("kafka.input-topic", in).put("kafka.group-id", "hotswap")
+        .put("kafka.transactional-id-prefix", "hotswap").put("model-updates-topic", updates);
+    int beforeUpdate = KEYS * (BURST + DURING_STOP);
+    produce(in, stream.subList(0, beforeUpdate));
+    JobClient job = start(settings.map, null);
+    Map<String, List<LabelledEvent>> sent = new LinkedHashMap<>();
+    events.forEach((k, e) -> sent.put(k, new ArrayList<>(e)));
+    Map<String, List<AnomalyScore>> scores;
+    try {
+      awaitCommitted(job, out, beforeUpdate);
+      try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+        producer.send(new ProducerRecord<>(updates, "v2".getBytes(StandardCharsets.UTF_8),
+            ModelUpdateCommand.encode(ModelUpdateCommand.record(v2, "v2", "replay", null)))).get();
+      }
+      log(out + ": v2 update published");
+      Thread.sleep(2000); // time for the subtasks to load v2 (not needed for correctness: see the extra rounds)
+      produce(in, stream.subList(beforeUpdate, stream.size()));
+      awaitCommitted(job, out, stream.size());
+      scores = scoresByKey(out);
+      for (int round = 0; round < 30 && !allSwitched(scores); round++) {
+        List<LabelledEvent> more = new ArrayList<>();
+        sent.forEach((k, e) -> {
+          LabelledEvent last = e.get(e.size() - 1);
+          LabelledEvent next = new LabelledEvent(k, last.timestamp + 1000, e.get(e.size() - 16).values, null);
+          e.add(next);
+          more.add(next);
+        });
+        produce(in, more);
+        awaitCommitted(job, out, sent.values().stream().mapToInt(List::size).sum());
+        scores = scoresByKey(out);
+      }
+      job.stopWithSavepoint(false, scratch.resolve("savepoints-hotswap").toUri().toString(), SavepointFormatType.CANONICAL)
+          .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    } catch (Throwable t) {
+      job.cancel();
+      throw t;
+    }
+    scores = scoresByKey(out);
+    assertTrue(allSwitched(scores), "every key switched to v2");
+    Map<String, Integer> switchAt = new HashMap<>();
+    scores.forEach((k, s) -> {
+      int j = firstV2(s);
+      assertTrue(j >= BURST + DURING_STOP, k + ": no v2 score before the update was published (first at " + j + ")");
+      switchAt.put(k, j);
+    });
+    log(out + ": switch index per key " + switchAt);
+    assertOnePerEventInOrder(sent, scores, switchAt::get, "hot swap");
+    Map<String, List<AnomalyScore>> after = new LinkedHashMap<>();
+    scores.forEach((k, s) -> after.put(k, s.subList(switchAt.get(k), s.size())));
+    assertEqualsReference(after, key -> {
+      ForecastScorer scorer = new ForecastScorer(Forecaster.load(v2), CALIBRATION);
+      ForecastState state = scorer.newState();
+      List<LabelledEvent> events = sent.get(key);
+      int j = switchAt.get(key);
+      run(scorer, state, events.subList(j - W, j));
+      return run(scorer, state, events.subList(j, events.size()));
+    }, "v2", key -> W, "after the hot swap");
+    assertWarmAtOnce(after);
+    assertTrue(scoresByKey(DLQ).isEmpty(), "no dead letters: the update was accepted by every subtask");
+  }
+
+  private static int firstV2(List<AnomalyScore> scores) {
+    for (int i = 0; i < scores.size(); i++) {
+      if (scores.get(i).getModelVersion().equals("v2")) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static boolean allSwitched(Map<String, List<AnomalyScore>> scores) {
+    return scores.size() == KEYS && scores.values().stream().allMatch(s -> firstV2(s) >= 0);
   }
 
   // ------------------------------------------------------------------------------ references

@@ -64,7 +64,8 @@ import org.junit.jupiter.api.io.TempDir;
  * scored exactly once across the upgrade, in order per key; v1 scored each key's readings up to
  * where the savepoint cut its stream (phase 1) and v2 every one after (phase 2); and each policy's
  * v2 scores equal the kernels' forecaster run the policy promises (REPLAY: a fresh v2 over the key's
- * last W inputs, then the new events).
+ * last W inputs, then the new events). The same checks for a REPLAY hot swap to v2 through the job's
+ * model-updates topic, at each key's switch.
  *
  * <p>v2 is the shipped sensor model with its weights perturbed by a seeded 5% (same architecture,
  * another fingerprint); the other architecture is the shipped model without its last layer. Both

@@ -53,6 +53,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 8's end-to-end upgrade: the sensor job (real Kafka broker, MiniCluster, exactly-once sink)
@@ -277,24 +279,26 @@ class ModelUpgradeKafkaTest {
   // ------------------------------------------------------------------------------ hot swap
 
   /**
-   * The same upgrade without a restart: a v1 job with the model-updates topic (its own topics, the
-   * same readings) scores the first 56 readings per key; once they are committed, a REPLAY update to
-   * v2 is published, then the rest (and, should a subtask not have switched by then, one more reading
-   * per key at a time). Each key's scores: every reading once, in order; v1 up to the key's switch,
-   * which comes after the first 56 (the update was published after them), and v2 from there, never
-   * back; and from the switch on, a fresh v2 run over the key's last W inputs before the switch, then
-   * the readings from it.
+   * The same upgrades without a restart: a v1 job with the model-updates topic (its own topics, the
+   * same readings) scores the first 56 readings per key; once they are committed, an update to v2
+   * with the policy is published, then the rest (and, should a subtask not have switched by then, one
+   * more reading per key at a time). Each key's scores: every reading once, in order; v1 up to the
+   * key's switch, which comes after the first 56 (the update was published after them), and v2 from
+   * there, never back; and from the switch on, the policy's reference (REPLAY: a fresh v2 run over
+   * the key's last W inputs before the switch, then the readings from it).
    */
-  @Test
+  @ParameterizedTest(name = "hot swap with {0}")
+  @ValueSource(strings = {"REPLAY", "RESET", "CARRY"})
   @Order(7)
   @Timeout(180)
-  void hotSwapThroughTheUpdatesTopicReplaysEachKeyAtItsSwitch() throws Exception {
-    String in = "hotswap-readings", out = "hotswap-scores", updates = "hotswap-models";
+  void hotSwapThroughTheUpdatesTopicUpgradesEachKeyAtItsSwitch(String policy) throws Exception {
+    String name = "hotswap-" + policy.toLowerCase(java.util.Locale.ROOT);
+    String in = name + "-readings", out = name + "-scores", updates = name + "-models";
     kafka.createTopic(in, 3);
     kafka.createTopic(out, 3);
     kafka.createTopic(updates, 1);
-    Settings settings = settings(out, v1, "v1", 2, null).put("kafka.input-topic", in).put("kafka.group-id", "hotswap")
-        .put("kafka.transactional-id-prefix", "hotswap").put("model-updates-topic", updates);
+    Settings settings = settings(out, v1, "v1", 2, null).put("kafka.input-topic", in).put("kafka.group-id", name)
+        .put("kafka.transactional-id-prefix", name).put("model-updates-topic", updates);
     int beforeUpdate = KEYS * (BURST + DURING_STOP);
     produce(in, stream.subList(0, beforeUpdate));
     JobClient job = start(settings.map, null);
@@ -305,7 +309,7 @@ class ModelUpgradeKafkaTest {
       awaitCommitted(job, out, beforeUpdate);
       try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
         producer.send(new ProducerRecord<>(updates, "v2".getBytes(StandardCharsets.UTF_8),
-            ModelUpdateCommand.encode(ModelUpdateCommand.record(v2, "v2", "replay", null)))).get();
+            ModelUpdateCommand.encode(ModelUpdateCommand.record(v2, "v2", policy, null)))).get();
       }
       log(out + ": v2 update published");
       Thread.sleep(2000); // time for the subtasks to load v2 (not needed for correctness: see the extra rounds)
@@ -324,7 +328,7 @@ class ModelUpgradeKafkaTest {
         awaitCommitted(job, out, sent.values().stream().mapToInt(List::size).sum());
         scores = scoresByKey(out);
       }
-      job.stopWithSavepoint(false, scratch.resolve("savepoints-hotswap").toUri().toString(), SavepointFormatType.CANONICAL)
+      job.stopWithSavepoint(false, scratch.resolve("savepoints-" + name).toUri().toString(), SavepointFormatType.CANONICAL)
           .get(WAIT.toSeconds(), TimeUnit.SECONDS);
     } catch (Throwable t) {
       job.cancel();
@@ -342,15 +346,29 @@ class ModelUpgradeKafkaTest {
     assertOnePerEventInOrder(sent, scores, switchAt::get, "hot swap");
     Map<String, List<AnomalyScore>> after = new LinkedHashMap<>();
     scores.forEach((k, s) -> after.put(k, s.subList(switchAt.get(k), s.size())));
+    ForecastScorer one = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
+    ForecastScorer two = new ForecastScorer(Forecaster.load(v2), CALIBRATION);
     assertEqualsReference(after, key -> {
-      ForecastScorer scorer = new ForecastScorer(Forecaster.load(v2), CALIBRATION);
-      ForecastState state = scorer.newState();
       List<LabelledEvent> events = sent.get(key);
       int j = switchAt.get(key);
-      run(scorer, state, events.subList(j - W, j));
-      return run(scorer, state, events.subList(j, events.size()));
-    }, "v2", key -> W, "after the hot swap");
-    assertWarmAtOnce(after);
+      ForecastState state = two.newState();
+      switch (policy) {
+        case "REPLAY": // a fresh v2 state over the last W inputs before the switch
+          run(two, state, events.subList(j - W, j));
+          break;
+        case "CARRY": // v1's state after every input before the switch, advanced by v2 from there
+          state = one.newState();
+          run(one, state, events.subList(0, j));
+          break;
+        default: // RESET: a fresh v2 state
+      }
+      return run(two, state, events.subList(j, events.size()));
+    }, "v2", key -> policy.equals("REPLAY") ? W : policy.equals("CARRY") ? switchAt.get(key) : 0, name);
+    if (policy.equals("RESET")) {
+      after.forEach((key, s) -> assertTrue(s.get(0).getWarmingUp(), key + ": a reset key warms up again"));
+    } else {
+      assertWarmAtOnce(after);
+    }
     assertTrue(scoresByKey(DLQ).isEmpty(), "no dead letters: the update was accepted by every subtask");
   }
 

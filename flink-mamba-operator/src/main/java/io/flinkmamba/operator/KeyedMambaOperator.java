@@ -287,13 +287,22 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
                 .build();
     }
 
+    /**
+     * A failure that a restart cannot cure (the job's configuration contradicts its state): the
+     * IllegalStateException with the reason, wrapped so that Flink fails the job instead of restarting
+     * it over and over under its default restart strategy.
+     */
+    static RuntimeException unrecoverable(String message) {
+        return new org.apache.flink.runtime.execution.SuppressRestartsException(new IllegalStateException(message));
+    }
+
     private void checkStateBackend() {
         String backend = getKeyedStateBackend().getClass().getSimpleName();
         boolean ok = settings.expectedBackend.equals("any")
                 || (settings.expectedBackend.equals("heap") && backend.contains("Heap"))
                 || (settings.expectedBackend.equals("rocksdb") && backend.contains("RocksDB"));
         if (!ok) {
-            throw new IllegalStateException("Mamba operator '" + spec.uid() + "': " + MambaOptions.EXPECTED_STATE_BACKEND.key()
+            throw unrecoverable("Mamba operator '" + spec.uid() + "': " + MambaOptions.EXPECTED_STATE_BACKEND.key()
                     + "=" + settings.expectedBackend + " but the job's keyed state backend is " + backend);
         }
     }
@@ -477,12 +486,12 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         String to = "model " + fingerprint + " (version " + modelVersion + ", " + modelPath + ")";
         switch (upgradePolicy) {
             case FAIL:
-                throw new IllegalStateException("Mamba operator '" + spec.uid() + "': the state of key " + key
+                throw unrecoverable("Mamba operator '" + spec.uid() + "': the state of key " + key
                         + " was written by " + from + " but this job runs " + to + "; set "
                         + MambaOptions.UPGRADE_POLICY.key() + " to CARRY, REPLAY or RESET to upgrade such keys");
             case CARRY:
                 if (!fits(old)) {
-                    throw new IllegalStateException("Mamba operator '" + spec.uid() + "': " + MambaOptions.UPGRADE_POLICY.key()
+                    throw unrecoverable("Mamba operator '" + spec.uid() + "': " + MambaOptions.UPGRADE_POLICY.key()
                             + "=CARRY refused for key " + key + ": its state, written by " + from + ", has "
                             + shapeOf(old) + " but " + to + " needs " + shapeOf(fresh())
                             + "; carry needs the same architecture (use REPLAY or RESET)");

@@ -26,6 +26,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A random model on disk, event streams, harnesses and the plain-loop reference the operator must match. */
 final class Fixture {
+    /**
+     * Asserts that {@code call} fails without restarts (a SuppressRestartsException, so Flink does not
+     * restart the job in a loop) caused by an IllegalStateException, and returns that cause.
+     */
+    static IllegalStateException assertUnrecoverable(org.junit.jupiter.api.function.Executable call) {
+        org.apache.flink.runtime.execution.SuppressRestartsException x =
+                org.junit.jupiter.api.Assertions.assertThrows(org.apache.flink.runtime.execution.SuppressRestartsException.class, call);
+        return org.junit.jupiter.api.Assertions.assertInstanceOf(IllegalStateException.class, x.getCause());
+    }
+
     static final MambaConfig CONFIG = MambaConfig.of(16, 8, 2);
     static final int D = CONFIG.hiddenSize();
     /**

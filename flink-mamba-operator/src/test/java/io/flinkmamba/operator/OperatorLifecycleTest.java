@@ -81,7 +81,7 @@ class OperatorLifecycleTest {
     @Test
     void anUnexpectedStateBackendFailsOpen() throws Exception {
         var h = harness(fx.spec().expectedStateBackend("rocksdb").build(), new HashMapStateBackend());
-        String m = messages(assertThrows(Exception.class, h::open));
+        String m = messages(Fixture.assertUnrecoverable(h::open));
         assertTrue(m.contains("mamba.state.expected-backend=rocksdb but the job's keyed state backend is HeapKeyedStateBackend"), m);
     }
 
@@ -126,7 +126,7 @@ class OperatorLifecycleTest {
         h.initializeState(old);
         h.open();
         TestEvent e = events.get(15);
-        String m = messages(assertThrows(IllegalStateException.class, () -> h.processElement(e, e.time)));
+        String m = messages(Fixture.assertUnrecoverable(() -> h.processElement(e, e.time)));
         assertTrue(m.contains("the state of key " + e.key + " was written by model " + fx.model.fingerprint()), m);
         h.close();
     }

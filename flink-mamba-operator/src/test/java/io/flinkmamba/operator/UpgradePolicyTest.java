@@ -195,7 +195,7 @@ class UpgradePolicyTest {
         Path other = RandomCheckpoint.write(tmp.resolve("v3-narrow-state"), MambaConfig.of(Fixture.D, 4, 2), 5);
         try (var h = v2Harness(other, UpgradePolicy.CARRY, ScoringMode.PER_EVENT, v1Snapshot(events))) {
             TestEvent e = events.get(BEFORE);
-            IllegalStateException x = assertThrows(IllegalStateException.class, () -> h.processElement(e, e.time));
+            IllegalStateException x = Fixture.assertUnrecoverable(() -> h.processElement(e, e.time));
             assertTrue(x.getMessage().contains("CARRY refused for key " + e.key), x.getMessage());
             assertTrue(x.getMessage().contains(Fixture.CONFIG.stateFloats() + " backbone state floats"), x.getMessage());
             assertTrue(x.getMessage().contains(MambaConfig.of(Fixture.D, 4, 2).stateFloats() + " backbone state floats"), x.getMessage());
@@ -375,7 +375,7 @@ class UpgradePolicyTest {
         h.initializeState(snap);
         h.open();
         TestEvent e3 = new TestEvent(key, 1L << 40, new float[] {1f, 2f, 3f});
-        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> h.processElement(e3, e3.time));
+        IllegalStateException refused = Fixture.assertUnrecoverable(() -> h.processElement(e3, e3.time));
         assertTrue(refused.getMessage().contains("forecaster state of 2 features"), refused.getMessage());
         h.close();
     }
@@ -388,7 +388,7 @@ class UpgradePolicyTest {
         h.initializeState(plain);
         h.open();
         TestEvent e = new TestEvent(events.get(0).key, 5L, new float[] {1f, 2f});
-        IllegalStateException x = assertThrows(IllegalStateException.class, () -> h.processElement(e, e.time));
+        IllegalStateException x = Fixture.assertUnrecoverable(() -> h.processElement(e, e.time));
         assertTrue(x.getMessage().contains("no forecaster state"), x.getMessage());
         h.close();
     }

@@ -137,9 +137,9 @@ public final class VectorMath {
      * Y[t, o] = Σ_i X[t, i] · W[o, i] (+ bias[o]) for {@code tokens} rows of X (row stride
      * {@code xStride}) into Y (row stride {@code yStride}), with the weight packed by {@link #pack}:
      * column panels of 2 vectors (then 1 vector, then the last few columns), each panel [in, width]
-     * contiguous. Outer-product tiles of 4 tokens x 2 vectors of outputs: per input column, 2 weight
-     * loads and 4 broadcasts feed 8 independent FMAs; no lane reductions, and 8 accumulators + 3
-     * operands fit the 16 registers of AVX2.
+     * contiguous. Outer-product tiles of 6 tokens x 2 vectors of outputs: per input column, 2 weight
+     * loads and 6 broadcasts feed 12 independent FMAs; no lane reductions, and 12 accumulators + 3
+     * operands fit the 16 registers of AVX2 (then tiles of 4 tokens, then single tokens).
      *
      * <p>Tokens go in blocks of {@link #TOKEN_BLOCK}; inside a block each panel passes over all the
      * block's tokens while it sits in L1 (a panel is in x 2 vectors: 16 KB at in = 256 on AVX2, read
@@ -149,14 +149,15 @@ public final class VectorMath {
      */
     public static void gemmPacked(float[] x, int xOff, int xStride, int tokens, int in,
                                   float[] packed, int out, float[] bias, float[] y, int yOff, int yStride) {
-        int tiled = tokens & ~3;
         for (int tb = 0; tb < tokens; tb += TOKEN_BLOCK) {
             int tEnd = Math.min(tokens, tb + TOKEN_BLOCK);
-            int tTiles = Math.min(tEnd, tiled);
             int o = 0;
             for (; o + 2 * LANES <= out; o += 2 * LANES) {
                 int t = tb;
-                for (; t < tTiles; t += 4) {
+                for (; t + 6 <= tEnd; t += 6) {
+                    tile6x2(x, xOff + t * xStride, xStride, in, packed, o * in, o, bias, y, yOff + t * yStride, yStride);
+                }
+                for (; t + 4 <= tEnd; t += 4) {
                     tile4x2(x, xOff + t * xStride, xStride, in, packed, o * in, o, bias, y, yOff + t * yStride, yStride);
                 }
                 for (; t < tEnd; t++) {
@@ -165,7 +166,7 @@ public final class VectorMath {
             }
             for (; o + LANES <= out; o += LANES) {
                 int t = tb;
-                for (; t < tTiles; t += 4) {
+                for (; t + 4 <= tEnd; t += 4) {
                     tile4x1(x, xOff + t * xStride, xStride, in, packed, o * in, o, bias, y, yOff + t * yStride, yStride);
                 }
                 for (; t < tEnd; t++) {
@@ -254,6 +255,58 @@ public final class VectorMath {
             FloatVector.fromArray(S, y, r2 + LANES).add(a21).intoArray(y, r2 + LANES);
             FloatVector.fromArray(S, y, r3).add(a30).intoArray(y, r3);
             FloatVector.fromArray(S, y, r3 + LANES).add(a31).intoArray(y, r3 + LANES);
+        }
+    }
+
+    private static void tile6x2(float[] x, int x0, int xs, int in, float[] pk, int p0, int o, float[] bias,
+                                float[] y, int y0, int ys) {
+        for (int k = 0; k < 6; k++) {
+            int r = y0 + k * ys + o;
+            for (int j = 0; j < 2 * LANES; j++) {
+                y[r + j] = bias != null ? bias[o + j] : 0f;
+            }
+        }
+        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs, x4 = x3 + xs, x5 = x4 + xs;
+        int r0 = y0 + o, r1 = r0 + ys, r2 = r1 + ys, r3 = r2 + ys, r4 = r3 + ys, r5 = r4 + ys;
+        for (int i0 = 0; i0 < in; i0 += SUM_BLOCK) {
+            int end = Math.min(in, i0 + SUM_BLOCK);
+            FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            FloatVector a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+            for (int i = i0; i < end; i++) {
+                int wi = p0 + i * 2 * LANES;
+                FloatVector w0 = FloatVector.fromArray(S, pk, wi);
+                FloatVector w1 = FloatVector.fromArray(S, pk, wi + LANES);
+                FloatVector v = FloatVector.broadcast(S, x[x0 + i]);
+                a00 = w0.fma(v, a00);
+                a01 = w1.fma(v, a01);
+                v = FloatVector.broadcast(S, x[x1 + i]);
+                a10 = w0.fma(v, a10);
+                a11 = w1.fma(v, a11);
+                v = FloatVector.broadcast(S, x[x2 + i]);
+                a20 = w0.fma(v, a20);
+                a21 = w1.fma(v, a21);
+                v = FloatVector.broadcast(S, x[x3 + i]);
+                a30 = w0.fma(v, a30);
+                a31 = w1.fma(v, a31);
+                v = FloatVector.broadcast(S, x[x4 + i]);
+                a40 = w0.fma(v, a40);
+                a41 = w1.fma(v, a41);
+                v = FloatVector.broadcast(S, x[x5 + i]);
+                a50 = w0.fma(v, a50);
+                a51 = w1.fma(v, a51);
+            }
+            FloatVector.fromArray(S, y, r0).add(a00).intoArray(y, r0);
+            FloatVector.fromArray(S, y, r0 + LANES).add(a01).intoArray(y, r0 + LANES);
+            FloatVector.fromArray(S, y, r1).add(a10).intoArray(y, r1);
+            FloatVector.fromArray(S, y, r1 + LANES).add(a11).intoArray(y, r1 + LANES);
+            FloatVector.fromArray(S, y, r2).add(a20).intoArray(y, r2);
+            FloatVector.fromArray(S, y, r2 + LANES).add(a21).intoArray(y, r2 + LANES);
+            FloatVector.fromArray(S, y, r3).add(a30).intoArray(y, r3);
+            FloatVector.fromArray(S, y, r3 + LANES).add(a31).intoArray(y, r3 + LANES);
+            FloatVector.fromArray(S, y, r4).add(a40).intoArray(y, r4);
+            FloatVector.fromArray(S, y, r4 + LANES).add(a41).intoArray(y, r4 + LANES);
+            FloatVector.fromArray(S, y, r5).add(a50).intoArray(y, r5);
+            FloatVector.fromArray(S, y, r5 + LANES).add(a51).intoArray(y, r5 + LANES);
         }
     }
 

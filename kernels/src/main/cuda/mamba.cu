@@ -179,8 +179,34 @@ extern "C" __global__ void conv_silu(const float* __restrict__ xz, int ldxz, con
 #define SCAN_CHUNK 32
 #define SCAN_GROUP 4   // tokens whose loads go ahead together; 4 beat 8 on H100 (fewer registers)
 #define LOG2E 1.4426950408889634f
-template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool ASMEM = false>
+#define DT_RMAX 16   // the fused-Δ scans stage dt_proj rows in shared memory: time_step_rank <= 16
+
+// 2^x for x <= 0 on the FMA and integer pipes instead of the special-function unit (MUFU.EX2, 16 per
+// SM per clock on Hopper against 128 FMAs): round x to an integer i with the 1.5·2^23 trick, 2^f for
+// f = x - i in [-0.5, 0.5] by its degree-6 Taylor polynomial (relative error < 1.3e-7), then i added to
+// the exponent bits. Below -125 the result is clamped to about 2^-125 (the CPU path gives a denormal or
+// 0 there; either is negligible against the state it multiplies).
+__device__ __forceinline__ float exp2_fma(float x) {
+    x = fmaxf(x, -125.0f);
+    float t = x + 12582912.0f;
+    float f = x - (t - 12582912.0f);
+    float p = 1.5403530393381609e-4f;
+    p = fmaf(p, f, 1.3333558146428443e-3f);
+    p = fmaf(p, f, 9.6181291076284772e-3f);
+    p = fmaf(p, f, 5.5504108664821580e-2f);
+    p = fmaf(p, f, 2.4022650695910071e-1f);
+    p = fmaf(p, f, 6.9314718055994531e-1f);
+    p = fmaf(p, f, 1.0f);
+    int i = __float_as_int(t) - 0x4B400000;
+    return __int_as_float(__float_as_int(p) + (i << 23));
+}
+// FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
+// output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
+// GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic. EMU_EVERY > 0: every
+// EMU_EVERY-th state's exp2 runs on the FMA pipe (exp2_fma) to balance it against the MUFU.
+template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool ASMEM = false, bool FUSE_DT = false, int EMU_EVERY = 0>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
+                                          const float* __restrict__ dtW, const float* __restrict__ dtB,
                                           const float* __restrict__ bc, int ldbc, int r,
                                           const float* __restrict__ xz, int ldxz,
                                           const int* __restrict__ offsets, int seqs,
@@ -190,6 +216,8 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     constexpr int NP = NS / SPLIT;
     __shared__ float bs[SCAN_CHUNK][NS];
     __shared__ float cs[SCAN_CHUNK][NS];
+    __shared__ float ds[FUSE_DT ? SCAN_CHUNK : 1][FUSE_DT ? DT_RMAX : 1];
+    __shared__ float wdt[FUSE_DT ? DT_RMAX : 1][FUSE_DT ? 128 : 1];   // [k][lane]: conflict-free
     int s = blockIdx.x;
     if (s >= seqs) return;                      // whole block leaves together
     int part = threadIdx.x % SPLIT;
@@ -211,6 +239,11 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
         else a2[n] = aNeg[chl * NS + nb + n] * LOG2E;
     }
     float dd = dSkip[chl];
+    float bdt = 0.0f;
+    if (FUSE_DT) {
+        for (int i = 0; i < r; i++) wdt[i][threadIdx.x] = dtW[chl * r + i];
+        bdt = dtB != nullptr ? dtB[chl] : 0.0f;
+    }
     for (int c0 = 0; c0 < len; c0 += SCAN_CHUNK) {
         int cl = min(SCAN_CHUNK, len - c0);
         __syncthreads();
@@ -220,6 +253,12 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
             bs[t][n] = row[n];
             cs[t][n] = row[NS + n];
         }
+        if (FUSE_DT) {
+            for (int i = threadIdx.x; i < cl * r; i += blockDim.x) {
+                int t = i / r, k = i % r;
+                ds[t][k] = bc[(long long)(tok0 + c0 + t) * ldbc + k];
+            }
+        }
         __syncthreads();
         // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence
         for (int g = 0; g < cl; g += GROUP) {
@@ -228,7 +267,14 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
             for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {
                     long long tok = tok0 + c0 + g + j;
-                    dl[j] = dt[tok * e + chl];
+                    if (FUSE_DT) {
+                        float v = 0.0f;
+#pragma unroll 4
+                        for (int i = 0; i < r; i++) v = fmaf(ds[g + j][i], wdt[i][threadIdx.x], v);
+                        dl[j] = softplus_f(v + bdt);
+                    } else {
+                        dl[j] = dt[tok * e + chl];
+                    }
                     uv[j] = u[tok * e + chl];
                     zv[j] = xz[tok * ldxz + e + chl];
                 }
@@ -242,7 +288,8 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
 #pragma unroll
                     for (int n = 0; n < NP; n++) {
                         float an = ASMEM ? as[n][threadIdx.x] : a2[ASMEM ? 0 : n];
-                        st[n] = fmaf(exp2f(dl[j] * an), st[n], du * bs[t][nb + n]);
+                        float da = (EMU_EVERY > 0 && n % EMU_EVERY == EMU_EVERY - 1) ? exp2_fma(dl[j] * an) : exp2f(dl[j] * an);
+                        st[n] = fmaf(da, st[n], du * bs[t][nb + n]);
                         acc = fmaf(st[n], cs[t][nb + n], acc);
                     }
 #pragma unroll
@@ -264,7 +311,13 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     int ldbc, int r, const float* __restrict__ xz, int ldxz, const int* __restrict__ offsets, int seqs, \
     float* __restrict__ states, int stateFloats, int ssmOff, const float* __restrict__ aNeg, \
     const float* __restrict__ dSkip, float* __restrict__ y, int e
-#define SCAN_PASS u, dt, bc, ldbc, r, xz, ldxz, offsets, seqs, states, stateFloats, ssmOff, aNeg, dSkip, y, e
+#define SCAN_PASS u, dt, nullptr, nullptr, bc, ldbc, r, xz, ldxz, offsets, seqs, states, stateFloats, ssmOff, aNeg, dSkip, y, e
+// the fused-Δ scans take dt_proj's weight [E, r] and bias [E] instead of a Δ buffer
+#define SCAN_DT_ARGS const float* __restrict__ u, const float* __restrict__ dtW, const float* __restrict__ dtB, \
+    const float* __restrict__ bc, int ldbc, int r, const float* __restrict__ xz, int ldxz, \
+    const int* __restrict__ offsets, int seqs, float* __restrict__ states, int stateFloats, int ssmOff, \
+    const float* __restrict__ aNeg, const float* __restrict__ dSkip, float* __restrict__ y, int e
+#define SCAN_DT_PASS u, nullptr, dtW, dtB, bc, ldbc, r, xz, ldxz, offsets, seqs, states, stateFloats, ssmOff, aNeg, dSkip, y, e
 
 // lanes per channel = max(1, N/16) (GpuKernels.scanSplit mirrors this); measured on H100 at N=16,
 // one lane per channel beat two (the shuffles and repeated Δ/u/z loads cost more than occupancy gave)
@@ -277,6 +330,18 @@ extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
 extern "C" __global__ void scan_x_g2(SCAN_ARGS) { scan_impl<16, 1, 2>(SCAN_PASS); }
 extern "C" __global__ void scan_x_g8(SCAN_ARGS) { scan_impl<16, 1, 8>(SCAN_PASS); }
 extern "C" __global__ void scan_x_as(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
+extern "C" __global__ void scan_x_e4(SCAN_ARGS) { scan_impl<16, 1, 4, false, false, 4>(SCAN_PASS); }
+
+// Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN otherwise)
+extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+// variants GpuBench compares with scan_dt_n16: some states' exp2 on the FMA pipe
+extern "C" __global__ void scan_dt_x_e2(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 2>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_x_e3(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 3>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_x_e4(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 4>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

@@ -9,7 +9,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 /**
  * Writes dead letters to the dead-letter topic: the value is the {@link DeadLetter} record (Avro
  * single-object encoding, original bytes inside), the key is the original key, and headers repeat
- * the reason and origin so a console consumer shows them without decoding Avro.
+ * the reason and origin so a console consumer shows them without decoding Avro. Stamped as {@link
+ * RecordTimestamp} says.
  */
 public final class DeadLetterSerializer implements KafkaRecordSerializationSchema<DeadLetter> {
   private static final long serialVersionUID = 1L;
@@ -18,15 +19,17 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
 
   private final String topic;
   private final AvroRecordCodec<DeadLetter> codec = AvroRecordCodec.of(DeadLetter.class);
+  private final RecordTimestamp timestamps;
 
-  public DeadLetterSerializer(String topic) {
+  public DeadLetterSerializer(String topic, RecordTimestamp timestamps) {
     this.topic = topic;
+    this.timestamps = timestamps;
   }
 
   @Override
   public ProducerRecord<byte[], byte[]> serialize(DeadLetter letter, KafkaSinkContext context, Long timestamp) {
     ProducerRecord<byte[], byte[]> record =
-        new ProducerRecord<>(topic, null, timestamp, bytesOf(letter.getKey()), codec.encode(letter));
+        new ProducerRecord<>(topic, null, timestamps.of(timestamp), bytesOf(letter.getKey()), codec.encode(letter));
     record.headers().add(REASON_HEADER, letter.getReason().getBytes(StandardCharsets.UTF_8));
     String origin = letter.getTopic() + "-" + letter.getPartition() + "@" + letter.getOffset();
     record.headers().add(ORIGIN_HEADER, origin.getBytes(StandardCharsets.UTF_8));

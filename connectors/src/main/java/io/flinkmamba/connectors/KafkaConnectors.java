@@ -31,9 +31,18 @@ public final class KafkaConnectors {
    */
   public static <T extends SpecificRecordBase> KafkaSourceBuilder<Either<DeadLetter, T>> sourceBuilder(
       KafkaOptions options, AvroRecordCodec<T> codec) {
+    return sourceBuilder(options, codec, options.inputTopic());
+  }
+
+  /**
+   * A source builder for another topic of the same cluster (e.g. model updates): like {@link
+   * #sourceBuilder(KafkaOptions, AvroRecordCodec)}, with the topic given.
+   */
+  public static <T extends SpecificRecordBase> KafkaSourceBuilder<Either<DeadLetter, T>> sourceBuilder(
+      KafkaOptions options, AvroRecordCodec<T> codec, String topic) {
     return KafkaSource.<Either<DeadLetter, T>>builder()
         .setBootstrapServers(options.bootstrapServers())
-        .setTopics(options.inputTopic())
+        .setTopics(topic)
         .setGroupId(options.groupId())
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setProperties(options.consumerProperties())
@@ -65,7 +74,7 @@ public final class KafkaConnectors {
    */
   public static <T extends SpecificRecordBase> KafkaSink<T> recordSink(
       KafkaOptions options, AvroRecordCodec<T> codec, SerializableFunction<T, String> keyOf, String role) {
-    return exactlyOnce(options, new AvroRecordSerializer<>(options.outputTopic(), codec, keyOf), role);
+    return exactlyOnce(options, new AvroRecordSerializer<>(options.outputTopic(), codec, keyOf, options.recordTimestamp()), role);
   }
 
   /**
@@ -82,7 +91,7 @@ public final class KafkaConnectors {
             .name(role + "-encode")
             .uid(role + "-encode");
     encoded
-        .sinkTo(exactlyOnce(options, new EncodedRecordSerializer(options.outputTopic()), role))
+        .sinkTo(exactlyOnce(options, new EncodedRecordSerializer(options.outputTopic(), options.recordTimestamp()), role))
         .name(role + "-sink")
         .uid(role + "-sink");
     return encoded.getSideOutput(DeadLetterSplitter.DEAD_LETTERS);
@@ -90,7 +99,7 @@ public final class KafkaConnectors {
 
   /** An exactly-once sink of dead letters to the dead-letter topic. */
   public static KafkaSink<DeadLetter> deadLetterSink(KafkaOptions options) {
-    return exactlyOnce(options, new DeadLetterSerializer(options.deadLetterTopic()), "dead-letters");
+    return exactlyOnce(options, new DeadLetterSerializer(options.deadLetterTopic(), options.recordTimestamp()), "dead-letters");
   }
 
   /** Routes the dead letters to the dead-letter topic. */

@@ -23,6 +23,7 @@ import org.apache.flink.configuration.Configuration;
  * kafka.dead-letter-topic = sensor-readings-dlq
  * kafka.group-id = anomaly-scorer
  * kafka.transactional-id-prefix = anomaly-scorer
+ * kafka.record-timestamp = write-time
  * kafka.properties.security.protocol = SASL_SSL
  * kafka.properties.sasl.mechanism = SCRAM-SHA-512
  * kafka.properties.sasl.jaas.config = org.apache.kafka.common.security.scram.ScramLoginModule required ...;
@@ -41,11 +42,14 @@ public final class KafkaOptions implements Serializable {
   public static final String DEAD_LETTER_TOPIC = "dead-letter-topic";
   public static final String GROUP_ID = "group-id";
   public static final String TRANSACTIONAL_ID_PREFIX = "transactional-id-prefix";
+  /** {@code write-time} (default) or {@code event-time}: see {@link RecordTimestamp}. */
+  public static final String RECORD_TIMESTAMP = "record-timestamp";
   public static final String PROPERTIES = "properties.";
   /** The broker's default transaction.max.timeout.ms. */
   public static final long DEFAULT_TRANSACTION_TIMEOUT_MS = 15 * 60 * 1000;
   private static final Set<String> KNOWN =
-      Set.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, OUTPUT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX);
+      Set.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, OUTPUT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX,
+          RECORD_TIMESTAMP);
 
   /** Client settings the connectors set themselves; a pass-through value would be ignored or break them. */
   private static final Map<String, String> OWNED =
@@ -65,6 +69,7 @@ public final class KafkaOptions implements Serializable {
   private final String deadLetterTopic;
   private final String groupId;
   private final String transactionalIdPrefix;
+  private final RecordTimestamp recordTimestamp;
   private final Map<String, String> clientProperties;
 
   private KafkaOptions(String prefix, Map<String, String> values, Map<String, String> clientProperties) {
@@ -75,6 +80,8 @@ public final class KafkaOptions implements Serializable {
     this.deadLetterTopic = values.get(DEAD_LETTER_TOPIC);
     this.groupId = values.get(GROUP_ID);
     this.transactionalIdPrefix = values.getOrDefault(TRANSACTIONAL_ID_PREFIX, "flink-mamba");
+    this.recordTimestamp = values.containsKey(RECORD_TIMESTAMP)
+        ? RecordTimestamp.parse(values.get(RECORD_TIMESTAMP)) : RecordTimestamp.WRITE_TIME;
     this.clientProperties = clientProperties;
     require(bootstrapServers, BOOTSTRAP_SERVERS);
   }
@@ -160,6 +167,11 @@ public final class KafkaOptions implements Serializable {
 
   public String transactionalIdPrefix() {
     return transactionalIdPrefix;
+  }
+
+  /** The timestamp the sinks give their Kafka records: the write time unless {@code record-timestamp = event-time}. */
+  public RecordTimestamp recordTimestamp() {
+    return recordTimestamp;
   }
 
   /** The pass-through client settings ({@code properties.*} without that prefix). */

@@ -2,6 +2,7 @@ package io.flinkmamba.connectors;
 
 import io.flinkmamba.connectors.avro.AnomalyScore;
 import io.flinkmamba.connectors.avro.DeadLetter;
+import io.flinkmamba.connectors.avro.ModelUpdate;
 import io.flinkmamba.connectors.avro.SensorReading;
 import io.flinkmamba.connectors.avro.TradeTick;
 import java.util.List;
@@ -21,7 +22,8 @@ final class ProjectSchemas {
               SensorReading.getClassSchema(),
               TradeTick.getClassSchema(),
               AnomalyScore.getClassSchema(),
-              DeadLetter.getClassSchema())
+              DeadLetter.getClassSchema(),
+              ModelUpdate.getClassSchema())
           .stream()
           .collect(Collectors.toMap(ProjectSchemas::fingerprint, Function.identity()));
 

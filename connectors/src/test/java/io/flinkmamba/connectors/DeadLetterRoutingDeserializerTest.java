@@ -203,7 +203,7 @@ class DeadLetterRoutingDeserializerTest {
   @Test
   void deadLetterSerializerKeepsOriginalKeyAndWritesReasonHeaders() throws Exception {
     DeadLetter letter = assertDeadLetter(key("pump-9"), "junk that is not avro".getBytes(StandardCharsets.UTF_8), "not Avro");
-    ProducerRecord<byte[], byte[]> out = new DeadLetterSerializer("dlq").serialize(letter, null, 5L);
+    ProducerRecord<byte[], byte[]> out = new DeadLetterSerializer("dlq", RecordTimestamp.EVENT_TIME).serialize(letter, null, 5L);
     assertEquals("dlq", out.topic());
     assertArrayEquals(key("pump-9"), out.key());
     assertEquals(letter, AvroRecordCodec.of(DeadLetter.class).decode(out.value()));

@@ -10,7 +10,7 @@ import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 import org.apache.flink.metrics.Counter;
 
-import java.nio.file.Paths;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,25 +34,66 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
         super(spec, settings);
     }
 
-    @Override
-    protected MambaModel loadModel() {
-        forecaster = Forecaster.load(Paths.get(spec.modelPath()));
-        scorer = new ForecastScorer(forecaster, settings.calibration);
-        anomaliesFlagged = getMetricGroup().counter("anomaliesFlagged");
-        eventsWarmingUp = getMetricGroup().counter("eventsWarmingUp");
-        return forecaster.backbone();
+    /** A loaded forecaster: what {@link #use} installs. */
+    private final class Loaded implements LoadedModel {
+        final Forecaster forecaster;
+        final ForecastScorer scorer;
+
+        Loaded(Forecaster forecaster) {
+            this.forecaster = forecaster;
+            this.scorer = new ForecastScorer(forecaster, settings.calibration);
+        }
+
+        @Override
+        public MambaModel backbone() {
+            return forecaster.backbone();
+        }
+
+        @Override
+        public String fingerprint() {
+            return forecaster.fingerprint();
+        }
+
+        @Override
+        public int inputWidth() {
+            return forecaster.numFeatures();
+        }
+
+        @Override
+        public KeyState freshState() {
+            ForecastState f = scorer.newState();
+            return new KeyState(f.backbone, 0, forecaster.fingerprint(), f);
+        }
+
+        @Override
+        public boolean fits(KeyState s) {
+            return s.forecast != null && s.forecast.backbone == s.state && scorer.fits(s.forecast);
+        }
     }
 
     @Override
-    protected String modelFingerprint() {
-        return forecaster.fingerprint();
+    public void open() throws Exception {
+        anomaliesFlagged = getMetricGroup().counter("anomaliesFlagged");
+        eventsWarmingUp = getMetricGroup().counter("eventsWarmingUp");
+        super.open();
+    }
+
+    @Override
+    protected LoadedModel load(Path dir) {
+        return new Loaded(Forecaster.load(dir));
+    }
+
+    @Override
+    protected void use(LoadedModel loaded) {
+        forecaster = ((Loaded) loaded).forecaster;
+        scorer = ((Loaded) loaded).scorer;
     }
 
     @Override
     protected long stateBytesPerKey() {
         int f = forecaster.numFeatures();
         return forecaster.backbone().stateBytes() + Long.BYTES + forecaster.fingerprint().length() + 8
-                + 16L * f + 8L * f + 64 + 8L * settings.calibration.shortWindow() + spec.modelVersion().length()
+                + 16L * f + 8L * f + 64 + 8L * settings.calibration.shortWindow() + modelVersion().length()
                 + (long) settings.replayWindow * (Long.BYTES + Integer.BYTES + (long) Float.BYTES * f);
     }
 
@@ -122,7 +163,7 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
         a.anomalyLikelihood = r.likelihood;
         a.isAnomaly = r.anomaly;
         a.warmingUp = r.warmingUp;
-        a.modelVersion = spec.modelVersion();
+        a.modelVersion = modelVersion();
         a.modelFingerprint = forecaster.fingerprint();
         a.eventsSeen = r.eventsSeen;
         return a;

@@ -3,11 +3,14 @@ package io.flinkmamba.operator;
 import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
+import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
@@ -17,11 +20,14 @@ import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -43,9 +49,18 @@ import java.util.stream.Stream;
  *
  * <p>Outputs never fall behind the watermark: pending events are flushed before a watermark is
  * forwarded, before a checkpoint barrier (configurable) and at end of input.
+ *
+ * <p>Hot swap: as a two-input operator ({@link MambaOperators#score(org.apache.flink.streaming.api.datastream.KeyedStream,
+ * MambaSpec, org.apache.flink.streaming.api.datastream.DataStream)}) the second, broadcast input carries
+ * {@link ModelUpdate}s. Each is fetched, checked and loaded on a background thread; the result comes
+ * back through the mailbox, where the switch happens between two events (pending micro-batch events
+ * are scored with the old model first). From then on keys written by the old model are upgraded on
+ * their first touch, by the same code as after a restore with a new model. The accepted update (and
+ * those still loading) are kept in broadcast operator state, so a restored job reloads them.
  */
 public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOperator<OUT>
-        implements OneInputStreamOperator<IN, OUT>, Triggerable<K, VoidNamespace>, BoundedOneInput {
+        implements OneInputStreamOperator<IN, OUT>, TwoInputStreamOperator<IN, ModelUpdate, OUT>,
+        Triggerable<K, VoidNamespace>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(KeyedMambaOperator.class);
 
@@ -56,8 +71,17 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
 
     protected final MambaSpec<IN> spec;
     protected final MambaSettings settings;
+    /** Whether the second input carries model updates (hot swap). */
+    private boolean hotSwap;
 
     private transient String fingerprint;
+    /** The running model's version label, directory and upgrade policy: the spec's until a hot swap. */
+    private transient String modelVersion;
+    private transient String modelPath;
+    private transient UpgradePolicy upgradePolicy;
+    private transient LoadedModel current;
+    /** Hot swap (two-input mode): the updates' state, loader and bookkeeping; null in one-input mode. */
+    private transient ModelUpdates updates;
     private transient FeatureExtractor<IN> extractor;
     /** The micro-batch mode's batched backbone call; null in the per-event mode. */
     protected transient BatchForward batchForward;
@@ -84,14 +108,36 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         this.settings = settings;
     }
 
-    /**
-     * Loads the model from {@code spec.modelPath()} (a failure is wrapped with the path) and prepares
-     * what the validation and per-event hooks need. Returns the backbone the micro-batch mode runs.
-     */
-    protected abstract MambaModel loadModel() throws Exception;
+    /** A loaded model, not yet in use: what a subclass needs to score with it and to check it before a swap. */
+    protected interface LoadedModel {
+        /** The backbone the micro-batch mode and the replay policy run. */
+        MambaModel backbone();
 
-    /** The loaded model's fingerprint, stored with every key's state. */
-    protected abstract String modelFingerprint();
+        String fingerprint();
+
+        /** Features per event this model takes (the job's extractor yields the running model's count). */
+        int inputWidth();
+
+        /** A key's state before its first event. */
+        KeyState freshState();
+
+        /** Whether a state can be advanced by this model (shapes agree). */
+        boolean fits(KeyState s);
+    }
+
+    /**
+     * Loads a model directory. Runs on a background thread for a hot swap: no effect on the operator
+     * until {@link #use}. Throws (any RuntimeException) for a model that cannot be loaded.
+     */
+    protected abstract LoadedModel load(Path dir);
+
+    /** Makes {@code model} the one the scoring hooks use (task thread, between two events). */
+    protected abstract void use(LoadedModel model);
+
+    /** The running model's version label (the spec's until a hot swap). */
+    protected final String modelVersion() {
+        return modelVersion;
+    }
 
     /** Bytes of one key's state, for the stateBytesPerKey gauge. */
     protected abstract long stateBytesPerKey();
@@ -124,18 +170,46 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     protected void onEmit(OUT out) {
     }
 
+    /** Two-input mode: the second input carries {@link ModelUpdate}s (set by {@link MambaOperators}). */
+    KeyedMambaOperator<K, IN, OUT> acceptModelUpdates() {
+        this.hotSwap = true;
+        return this;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        if (hotSwap) {
+            updates = new ModelUpdates(context.getOperatorStateStore(), context.isRestored());
+        }
+    }
+
     @Override
     public void open() throws Exception {
         super.open();
-        MambaModel model;
-        try {
-            model = loadModel();
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("Mamba operator '" + spec.uid() + "': cannot load the model from '"
-                    + spec.modelPath() + "': " + e.getMessage(), e);
+        ModelUpdate restored = updates == null ? null : updates.restoredAccepted();
+        String restoreFailure = null;
+        LoadedModel model = null;
+        if (restored != null) {
+            try {
+                model = ModelUpdates.fetchAndLoad(restored, this::load, settings.modelUpdateMaxBytes);
+            } catch (Exception e) {
+                restoreFailure = "the hot-swapped model of the restored state could not be reloaded, scoring with the job's "
+                        + "model " + spec.modelPath() + " (version " + spec.modelVersion() + ") instead: " + e.getMessage();
+                LOG.warn("Mamba operator '{}': {}", spec.uid(), restoreFailure, e);
+            }
         }
-        backbone = model;
-        fingerprint = modelFingerprint();
+        if (model != null) {
+            install(model, restored.version, restored.modelUri, policyOf(restored));
+        } else {
+            try {
+                model = load(Paths.get(spec.modelPath()));
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("Mamba operator '" + spec.uid() + "': cannot load the model from '"
+                        + spec.modelPath() + "': " + e.getMessage(), e);
+            }
+            install(model, spec.modelVersion(), spec.modelPath(), settings.upgradePolicy);
+        }
         extractor = spec.extractor();
         checkStateBackend();
 
@@ -148,17 +222,56 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         orderBuffer = getPartitionedState(new ListStateDescriptor<>(ORDER_BUFFER, new PendingEventSerializer()));
         eventTimers = getInternalTimerService("mamba-event-time", VoidNamespaceSerializer.INSTANCE, this);
 
-        if (settings.mode == ScoringMode.MICRO_BATCH) {
-            batchForward = BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, model);
-            batch = new MambaBatch(model.config());
-        }
+        useForwards();
         pending = new PendingBuffer<>(batchBuffer, this::setCurrentKey);
         flushDeadline = -1;
-        metrics = new OperatorMetrics(getMetricGroup(), stateBytesPerKey(), () -> pending.events());
+        metrics = new OperatorMetrics(getMetricGroup(), this::stateBytesPerKey, () -> pending.events());
+        getMetricGroup().gauge("modelVersion", (Gauge<String>) () -> modelVersion);
+        if (updates != null) {
+            updates.open(getMetricGroup(), getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        }
         recoverPendingKeys();
         LOG.info("Mamba operator '{}' scoring with model {} (version {}, fingerprint {}), {}, {}", spec.uid(),
-                spec.modelPath(), spec.modelVersion(), fingerprint, settings,
+                modelPath, modelVersion, fingerprint, settings,
                 batchForward == null ? "recurrent step" : "batched on " + batchForward.device());
+        if (restoreFailure != null) {
+            updates.accepted = null; // the configured model runs: a later snapshot must say so
+            updates.save();
+            report(updates.outcome(restored, null, restoreFailure, spec.modelVersion(), settings.upgradePolicy));
+        }
+        if (updates != null) {
+            for (ModelUpdate u : updates.restoredLoading()) {
+                submit(u); // received before the snapshot, not switched to yet
+            }
+        }
+    }
+
+    /** Makes {@code model} the running one (task thread): the subclass's hooks, fingerprint, label and policy. */
+    private void install(LoadedModel model, String version, String path, UpgradePolicy policy) {
+        use(model);
+        current = model;
+        backbone = model.backbone();
+        fingerprint = model.fingerprint();
+        modelVersion = version;
+        modelPath = path;
+        upgradePolicy = policy;
+    }
+
+    /** The micro-batch mode's batched forward (and the replay policy's) for the running backbone. */
+    private void useForwards() throws Exception {
+        if (replayForward != null && replayForward != batchForward) {
+            replayForward.close();
+        }
+        replayForward = null;
+        replayBatch = null;
+        if (batchForward != null) {
+            batchForward.close();
+            batchForward = null;
+        }
+        if (settings.mode == ScoringMode.MICRO_BATCH) {
+            batchForward = BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, backbone);
+            batch = new MambaBatch(backbone.config());
+        }
     }
 
     /**
@@ -340,7 +453,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             return fresh();
         }
         if (fingerprint.equals(s.modelFingerprint) && fits(s)) {
-            s.modelVersion = spec.modelVersion(); // a relabelled model, or state of a format without the label
+            s.modelVersion = modelVersion; // a relabelled model, or state of a format without the label
             return s;
         }
         return upgrade(key, s);
@@ -348,7 +461,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
 
     private KeyState fresh() {
         KeyState s = freshState();
-        s.modelVersion = spec.modelVersion();
+        s.modelVersion = modelVersion;
         return s;
     }
 
@@ -360,8 +473,8 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             old.replay = null;
         }
         String from = "model " + old.modelFingerprint + " (version " + old.modelVersion + ")";
-        String to = "model " + fingerprint + " (version " + spec.modelVersion() + ", " + spec.modelPath() + ")";
-        switch (settings.upgradePolicy) {
+        String to = "model " + fingerprint + " (version " + modelVersion + ", " + modelPath + ")";
+        switch (upgradePolicy) {
             case FAIL:
                 throw new IllegalStateException("Mamba operator '" + spec.uid() + "': the state of key " + key
                         + " was written by " + from + " but this job runs " + to + "; set "
@@ -374,7 +487,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
                             + "; carry needs the same architecture (use REPLAY or RESET)");
                 }
                 old.modelFingerprint = fingerprint;
-                old.modelVersion = spec.modelVersion();
+                old.modelVersion = modelVersion;
                 metrics.stateCarries.inc();
                 logUpgradeOnce(key, from, "carried over");
                 return old;
@@ -389,7 +502,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             case RESET:
                 break;
             default:
-                throw new IllegalStateException("unknown upgrade policy " + settings.upgradePolicy);
+                throw new IllegalStateException("unknown upgrade policy " + upgradePolicy);
         }
         metrics.stateResets.inc();
         logUpgradeOnce(key, from, "reset");
@@ -439,7 +552,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             loggedReset = true;
             LOG.warn("Mamba operator '{}': key {} has state from {}; {} for model {} (version {}) by policy {}; "
                     + "other such keys follow silently (metrics stateResets, stateCarries, stateReplays)",
-                    spec.uid(), key, from, what, fingerprint, spec.modelVersion(), settings.upgradePolicy);
+                    spec.uid(), key, from, what, fingerprint, modelVersion, upgradePolicy);
         }
     }
 
@@ -580,13 +693,24 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
 
     @Override
     public void finish() throws Exception {
+        awaitModelUpdates();
         flush();
         super.finish();
+    }
+
+    /** At the end of a bounded job: every received update is accepted or refused (and reported) before the end. */
+    private void awaitModelUpdates() throws InterruptedException {
+        while (updates != null && !updates.loading.isEmpty()) {
+            mailbox().yield();
+        }
     }
 
     @Override
     public void close() throws Exception {
         try {
+            if (updates != null) {
+                updates.close();
+            }
             if (batchForward != null) {
                 batchForward.close();
             }
@@ -596,6 +720,157 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         } finally {
             super.close();
         }
+    }
+
+    // ---------------------------------------------------------------- hot swap (two-input mode)
+
+    @Override
+    public void processElement1(StreamRecord<IN> record) throws Exception {
+        processElement(record);
+    }
+
+    /** A model update: checked for form here, fetched and loaded on the loader thread, switched to in {@link #onLoaded}. */
+    @Override
+    public void processElement2(StreamRecord<ModelUpdate> record) throws Exception {
+        ModelUpdate u = record.getValue();
+        String invalid = ModelUpdates.invalidReason(u);
+        if (invalid != null) {
+            report(updates.outcome(u, null, invalid, modelVersion, u == null ? upgradePolicy : policyOf(u)));
+            return;
+        }
+        submit(u);
+    }
+
+    /** The events' watermark alone: model updates carry no event time and must not hold it back. */
+    @Override
+    public void processWatermark1(Watermark mark) throws Exception {
+        processWatermark(mark);
+    }
+
+    @Override
+    public void processWatermark2(Watermark mark) {
+        // ignored, see processWatermark1
+    }
+
+    private transient MailboxExecutor mailboxExecutor;
+
+    @Override
+    public void setMailboxExecutor(MailboxExecutor mailboxExecutor) {
+        super.setMailboxExecutor(mailboxExecutor);
+        this.mailboxExecutor = mailboxExecutor;
+    }
+
+    private MailboxExecutor mailbox() {
+        if (mailboxExecutor == null) {
+            mailboxExecutor = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
+        }
+        return mailboxExecutor;
+    }
+
+    private UpgradePolicy policyOf(ModelUpdate u) {
+        return u.policy != null ? u.policy : settings.upgradePolicy;
+    }
+
+    /** Loads {@code u} on the loader thread; the result (model or failure) comes back through the mailbox. */
+    private void submit(ModelUpdate u) throws Exception {
+        updates.loading.add(u);
+        updates.save();
+        MailboxExecutor mailbox = mailbox();
+        updates.loader(spec.uid()).execute(() -> {
+            Object result;
+            try {
+                result = ModelUpdates.fetchAndLoad(u, this::load, settings.modelUpdateMaxBytes);
+            } catch (Throwable t) {
+                result = t;
+            }
+            Object loaded = result;
+            try {
+                mailbox.execute(() -> onLoaded(u, loaded), "mamba model update %s", u.version);
+            } catch (RuntimeException e) {
+                LOG.debug("Mamba operator '{}': update {} loaded after the task ended", spec.uid(), u.version);
+            }
+        });
+    }
+
+    /** Task thread, between two events: refuses the update (old model kept) or switches to it. */
+    private void onLoaded(ModelUpdate u, Object result) throws Exception {
+        updates.loading.remove(u);
+        UpgradePolicy policy = policyOf(u);
+        String refusal;
+        String newFingerprint = null;
+        if (result instanceof Throwable) {
+            Throwable t = (Throwable) result;
+            refusal = t.getMessage() != null ? t.getMessage() : t.toString();
+        } else {
+            newFingerprint = ((LoadedModel) result).fingerprint();
+            refusal = swapRefusal((LoadedModel) result, policy);
+        }
+        if (refusal != null) {
+            updates.save();
+            LOG.warn("Mamba operator '{}': model update {} ({}) refused, still scoring with version {}: {}", spec.uid(),
+                    u.version, u.modelUri, modelVersion, refusal);
+            report(updates.outcome(u, newFingerprint, refusal, modelVersion, policy));
+            return;
+        }
+        flush(); // pending micro-batch events belong to the old model
+        String previous = modelVersion;
+        install((LoadedModel) result, u.version, u.modelUri, policy);
+        useForwards();
+        metrics.stateBytesPerKeyChanged();
+        loggedReset = false;
+        updates.accepted = u;
+        updates.save();
+        LOG.info("Mamba operator '{}': switched from version {} to model {} (version {}, fingerprint {}); keys of the old "
+                + "model are upgraded on their next event by policy {}", spec.uid(), previous, u.modelUri, u.version,
+                fingerprint, policy);
+        report(updates.outcome(u, fingerprint, null, previous, policy));
+    }
+
+    /** Why the loaded model cannot replace the running one (null: it can). */
+    private String swapRefusal(LoadedModel m, UpgradePolicy policy) {
+        if (m.fingerprint().equals(fingerprint)) {
+            return null; // the same weights: only the label changes
+        }
+        if (m.inputWidth() != current.inputWidth()) {
+            return "the new model takes " + m.inputWidth() + " features per event, the running one (and the job's "
+                    + "extractor) " + current.inputWidth();
+        }
+        switch (policy) {
+            case FAIL:
+                return "policy FAIL forbids a model change (running " + fingerprint + ", new " + m.fingerprint() + ")";
+            case CARRY:
+                if (!m.fits(current.freshState())) {
+                    return "CARRY needs the same architecture: the running model's key states have "
+                            + shapeOf(current.freshState()) + " but the new model needs " + shapeOf(m.freshState())
+                            + " (use REPLAY or RESET)";
+                }
+                return null;
+            case REPLAY:
+                return settings.replayWindow == 0 ? "REPLAY needs " + MambaOptions.UPGRADE_REPLAY_WINDOW.key()
+                        + " > 0 (no inputs are kept to replay)" : null;
+            default:
+                return null;
+        }
+    }
+
+    private void report(ModelUpdateOutcome o) {
+        (o.accepted ? updates.applied : updates.refused).inc();
+        output.collect(MambaOperators.MODEL_UPDATES, new StreamRecord<>(o));
+    }
+
+    /** The running model's version label: for tests. */
+    String runningVersion() {
+        return modelVersion;
+    }
+
+    /** Updates received and not yet accepted or refused: for tests. */
+    int updatesLoading() {
+        return updates == null ? 0 : updates.loading.size();
+    }
+
+    /** The hot-swap bookkeeping (null in one-input mode): for tests. */
+    ModelUpdates modelUpdates() {
+        return updates;
     }
 
     /** A copy of the key's state, or null when it has none: for tests and tools. */

@@ -4,6 +4,7 @@ import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.util.OutputTag;
@@ -27,6 +28,10 @@ public final class MambaOperators {
     /** Events that were not scored (invalid features, late), with the reason. */
     public static final OutputTag<RejectedEvent> REJECTED =
             new OutputTag<>("mamba-rejected", TypeInformation.of(RejectedEvent.class));
+
+    /** What each subtask did with each model update (hot swap): accepted or refused, with the reason. */
+    public static final OutputTag<ModelUpdateOutcome> MODEL_UPDATES =
+            new OutputTag<>("mamba-model-updates", TypeInformation.of(ModelUpdateOutcome.class));
 
     /**
      * Scores every event of the keyed stream with the spec's model, advancing its key's state. Options
@@ -54,6 +59,36 @@ public final class MambaOperators {
         MambaSettings settings = spec.resolve(stream.getExecutionEnvironment().getConfiguration());
         return stream
                 .transform(spec.name(), anomalyScoreType(stream.getKeyType()), new AnomalyScoringOperator<K, IN>(spec, settings))
+                .uid(spec.uid());
+    }
+
+    /**
+     * {@link #score(KeyedStream, MambaSpec)} whose model can be replaced while the job runs: every
+     * {@link ModelUpdate} of {@code updates} is broadcast to all subtasks, each fetches and checks it off
+     * the hot path and switches between two events; keys of the old model are then upgraded on their
+     * first event by the update's policy (else {@code mamba.upgrade.policy}), as after a restore with a
+     * new model. Accepted and refused updates (with the reason) go to {@link #MODEL_UPDATES}; a refused
+     * one leaves the running model in place. The accepted update is kept in operator state: a restored
+     * job reloads it. {@code updates} should have parallelism 1 (one Kafka partition) so that every
+     * subtask sees them in the same order; their watermarks are ignored.
+     */
+    public static <K, IN> SingleOutputStreamOperator<MambaScore<K>> score(KeyedStream<IN, K> stream, MambaSpec<IN> spec,
+                                                                          DataStream<ModelUpdate> updates) {
+        MambaSettings settings = spec.resolve(stream.getExecutionEnvironment().getConfiguration());
+        return stream.connect(updates.broadcast())
+                .transform(spec.name(), scoreType(stream.getKeyType()),
+                        new MambaScoringOperator<K, IN>(spec, settings).acceptModelUpdates())
+                .uid(spec.uid());
+    }
+
+    /** {@link #scoreAnomalies(KeyedStream, MambaSpec)} with hot swap of the forecaster: see {@link #score(KeyedStream, MambaSpec, DataStream)}. */
+    public static <K, IN> SingleOutputStreamOperator<AnomalyScore<K>> scoreAnomalies(KeyedStream<IN, K> stream,
+                                                                                     MambaSpec<IN> spec,
+                                                                                     DataStream<ModelUpdate> updates) {
+        MambaSettings settings = spec.resolve(stream.getExecutionEnvironment().getConfiguration());
+        return stream.connect(updates.broadcast())
+                .transform(spec.name(), anomalyScoreType(stream.getKeyType()),
+                        new AnomalyScoringOperator<K, IN>(spec, settings).acceptModelUpdates())
                 .uid(spec.uid());
     }
 

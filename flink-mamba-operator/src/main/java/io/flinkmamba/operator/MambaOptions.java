@@ -2,6 +2,7 @@ package io.flinkmamba.operator;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
 
 import java.time.Duration;
 import java.util.List;
@@ -99,9 +100,14 @@ public final class MambaOptions {
                     + "and in full snapshots. Decide before the first deployment: Flink cannot add or remove TTL "
                     + "on restored state.");
 
+    public static final ConfigOption<MemorySize> MODEL_UPDATE_MAX_BYTES = ConfigOptions.key("mamba.model-updates.max-bytes")
+            .memoryType().defaultValue(MemorySize.parse("2gb"))
+            .withDescription("Hot swap: the most bytes a model update's files (config.json + model.safetensors) may have; "
+                    + "a larger update is refused before it is loaded.");
+
     /** Every option above, for merging the job's configuration with builder overrides. */
     public static final List<ConfigOption<?>> ALL = List.of(MODE, BATCH_MAX_EVENTS, BATCH_MAX_DELAY,
             BATCH_FLUSH_ON_CHECKPOINT, DEVICE, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE,
             UPGRADE_POLICY, UPGRADE_REPLAY_WINDOW, SCORE_WARMUP_EVENTS, ANOMALY_THRESHOLD, ANOMALY_WARMUP_EVENTS,
-            ANOMALY_WINDOW, STATE_TTL);
+            ANOMALY_WINDOW, STATE_TTL, MODEL_UPDATE_MAX_BYTES);
 }

@@ -5,7 +5,7 @@ import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaModel;
 
-import java.nio.file.Paths;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,24 +27,58 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
         super(spec, settings);
     }
 
+    /** A loaded checkpoint: what {@link #use} installs. */
+    private static final class Block implements LoadedModel {
+        final MambaModel model;
+
+        Block(MambaModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public MambaModel backbone() {
+            return model;
+        }
+
+        @Override
+        public String fingerprint() {
+            return model.fingerprint();
+        }
+
+        @Override
+        public int inputWidth() {
+            return model.config().hiddenSize();
+        }
+
+        @Override
+        public KeyState freshState() {
+            return new KeyState(model.newState(), 0, model.fingerprint());
+        }
+
+        @Override
+        public boolean fits(KeyState s) {
+            return s.state.length == model.config().stateFloats();
+        }
+    }
+
     @Override
-    protected MambaModel loadModel() {
-        model = MambaModel.load(Paths.get(spec.modelPath()));
+    protected LoadedModel load(Path dir) {
+        return new Block(MambaModel.load(dir));
+    }
+
+    @Override
+    protected void use(LoadedModel loaded) {
+        model = ((Block) loaded).model;
         fingerprint = model.fingerprint();
         hidden = model.config().hiddenSize();
         adapter = spec.inputAdapter();
         adapter.open(model.config());
-        return model;
-    }
-
-    @Override
-    protected String modelFingerprint() {
-        return fingerprint;
+        stepper = null; // the next per-event step creates the new model's stepper
     }
 
     @Override
     protected long stateBytesPerKey() {
-        return model.stateBytes() + Long.BYTES + fingerprint.length() + spec.modelVersion().length() + 8
+        return model.stateBytes() + Long.BYTES + fingerprint.length() + modelVersion().length() + 8
                 + (long) settings.replayWindow * (Long.BYTES + Integer.BYTES + (long) Float.BYTES * hidden);
     }
 
@@ -106,7 +140,7 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
     }
 
     private MambaScore<K> score(K key, long eventTime, float[] out, long eventsSeen) {
-        MambaScore<K> s = new MambaScore<>(key, eventTime, out, spec.modelVersion(), fingerprint, eventsSeen);
+        MambaScore<K> s = new MambaScore<>(key, eventTime, out, modelVersion(), fingerprint, eventsSeen);
         s.warmingUp = eventsSeen <= settings.scoreWarmupEvents;
         return s;
     }

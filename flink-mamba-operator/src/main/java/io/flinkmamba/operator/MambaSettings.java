@@ -26,6 +26,8 @@ final class MambaSettings implements Serializable {
     final long stateTtlMs;
     /** scoreAnomalies' calibration: threshold, warm-up and window (validated here, at build time). */
     final CalibrationSettings calibration;
+    /** Hot swap: the most bytes a model update's files may have. */
+    final long modelUpdateMaxBytes;
 
     MambaSettings(ReadableConfig c) {
         this.mode = c.get(MambaOptions.MODE);
@@ -74,6 +76,7 @@ final class MambaSettings implements Serializable {
         if (window < 1 || window > 1024) {
             throw new IllegalArgumentException(MambaOptions.ANOMALY_WINDOW.key() + " must be in [1, 1024], got " + window);
         }
+        this.modelUpdateMaxBytes = c.get(MambaOptions.MODEL_UPDATE_MAX_BYTES).getBytes();
         this.calibration = CalibrationSettings.DEFAULT.withThreshold(threshold).withWarmupEvents(warmup).withShortWindow(window);
     }
 

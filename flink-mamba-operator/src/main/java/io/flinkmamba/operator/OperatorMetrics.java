@@ -27,7 +27,13 @@ final class OperatorMetrics {
     /** Wall time of a flush (gather, forward, write back, emit), microseconds. */
     final Histogram flushLatencyMicros;
 
-    OperatorMetrics(MetricGroup operatorGroup, long stateBytesPerKey, LongSupplier pendingEvents) {
+    private final LongSupplier stateBytesPerKeySource;
+    /** Cached: the state size changes only with the model (hot swap). */
+    private long stateBytesPerKey;
+
+    OperatorMetrics(MetricGroup operatorGroup, LongSupplier stateBytesPerKey, LongSupplier pendingEvents) {
+        this.stateBytesPerKeySource = stateBytesPerKey;
+        this.stateBytesPerKey = stateBytesPerKey.getAsLong();
         MetricGroup g = operatorGroup;
         eventsScored = g.counter("eventsScored");
         eventsRejected = g.counter("eventsRejected");
@@ -39,7 +45,12 @@ final class OperatorMetrics {
         batchSize = g.histogram("batchSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         batchKeys = g.histogram("batchKeys", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         flushLatencyMicros = g.histogram("flushLatencyMicros", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
-        g.gauge("stateBytesPerKey", (Gauge<Long>) () -> stateBytesPerKey);
+        g.gauge("stateBytesPerKey", (Gauge<Long>) () -> this.stateBytesPerKey);
         g.gauge("pendingEvents", (Gauge<Long>) pendingEvents::getAsLong);
+    }
+
+    /** After a hot swap: the new model's state size. */
+    void stateBytesPerKeyChanged() {
+        stateBytesPerKey = stateBytesPerKeySource.getAsLong();
     }
 }

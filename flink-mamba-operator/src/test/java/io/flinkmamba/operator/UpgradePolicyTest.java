@@ -149,8 +149,13 @@ class UpgradePolicyTest {
     }
 
     static long counter(KeyedOneInputStreamOperatorTestHarness<String, TestEvent, ?> h, String name) {
-        KeyedMambaOperator<?, ?, ?> op = (KeyedMambaOperator<?, ?, ?>) h.getOperator();
+        return counter((KeyedMambaOperator<?, ?, ?>) h.getOperator(), name);
+    }
+
+    static long counter(KeyedMambaOperator<?, ?, ?> op, String name) {
         switch (name) {
+            case "modelUpdatesApplied": return op.modelUpdates().applied.getCount();
+            case "modelUpdatesRefused": return op.modelUpdates().refused.getCount();
             case "stateReplays": return op.metrics.stateReplays.getCount();
             case "stateCarries": return op.metrics.stateCarries.getCount();
             case "stateResets": return op.metrics.stateResets.getCount();

@@ -18,7 +18,9 @@ public final class CommittedRecords {
   /**
    * Everything committed to the topic, partition by partition, in offset order. Call it once the
    * writer has finished or been cancelled: with read_committed the end offset is the last stable
-   * offset, so every transaction is decided and this is all of it.
+   * offset, so every transaction is decided and this is all of it. Refuses a topic whose start was
+   * deleted (a log start offset above 0, e.g. records stamped beyond the topic's retention): what is
+   * left is not everything that was committed.
    */
   public static List<ConsumerRecord<byte[], byte[]>> readAll(String bootstrap, String topic) {
     Map<String, Object> config = Map.of(
@@ -33,6 +35,12 @@ public final class CommittedRecords {
           .map(p -> new TopicPartition(topic, p.partition()))
           .collect(Collectors.toList());
       consumer.assign(partitions);
+      Map<TopicPartition, Long> start = consumer.beginningOffsets(partitions);
+      if (start.values().stream().anyMatch(offset -> offset > 0)) {
+        throw new IllegalStateException("records were deleted from the start of topic " + topic
+            + " (log start offsets " + start + "): not all of what was committed can be read; "
+            + "records stamped with times beyond the topic's retention are deleted by the broker");
+      }
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
       while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {

@@ -195,6 +195,13 @@ public final class LocalKafkaBroker implements AutoCloseable {
     p.setProperty("transaction.state.log.num.partitions", "4");
     p.setProperty("group.initial.rebalance.delay.ms", "0");
     p.setProperty("num.partitions", "1");
+    // Retention checks from the start and every second (a production broker: after 30 s, then every 5
+    // minutes). A record whose timestamp lies beyond its topic's retention (7 days by default) is then
+    // deleted here within a second, as a production broker deletes it at its next check: a test that
+    // writes such records loses them every time rather than once in a while (see connectors/README.md,
+    // record timestamps).
+    p.setProperty("log.initial.task.delay.ms", "0");
+    p.setProperty("log.retention.check.interval.ms", "1000");
     Path config = dir.resolve("server.properties");
     try (var writer = Files.newBufferedWriter(config)) {
       p.store(writer, "flink-mamba LocalKafkaBroker");

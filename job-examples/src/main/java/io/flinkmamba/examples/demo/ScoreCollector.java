@@ -39,6 +39,9 @@ public final class ScoreCollector implements AutoCloseable {
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // Records deleted before this reader got to them (retention) fail the reader instead of
+        // making it jump to the end (the default reset, "latest") and silently skip what is left.
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         consumer = new KafkaConsumer<>(config);
         List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).collect(Collectors.toList());
@@ -81,7 +84,10 @@ public final class ScoreCollector implements AutoCloseable {
     long anomalies() { return anomalies.get(); }
     long undecodable() { return undecodable.get(); }
 
-    /** Per partition: end offset for read_committed (the last stable offset) and for read_uncommitted. */
+    /**
+     * Per partition: the log start offset, the end offset for read_committed (the last stable offset)
+     * and for read_uncommitted.
+     */
     public static String offsets(String bootstrap, String topic) {
         StringBuilder sb = new StringBuilder();
         for (String isolation : new String[] {"read_committed", "read_uncommitted"}) {
@@ -93,11 +99,19 @@ public final class ScoreCollector implements AutoCloseable {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(config)) {
                 List<TopicPartition> partitions = c.partitionsFor(topic).stream()
                         .map(p -> new TopicPartition(topic, p.partition())).collect(Collectors.toList());
-                sb.append(isolation).append(" end offsets ").append(new java.util.TreeMap<>(c.endOffsets(partitions).entrySet().stream()
-                        .collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)))).append("; ");
+                if (isolation.equals("read_committed")) {
+                    // above 0: the broker deleted records from the start (retention), read or not
+                    sb.append("log start offsets ").append(byPartition(c.beginningOffsets(partitions))).append("; ");
+                }
+                sb.append(isolation).append(" end offsets ").append(byPartition(c.endOffsets(partitions))).append("; ");
             }
         }
         return sb.toString();
+    }
+
+    private static Map<Integer, Long> byPartition(Map<TopicPartition, Long> offsets) {
+        return new java.util.TreeMap<>(offsets.entrySet().stream()
+                .collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)));
     }
 
     RuntimeException failure() { return failure; }

@@ -24,7 +24,9 @@ import org.apache.flink.util.function.SerializableFunction;
  * The anomaly jobs' common shape: Kafka Avro source (undecodable records become dead letters) with
  * event-time watermarks → per-key features → the scorer ({@link Scoring}) → exactly-once Kafka sink
  * of {@code AnomalyScore} records; every dead letter (undecodable, rejected by the feature step or
- * the scorer, unencodable) goes to the dead-letter topic with its reason.
+ * the scorer, unencodable) goes to the dead-letter topic with its reason. With a model-updates topic
+ * ({@link ModelUpdateRecords}) the scorer's model is hot-swapped while the job runs; updates that
+ * cannot be decoded or that a subtask refused are dead letters too.
  */
 public final class AnomalyPipeline {
     private AnomalyPipeline() {
@@ -51,7 +53,10 @@ public final class AnomalyPipeline {
         FeatureStep.Result<IN> keyed = features.apply(decoded.records(), kafka.inputTopic());
         MambaSpec<IN> spec = MambaSpec.builder(config.model(), config.modelVersion(), extractor)
                 .name("anomaly scoring").uid("anomaly-scoring").build();
-        SingleOutputStreamOperator<AnomalyScore<String>> scores = Scoring.scoreAnomalies(keyed.stream(), spec);
+        ModelUpdateRecords.Updates updates = config.modelUpdatesTopic() == null ? null
+                : ModelUpdateRecords.read(env, config, config.modelUpdatesTopic());
+        SingleOutputStreamOperator<AnomalyScore<String>> scores =
+                Scoring.scoreAnomalies(keyed.stream(), spec, updates == null ? null : updates.updates());
 
         String inputTopic = kafka.inputTopic();
         DataStream<DeadLetter> rejected = scores.getSideOutput(MambaOperators.REJECTED)
@@ -66,6 +71,9 @@ public final class AnomalyPipeline {
         DataStream<DeadLetter> dead = decoded.deadLetters().union(rejected, unencodable);
         if (keyed.deadLetters() != null) {
             dead = dead.union(keyed.deadLetters());
+        }
+        if (updates != null) {
+            dead = dead.union(updates.deadLetters(), ModelUpdateRecords.refusals(scores, config.modelUpdatesTopic()));
         }
         KafkaConnectors.writeDeadLetters(dead, kafka);
     }

@@ -23,7 +23,8 @@ import java.util.TreeMap;
  * {@code device} (cpu | gpu | auto), {@code checkpoint-interval} (e.g. 10s), {@code parallelism},
  * {@code out-of-orderness} (event-time watermark bound, e.g. 5s), {@code threshold} (anomaly
  * likelihood threshold), {@code bounded} (true: stop at the input topic's end offsets as of the start;
- * for tests and backfills). Every key with a dot goes to the job's Flink configuration as is:
+ * for tests and backfills), {@code model-updates-topic} (a Kafka topic of {@code ModelUpdate} records: the
+ * model is hot-swapped while the job runs, see docs/model-upgrades.md). Every key with a dot goes to the job's Flink configuration as is:
  * {@code kafka.*} ({@link KafkaOptions}, with {@code kafka.properties.*} for SASL/SSL), {@code mamba.*}
  * (the operator's options) and any Flink option. Shorthands: {@code bootstrap}, {@code input-topic},
  * {@code output-topic}, {@code dead-letter-topic}, {@code group-id} for the {@code kafka.} options of
@@ -32,7 +33,7 @@ import java.util.TreeMap;
  */
 public final class JobConfig {
     private static final Set<String> SHORT = Set.of("config", "model", "model-version", "mode", "device",
-            "checkpoint-interval", "parallelism", "out-of-orderness", "threshold", "bounded");
+            "checkpoint-interval", "parallelism", "out-of-orderness", "threshold", "bounded", "model-updates-topic");
     /** Shorthands for the common Kafka options. */
     private static final Map<String, String> KAFKA_ALIASES = Map.of(
             "bootstrap", "kafka.bootstrap-servers", "input-topic", "kafka.input-topic",
@@ -47,6 +48,7 @@ public final class JobConfig {
     private final int parallelism;
     private final Duration outOfOrderness;
     private final boolean bounded;
+    private final String modelUpdatesTopic;
 
     private JobConfig(Map<String, String> settings, String defaultModel) {
         Configuration conf = new Configuration();
@@ -84,6 +86,8 @@ public final class JobConfig {
         this.parallelism = Integer.parseInt(settings.getOrDefault("parallelism", "1"));
         this.outOfOrderness = TimeUtils.parseDuration(settings.getOrDefault("out-of-orderness", "5s"));
         this.bounded = Boolean.parseBoolean(settings.getOrDefault("bounded", "false"));
+        String updates = settings.get("model-updates-topic");
+        this.modelUpdatesTopic = updates == null || updates.isBlank() ? null : updates.trim();
         this.configuration = conf;
         KafkaOptions.fromConfiguration(conf); // refuse a misspelled or missing Kafka option now
     }
@@ -117,4 +121,6 @@ public final class JobConfig {
     public int parallelism() { return parallelism; }
     public Duration outOfOrderness() { return outOfOrderness; }
     public boolean bounded() { return bounded; }
+    /** The Kafka topic of model updates (hot swap), or null for none. */
+    public String modelUpdatesTopic() { return modelUpdatesTopic; }
 }

@@ -3,6 +3,8 @@ package io.flinkmamba.examples.jobs;
 import io.flinkmamba.operator.AnomalyScore;
 import io.flinkmamba.operator.MambaOperators;
 import io.flinkmamba.operator.MambaSpec;
+import io.flinkmamba.operator.ModelUpdate;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
@@ -18,5 +20,11 @@ public final class Scoring {
     public static <IN> SingleOutputStreamOperator<AnomalyScore<String>> scoreAnomalies(
             KeyedStream<IN, String> stream, MambaSpec<IN> spec) {
         return MambaOperators.scoreAnomalies(stream, spec);
+    }
+
+    /** With hot swap: {@code updates} replace the model while the job runs (results on {@link MambaOperators#MODEL_UPDATES}). */
+    public static <IN> SingleOutputStreamOperator<AnomalyScore<String>> scoreAnomalies(
+            KeyedStream<IN, String> stream, MambaSpec<IN> spec, DataStream<ModelUpdate> updates) {
+        return updates == null ? MambaOperators.scoreAnomalies(stream, spec) : MambaOperators.scoreAnomalies(stream, spec, updates);
     }
 }

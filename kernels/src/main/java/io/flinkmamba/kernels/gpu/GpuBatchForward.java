@@ -24,8 +24,9 @@ import java.util.List;
  * travels as three contiguous copies (offsets, token rows, states), never one per sequence.
  *
  * <p>Per layer on the device: rmsnorm → in_proj GEMM → conv+SiLU (carrying each sequence's window
- * in its state) → x_proj GEMM → dt_proj GEMM with softplus → fused selective scan with D skip and
- * SiLU(z) gate (state in registers) → out_proj GEMM accumulated into the residual; then norm_f.
+ * in its state) → x_proj GEMM → fused selective scan with dt_proj + softplus, D skip and SiLU(z) gate
+ * (state in registers; Δ computed in the scan from x_proj's δ columns when time_step_rank <= 16, else
+ * a dt_proj GEMM first) → out_proj GEMM accumulated into the residual; then norm_f.
  * All float32 (no TF32): results match {@code CpuParallelForward} within 1e-5 relative L2.
  *
  * <p>Any CUDA error throws {@link GpuForwardException}: the caller (a Flink task) fails and restarts
@@ -43,6 +44,8 @@ public final class GpuBatchForward implements BatchForward {
     private final GpuContext ctx;
     private final DeviceWeights weights;
     private final GpuKernels kernels;
+    /** Δ computed inside the scan (no dt_proj GEMM, no Δ buffer traffic). */
+    private final boolean fuseDt;
     private final int maxTokens;
     private final int maxSeqs;
     private final Slot[] slots = new Slot[2];
@@ -65,6 +68,7 @@ public final class GpuBatchForward implements BatchForward {
             ctx.makeCurrent();
             this.weights = DeviceWeights.acquire(ctx, model);
             this.kernels = new GpuKernels(ctx, c.stateSize());
+            this.fuseDt = kernels.fusesDt(c.timeStepRank());
             this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c)));
             this.maxSeqs = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / (4L * c.stateFloats() + 4)));
             for (int i = 0; i < slots.length; i++) {
@@ -214,10 +218,15 @@ public final class GpuBatchForward implements BatchForward {
                         w.convBias, u, e, k, stream);
                 kernels.gemm(u, e, tokens, e, w.xProj, xr, new CUdeviceptr(), bc, xr,
                         GpuKernels.GEMM_MODE_STORE, stream);
-                kernels.gemm(bc, xr, tokens, r, w.dtProj, e, w.dtProjBias, dt, e,
-                        GpuKernels.GEMM_MODE_SOFTPLUS, stream);
-                kernels.scan(u, dt, bc, xr, r, xz, 2 * e, offsets, seqs, states, sf, c.ssmStateOffset(l),
-                        w.aNeg, w.d, y, e, stream);
+                if (fuseDt) {
+                    kernels.scanFusedDt(u, w.dtProj, w.dtProjBias, bc, xr, r, xz, 2 * e, offsets, seqs, states, sf,
+                            c.ssmStateOffset(l), w.aNeg, w.d, y, e, stream);
+                } else {
+                    kernels.gemm(bc, xr, tokens, r, w.dtProj, e, w.dtProjBias, dt, e,
+                            GpuKernels.GEMM_MODE_SOFTPLUS, stream);
+                    kernels.scan(u, dt, bc, xr, r, xz, 2 * e, offsets, seqs, states, sf, c.ssmStateOffset(l),
+                            w.aNeg, w.d, y, e, stream);
+                }
                 kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
                         GpuKernels.GEMM_MODE_ACCUMULATE, stream);
             }

@@ -20,7 +20,19 @@ final class GpuKernels {
     /** State sizes with a register-resident scan; others use scan_generic. */
     private static final int[] SCAN_SIZES = {4, 8, 16, 32, 64};
 
-    private final CUfunction rmsnorm, gemmNarrow, gemmWide, conv, scan;
+    /** Largest time_step_rank the fused-Δ scans take (DT_RMAX in mamba.cu). */
+    static final int FUSED_DT_MAX_RANK = 16;
+    /**
+     * Largest time_step_rank fused by default. Measured on H200 (docs/benchmarks.md): at rank 4 (hidden
+     * 64) the fused scan beats dt_proj GEMM + scan (1.63 vs 1.80 ms per 1M tokens); at rank 16 (hidden
+     * 256) it loses (1.90 vs 1.83 ms): the softplus and the δ·W dot product lengthen each channel's
+     * serial recurrence, while the GEMM epilogue computes them in parallel.
+     */
+    static final int FUSED_DT_DEFAULT_MAX_RANK = 4;
+    /** System property: true fuses every rank up to 16, false never fuses (comparisons, tests); unset: rank <= 4. */
+    static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
+
+    private final CUfunction rmsnorm, gemmNarrow, gemmWide, conv, scan, scanDt;
     private final boolean scanGeneric;
     private final int stateSize;
 
@@ -40,7 +52,16 @@ final class GpuKernels {
             shipped |= s == stateSize;
         }
         scanGeneric = !shipped;
-        scan = ctx.function(scanOverride != null ? scanOverride : shipped ? "scan_n" + stateSize : "scan_generic");
+        boolean dtVariant = scanOverride != null && scanOverride.startsWith("scan_dt");
+        scan = ctx.function(scanOverride != null && !dtVariant ? scanOverride : shipped ? "scan_n" + stateSize : "scan_generic");
+        scanDt = !shipped ? null : ctx.function(dtVariant ? scanOverride : "scan_dt_n" + stateSize);
+    }
+
+    /** Whether {@link #scanFusedDt} serves this model: a shipped state size and a rank it handles and pays for. */
+    boolean fusesDt(int timeStepRank) {
+        String p = System.getProperty(FUSE_DT_PROPERTY);
+        int maxRank = "true".equals(p) ? FUSED_DT_MAX_RANK : "false".equals(p) ? 0 : FUSED_DT_DEFAULT_MAX_RANK;
+        return scanDt != null && timeStepRank <= maxRank;
     }
 
     void rmsnorm(CUdeviceptr x, CUdeviceptr w, CUdeviceptr out, int rows, int d, float eps, CUstream st) {
@@ -91,6 +112,24 @@ final class GpuKernels {
             args[args.length - 1] = ints(stateSize);
         }
         launch(scan, seqs, ceil(lanes, block), block, st, args);
+    }
+
+    /**
+     * The scan with Δ = softplus(δ·dtWᵀ + dtB) computed inside it from δ, the first r columns of the
+     * x_proj output {@code bc}: no Δ buffer, no separate dt_proj launch. Only when {@link #fusesDt}.
+     */
+    void scanFusedDt(CUdeviceptr u, CUdeviceptr dtW, CUdeviceptr dtB, CUdeviceptr bc, int ldbc, int r, CUdeviceptr xz,
+                     int ldxz, CUdeviceptr offsets, int seqs, CUdeviceptr states, int stateFloats, int ssmOff,
+                     CUdeviceptr aNeg, CUdeviceptr dSkip, CUdeviceptr y, int e, CUstream st) {
+        if (seqs == 0) {
+            return;
+        }
+        int lanes = e * scanSplit(stateSize);
+        int block = Math.min(CHANNEL_BLOCK, ceil(lanes, 32) * 32);
+        launch(scanDt, seqs, ceil(lanes, block), block, st, Pointer.to(u), Pointer.to(dtW), Pointer.to(dtB),
+                Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs),
+                Pointer.to(states), ints(stateFloats), ints(ssmOff), Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y),
+                ints(e));
     }
 
     /** Lanes sharing one channel's state in the scan_nN kernels: max(1, N/16), as mamba.cu instantiates them. */

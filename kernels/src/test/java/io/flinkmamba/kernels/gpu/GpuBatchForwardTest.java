@@ -78,6 +78,33 @@ class GpuBatchForwardTest {
         assertAgree(m, cpu, gpu, "hidden " + hidden + " state " + state);
     }
 
+    /**
+     * The scan with Δ fused in serves time_step_rank <= 16; a larger rank, and the fusion switched off,
+     * take the dt_proj GEMM + plain scan: both paths agree with the CPU too.
+     */
+    @ParameterizedTest(name = "rank {0}, fusion property {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"20,true", "4,false", "16,true", "16,false", "1,true", "8,true"})
+    void deltaFusedOrNotMatchesCpu(int rank, boolean fuse) {
+        MambaConfig c = new MambaConfig(32, 16, 64, 4, rank, 2, false, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 77 + rank);
+        Random rnd = new Random(rank);
+        int[] lengths = {1024, 1, 0, 37, 300, 5, 64};
+        MambaBatch cpu = randomBatch(m, lengths, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        String old = System.setProperty(GpuKernels.FUSE_DT_PROPERTY, String.valueOf(fuse));
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            f.forward(gpu);
+        } finally {
+            if (old == null) {
+                System.clearProperty(GpuKernels.FUSE_DT_PROPERTY);
+            } else {
+                System.setProperty(GpuKernels.FUSE_DT_PROPERTY, old);
+            }
+        }
+        assertAgree(m, cpu, gpu, "rank " + rank + " fuse " + fuse);
+    }
+
     @Test
     void manySmallChunksAndReuseGiveTheSameResults() {
         MambaConfig c = MambaConfig.of(32, 16, 2);

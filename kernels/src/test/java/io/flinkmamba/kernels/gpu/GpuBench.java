@@ -50,8 +50,16 @@ public final class GpuBench {
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+        for (String v : new String[] {"scan_dt_n16"}) { // the shipped fused-Δ scan
+            variant = v;
+            scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+            scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+            scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+        }
+        variant = null;
         if (variants) {
-            for (String v : new String[] {"scan_x_g2", "scan_x_g8", "scan_x_as"}) {
+            for (String v : new String[] {"scan_x_g2", "scan_x_g8", "scan_x_as", "scan_x_e4", "scan_dt_x_e2",
+                    "scan_dt_x_e3", "scan_dt_x_e4"}) {
                 variant = v;
                 scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
                 scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
@@ -60,6 +68,7 @@ public final class GpuBench {
         }
         breakdown(ctx, 64, 16_384, 64);
         breakdown(ctx, 256, 4_096, 64);
+        boolean both = !quick;
         System.out.println();
         System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
@@ -69,6 +78,15 @@ public final class GpuBench {
                         {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}};
         for (int[] s : shapes) {
             forward(s[0], s[1], s[2], s[3], s[2] * s[3] <= 4096 * 64);
+        }
+        if (both) { // the same shapes with the other choice of dt_proj fusion, for its effect
+            String other = System.getProperty(GpuKernels.FUSE_DT_PROPERTY, "default").equals("true") ? "false" : "true";
+            System.setProperty(GpuKernels.FUSE_DT_PROPERTY, other);
+            System.out.println("with -D" + GpuKernels.FUSE_DT_PROPERTY + "=" + other + ":");
+            for (int[] s : new int[][] {{64, 2, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
+                forward(s[0], s[1], s[2], s[3], false);
+            }
+            System.clearProperty(GpuKernels.FUSE_DT_PROPERTY);
         }
     }
 
@@ -123,10 +141,20 @@ public final class GpuBench {
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
+        boolean fused = variant != null && variant.startsWith("scan_dt");
+        CUdeviceptr dtW = new CUdeviceptr(), dtB = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(dtW, 4L * e * r);
+        JCudaDriver.cuMemAlloc(dtB, 4L * e);
+        fillSmall(dtW, (long) e * r, 1);
+        fillSmall(dtB, e, 1);
         float best = Float.MAX_VALUE;
         for (int i = 0; i < 6; i++) {
             JCudaDriver.cuEventRecord(e0, st);
-            k.scan(p[0], p[1], p[2], xr, r, p[3], 2 * e, off, seqs, p[5], sf, 0, p[6], p[7], p[4], e, st);
+            if (fused) {
+                k.scanFusedDt(p[0], dtW, dtB, p[2], xr, r, p[3], 2 * e, off, seqs, p[5], sf, 0, p[6], p[7], p[4], e, st);
+            } else {
+                k.scan(p[0], p[1], p[2], xr, r, p[3], 2 * e, off, seqs, p[5], sf, 0, p[6], p[7], p[4], e, st);
+            }
             JCudaDriver.cuEventRecord(e1, st);
             JCudaDriver.cuEventSynchronize(e1);
             float[] ms = new float[1];
@@ -135,14 +163,18 @@ public final class GpuBench {
                 best = Math.min(best, ms[0]);
             }
         }
-        // must read u, Δ, z [T, E] and B, C [T, 2N]; write y [T, E]; read and write the state [S, E, N]
-        double bytes = 4.0 * (t * (3L * e + 2L * n + e) + 2L * seqs * sf);
+        // must read u, Δ, z [T, E] and B, C [T, 2N]; write y [T, E]; read and write the state [S, E, N].
+        // Fused: δ [T, r] instead of Δ [T, E] (the dt_proj weights are negligible)
+        double bytes = fused ? 4.0 * (t * (2L * e + r + 2L * n + e) + 2L * seqs * sf)
+                : 4.0 * (t * (3L * e + 2L * n + e) + 2L * seqs * sf);
         double gbs = bytes / (best * 1e-3) / 1e9;
         System.out.printf((variant != null ? variant + " " : "") + "scan alone: E=%d N=%d %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
                 e, n, seqs, len, best, gbs, 100 * gbs / copyGBs);
         for (CUdeviceptr q : p) {
             JCudaDriver.cuMemFree(q);
         }
+        JCudaDriver.cuMemFree(dtW);
+        JCudaDriver.cuMemFree(dtB);
         JCudaDriver.cuMemFree(off);
         JCudaDriver.cuStreamDestroy(st);
     }
@@ -182,9 +214,12 @@ public final class GpuBench {
             () -> k.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st),
             () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st),
             () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st),
-            () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st)};
-        String[] names = {"rmsnorm", "in_proj", "conv+silu", "x_proj", "dt_proj+softplus", "scan", "out_proj+residual"};
-        double[] flops = {0, 2.0 * t * d * 2 * e, 0, 2.0 * t * e * xr, 2.0 * t * r * e, 0, 2.0 * t * e * d};
+            () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st),
+            () -> k.scanFusedDt(u, lw.dtProj, lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs, states, sf,
+                    c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)};
+        String[] names = {"rmsnorm", "in_proj", "conv+silu", "x_proj", "dt_proj+softplus", "scan", "out_proj+residual",
+                "[instead of dt_proj+scan: scan with fused dt_proj]"};
+        double[] flops = {0, 2.0 * t * d * 2 * e, 0, 2.0 * t * e * xr, 2.0 * t * r * e, 0, 2.0 * t * e * d, 0};
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
@@ -203,11 +238,13 @@ public final class GpuBench {
                     best = Math.min(best, ms[0]);
                 }
             }
-            total += best;
+            if (i < 7) {
+                total += best;
+            }
             sb.append(String.format(" %s %.3f ms%s;", names[i], best,
                     flops[i] > 0 ? String.format(" (%.1f TFLOP/s)", flops[i] / (best * 1e-3) / 1e12) : ""));
         }
-        System.out.println(sb.append(String.format(" total %.3f ms", total)));
+        System.out.println(sb.append(String.format(" total (unfused) %.3f ms", total)));
         for (CUdeviceptr q : p) {
             JCudaDriver.cuMemFree(q);
         }

@@ -11,6 +11,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -29,7 +30,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -41,9 +41,11 @@ import java.util.stream.Stream;
  * <p>Two stages per event: (1) validation, then, with EVENT_TIME ordering, a keyed buffer released
  * in event-time order once the watermark passes event time + allowed lateness; (2) scoring, either
  * at once with the recurrent step (PER_EVENT) or through a keyed buffer that a flush scores for all
- * pending keys of the subtask with one {@link BatchForward} call (MICRO_BATCH). Both buffers are
- * keyed state, so a restore loses nothing; the set of keys with pending micro-batch events is
- * rebuilt from the state on restore.
+ * pending keys of the subtask with one {@link BatchForward} call (MICRO_BATCH). The event-time
+ * buffer is keyed state; the micro-batch buffer ({@link PendingBuffer}) is held in memory and written
+ * to keyed state when a snapshot is taken, so a restore loses nothing (events after the last
+ * checkpoint are replayed by the source); the set of keys with pending micro-batch events is rebuilt
+ * from the state on restore.
  *
  * <p>Outputs never fall behind the watermark: pending events are flushed before a watermark is
  * forwarded, before a checkpoint barrier (configurable) and at end of input.
@@ -94,9 +96,8 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     private transient ListState<PendingEvent> orderBuffer;
     private transient InternalTimerService<VoidNamespace> eventTimers;
 
-    /** Keys with events in {@link #batchBuffer}: what the next flush scores. */
-    private transient LinkedHashSet<K> pendingKeys;
-    private transient long pendingEvents;
+    /** Micro-batch events not yet scored, per key: what the next flush scores. */
+    private transient PendingBuffer<K> pending;
     /** Processing time at which the pending events must be flushed; -1 when none are pending. */
     private transient long flushDeadline;
     private transient boolean loggedReset;
@@ -222,9 +223,9 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         eventTimers = getInternalTimerService("mamba-event-time", VoidNamespaceSerializer.INSTANCE, this);
 
         useForwards();
-        pendingKeys = new LinkedHashSet<>();
+        pending = new PendingBuffer<>(batchBuffer, this::setCurrentKey);
         flushDeadline = -1;
-        metrics = new OperatorMetrics(getMetricGroup(), this::stateBytesPerKey, () -> pendingEvents);
+        metrics = new OperatorMetrics(getMetricGroup(), this::stateBytesPerKey, () -> pending.events());
         getMetricGroup().gauge("modelVersion", (Gauge<String>) () -> modelVersion);
         if (updates != null) {
             updates.open(getMetricGroup(), getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
@@ -316,7 +317,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         }
         for (K k : keys) {
             setCurrentKey(k);
-            long n = 0;
+            int n = 0;
             Iterable<PendingEvent> buffered = batchBuffer.get();
             if (buffered != null) {
                 for (PendingEvent ignored : buffered) {
@@ -324,12 +325,11 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
                 }
             }
             if (n > 0) {
-                pendingKeys.add(k);
-                pendingEvents += n;
+                pending.recover(k, n);
             }
         }
-        if (!pendingKeys.isEmpty()) {
-            LOG.info("Mamba operator '{}': restored {} pending events of {} keys", spec.uid(), pendingEvents, pendingKeys.size());
+        if (!pending.isEmpty()) {
+            LOG.info("Mamba operator '{}': restored {} pending events of {} keys", spec.uid(), pending.events(), pending.keys());
             if (settings.mode == ScoringMode.MICRO_BATCH) {
                 scheduleFlush();
             }
@@ -339,7 +339,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     @Override
     @SuppressWarnings("unchecked")
     public void processElement(StreamRecord<IN> record) throws Exception {
-        if (batchForward == null && !pendingKeys.isEmpty()) {
+        if (batchForward == null && !pending.isEmpty()) {
             flush(); // events restored from a micro-batch run, now scored one by one
         }
         IN event = record.getValue();
@@ -437,12 +437,11 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             scoreNow(key, eventTime, input);
             return;
         }
-        batchBuffer.add(new PendingEvent(eventTime, input.clone())); // the event may be reused by the caller
-        pendingEvents++;
-        if (pendingKeys.add(key) && pendingKeys.size() == 1) {
+        // in memory until the flush or a snapshot (see PendingBuffer); the event may be reused by the caller
+        if (pending.add(key, new PendingEvent(eventTime, input.clone())) && pending.keys() == 1) {
             scheduleFlush();
         }
-        if (pendingEvents >= settings.batchMaxEvents || settings.batchMaxDelayMs == 0) {
+        if (pending.events() >= settings.batchMaxEvents || settings.batchMaxDelayMs == 0) {
             flush();
         }
     }
@@ -590,7 +589,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
 
     private void onFlushDeadline(long time) throws Exception {
         // a timer of an earlier, already flushed batch finds a later or no deadline and does nothing
-        if (flushDeadline >= 0 && time >= flushDeadline && !pendingKeys.isEmpty()) {
+        if (flushDeadline >= 0 && time >= flushDeadline && !pending.isEmpty()) {
             flush();
         }
     }
@@ -598,26 +597,24 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     /** Scores every pending event of the subtask, then restores the key context it found. */
     @SuppressWarnings("unchecked")
     void flush() throws Exception {
-        if (pendingKeys.isEmpty()) {
+        if (pending.isEmpty()) {
             return;
         }
         long start = System.nanoTime();
         K saved = (K) getCurrentKey();
-        long events = pendingEvents;
-        int keys = pendingKeys.size();
+        long events = pending.events();
+        int keys = pending.keys();
         if (batchForward == null) {
-            for (K k : pendingKeys) {
+            for (K k : pending.pendingKeys()) {
                 setCurrentKey(k);
-                for (PendingEvent e : batchBuffer.get()) {
+                for (PendingEvent e : pending.take(k)) {
                     scoreNow(k, e.eventTime, e.input);
                 }
-                batchBuffer.clear();
             }
         } else {
             flushBatched();
         }
-        pendingKeys.clear();
-        pendingEvents = 0;
+        pending.clear();
         flushDeadline = -1;
         if (saved != null) {
             setCurrentKey(saved);
@@ -629,15 +626,14 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     }
 
     private void flushBatched() throws Exception {
-        int n = pendingKeys.size();
+        int n = pending.keys();
         List<K> keys = new ArrayList<>(n);
         List<KeyState> states = new ArrayList<>(n);
         List<List<PendingEvent>> events = new ArrayList<>(n);
-        for (K k : pendingKeys) {
+        for (K k : pending.pendingKeys()) {
             setCurrentKey(k);
             KeyState s = loadState(k);
-            List<PendingEvent> evs = new ArrayList<>();
-            batchBuffer.get().forEach(evs::add);
+            List<PendingEvent> evs = pending.take(k);
             keys.add(k);
             states.add(s);
             events.add(evs);
@@ -652,7 +648,6 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
                 s.remember(e.eventTime, e.input, settings.replayWindow);
             }
             keyState.update(s);
-            batchBuffer.clear();
             List<OUT> outs = outputs.get(seq);
             for (int t = 0; t < evs.size(); t++) {
                 emit(evs.get(t).eventTime, outs.get(t));
@@ -679,6 +674,24 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         super.prepareSnapshotPreBarrier(checkpointId);
         if (settings.flushOnCheckpoint || batchForward == null) {
             flush();
+        }
+    }
+
+    /**
+     * Pending micro-batch events still in memory (flush-on-checkpoint off, or a snapshot without a
+     * barrier flush) go into the keyed list state now: this runs before the keyed state backend takes
+     * its snapshot, so the snapshot holds every pending event.
+     */
+    @Override
+    @SuppressWarnings("unchecked")
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        if (!pending.isEmpty()) {
+            K saved = (K) getCurrentKey();
+            pending.writeToState();
+            if (saved != null) {
+                setCurrentKey(saved);
+            }
         }
     }
 

@@ -165,6 +165,51 @@ class MambaScoringOperatorTest {
         second.close();
     }
 
+    /**
+     * Pending events live in operator memory between checkpoints. With flush-on-checkpoint off, every
+     * snapshot must still hold them (restore loses none), and the run that took the snapshots must
+     * score each exactly once afterwards (state and memory parts of a key in order, no duplicates).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"heap", "rocksdb"})
+    void pendingEventsInMemoryAreInEverySnapshotWhenFlushOnCheckpointIsOff(String backend) throws Exception {
+        List<TestEvent> events = Fixture.events(6, 240, 11);
+        MambaSpec<TestEvent> spec = fx.spec().mode(ScoringMode.MICRO_BATCH).batchMaxEvents(50)
+                .batchMaxDelay(Duration.ofHours(1)).flushOnCheckpoint(false).build();
+        var first = harness(spec, backend(backend));
+        first.open();
+        feed(first, events.subList(0, 70));      // a flush at 50; 20 pending
+        first.prepareSnapshotPreBarrier(1);      // no flush: it is off
+        first.snapshot(1, 1);                    // the 20 written to state, still pending
+        feed(first, events.subList(70, 125));    // a flush at 100 takes the 20 from state and 30 from memory; 25 pending
+        first.prepareSnapshotPreBarrier(2);
+        first.snapshot(2, 2);
+        feed(first, events.subList(125, 140));   // 15 more: 40 pending, 25 in state and 15 in memory
+        first.prepareSnapshotPreBarrier(3);
+        OperatorSubtaskState snapshot = first.snapshot(3, 3);
+        List<MambaScore<String>> beforeSnapshot = new ArrayList<>(first.extractOutputValues());
+        assertEquals(100, beforeSnapshot.size(), "flushes at 50 and 100 only; 40 events pending at the last snapshot");
+
+        feed(first, events.subList(140, 240));
+        first.endInput();
+        Fixture.Reference ref = fx.reference(events);
+        fx.assertOutputsMatch(ref, first.extractOutputValues(), BATCH_TOL); // each event exactly once
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(first, k), BATCH_TOL);
+        first.close();
+
+        var second = harness(spec, backend(backend));
+        second.initializeState(snapshot);
+        second.open();
+        feed(second, events.subList(140, 240));
+        second.endInput();
+        List<MambaScore<String>> outputs = new ArrayList<>(beforeSnapshot);
+        outputs.addAll(second.extractOutputValues());
+        assertEquals(240, outputs.size(), "the 40 pending events came back from the snapshot");
+        fx.assertOutputsMatch(ref, outputs, BATCH_TOL);
+        fx.assertStatesMatch(ref, k -> Fixture.stateOf(second, k), BATCH_TOL);
+        second.close();
+    }
+
     @ParameterizedTest
     @CsvSource({"PER_EVENT, heap", "MICRO_BATCH, heap", "PER_EVENT, rocksdb", "MICRO_BATCH, rocksdb"})
     void rescalingFromOneToThreeToTwoKeepsEveryKeysState(ScoringMode mode, String backend) throws Exception {

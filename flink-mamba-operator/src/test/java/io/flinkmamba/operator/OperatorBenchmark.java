@@ -15,6 +15,8 @@ import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,12 +34,21 @@ import java.util.Random;
  *
  * <p>Run with {@code flink-mamba-operator/bench/run-operator-bench.sh} (pins the JVM to one core).
  * Arguments: {@code keys=1000,100000 events=20000 rounds=5 hidden=32 state=16 layers=2
- * batches=64,512 backends=heap,rocksdb}. Every case first scores one event per key (state created),
+ * batches=64,512 backends=heap,rocksdb}; {@code hidden} may list several sizes (one model each,
+ * {@code hidden=64,256}), and {@code keys:H=...} overrides the key counts for hidden size H
+ * ({@code keys:256=1000,10000}: at hidden 256 a key's state is 76 KB). Every case first scores one event per key (state created),
  * then the rounds run interleaved over the cases (round r of every case before round r+1), each
  * {@code events} events with uniformly random keys, so that a noisy, shared machine slows all cases
  * alike; a first, uncounted round warms the JIT; the median round is reported. The harness copies every output record with its serializer, as a
  * network or non-chained downstream would; the bare step reuses one output buffer. Ratios are
  * therefore an upper bound on the operator's own cost.
+ *
+ * <p>Two rates per case: wall clock, and the benchmark thread's CPU time
+ * ({@code ThreadMXBean.getCurrentThreadCpuTime}), which on a shared, loaded machine leaves out the
+ * time the thread waited for a core (not the cache and memory contention). Everything of the heap
+ * cases runs on this thread; RocksDB's background flushes and compactions do not count in its CPU time.
+ * The bare cases share one array of states (the batched forward advances them in place, as the
+ * operator's flush does), which halves their memory.
  */
 public final class OperatorBenchmark {
     private OperatorBenchmark() {
@@ -55,10 +66,16 @@ public final class OperatorBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        int[] keyCounts = ints(arg(args, "keys", "1000,100000"));
-        int events = Integer.parseInt(arg(args, "events", "20000"));
+        for (int hidden : ints(arg(args, "hidden", "32"))) {
+            run(args, hidden);
+        }
+    }
+
+    private static void run(String[] args, int hidden) throws Exception {
+        int[] keyCounts = ints(arg(args, "keys:" + hidden, arg(args, "keys", "1000,100000")));
+        int events = Integer.parseInt(arg(args, "events:" + hidden, arg(args, "events", "20000")));
         int rounds = Integer.parseInt(arg(args, "rounds", "5"));
-        MambaConfig config = MambaConfig.of(Integer.parseInt(arg(args, "hidden", "32")),
+        MambaConfig config = MambaConfig.of(hidden,
                 Integer.parseInt(arg(args, "state", "16")), Integer.parseInt(arg(args, "layers", "2")));
         int[] batches = ints(arg(args, "batches", "64,512"));
         String[] backends = arg(args, "backends", "heap,rocksdb").split(",");
@@ -67,24 +84,34 @@ public final class OperatorBenchmark {
         Path modelDir = RandomCheckpoint.write(tmp.resolve("model"), config, 1);
         MambaModel model = MambaModel.load(modelDir);
         float[][] pool = featurePool(config.hiddenSize());
-        System.out.printf(Locale.ROOT, "model %s, state %d bytes/key; %d events per round, %d rounds interleaved "
+        System.out.printf(Locale.ROOT, "%nmodel %s, state %d bytes/key; %d events per round, %d rounds interleaved "
                 + "over the cases after one uncounted warm-up round, median round reported%n", config, model.stateBytes(), events, rounds);
-        System.out.println("| keys | case | events/s (median) | min..max | vs bare step |");
-        System.out.println("|---:|---|---:|---:|---:|");
+        System.out.println("| hidden | keys | case | events/s wall (median) | min..max | events/s CPU time (median) | min..max "
+                + "| vs bare step (CPU) | vs per-event (wall) | vs per-event (CPU) |");
+        System.out.println("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         for (int keys : keyCounts) {
             List<String> names = new ArrayList<>();
             List<Case> cases = new ArrayList<>();
+            // per case: the index of the per-event case it is compared with, or -1
+            List<Integer> peer = new ArrayList<>();
+            float[][] bareStates = bareStates(model, keys, pool);
             names.add("bare core step (float[][] of states)");
-            cases.add(bareStep(model, keys, pool));
+            cases.add(bareStep(model, bareStates, pool));
+            peer.add(-1);
             for (int b : batches) {
-                names.add("bare core batched forward " + b + " (CpuParallelForward)");
-                cases.add(bareBatched(model, keys, pool, b));
+                names.add("bare core batched forward " + b + " (CpuParallelForward, states in place)");
+                cases.add(bareBatched(model, bareStates, pool, b));
+                peer.add(0);
             }
             for (String backend : backends) {
+                int perEvent = cases.size();
+                peer.add(-1);
                 names.add("operator per-event, " + backend);
                 cases.add(operator(MambaSpec.builder(modelDir.toString(), "bench", new TestEvent.Extractor()).build(),
                         backend, keys, pool));
                 for (int b : batches) {
+                    peer.add(perEvent);
                     names.add("operator micro-batch " + b + ", " + backend);
                     cases.add(operator(MambaSpec.builder(modelDir.toString(), "bench", new TestEvent.Extractor())
                             .mode(ScoringMode.MICRO_BATCH).batchMaxEvents(b).batchMaxDelay(Duration.ofHours(1)).build(),
@@ -92,25 +119,39 @@ public final class OperatorBenchmark {
                 }
             }
             int[] order = keyOrder(keys, events * (rounds + 1));
-            double[][] rates = new double[cases.size()][rounds];
+            double[][] wall = new double[cases.size()][rounds];
+            double[][] cpu = new double[cases.size()][rounds];
             for (int r = 0; r <= rounds; r++) { // round 0 warms the JIT and is not counted
                 for (int c = 0; c < cases.size(); c++) {
+                    int[] slice = Arrays.copyOfRange(order, r * events, (r + 1) * events);
+                    long c0 = threads.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
-                    cases.get(c).run(Arrays.copyOfRange(order, r * events, (r + 1) * events), r * events);
+                    cases.get(c).run(slice, r * events);
+                    long t1 = System.nanoTime();
+                    long c1 = threads.getCurrentThreadCpuTime();
                     if (r > 0) {
-                        rates[c][r - 1] = events / ((System.nanoTime() - t0) / 1e9);
+                        wall[c][r - 1] = events / ((t1 - t0) / 1e9);
+                        cpu[c][r - 1] = events / ((c1 - c0) / 1e9);
                     }
                 }
             }
-            double bare = median(rates[0]);
+            double bareCpu = median(cpu[0]);
             for (int c = 0; c < cases.size(); c++) {
-                double[] sorted = rates[c].clone();
-                Arrays.sort(sorted);
-                System.out.printf(Locale.ROOT, "| %d | %s | %.0f | %.0f..%.0f | %.2fx |%n", keys, names.get(c),
-                        median(rates[c]), sorted[0], sorted[sorted.length - 1], median(rates[c]) / bare);
+                int p = peer.get(c);
+                String vsWall = p < 0 ? "" : String.format(Locale.ROOT, "%.2fx", median(wall[c]) / median(wall[p]));
+                String vsCpu = p < 0 ? "" : String.format(Locale.ROOT, "%.2fx", median(cpu[c]) / median(cpu[p]));
+                System.out.printf(Locale.ROOT, "| %d | %d | %s | %.0f | %s | %.0f | %s | %.2fx | %s | %s |%n", hidden, keys,
+                        names.get(c), median(wall[c]), range(wall[c]), median(cpu[c]), range(cpu[c]),
+                        median(cpu[c]) / bareCpu, vsWall, vsCpu);
                 cases.get(c).close();
             }
         }
+    }
+
+    private static String range(double[] a) {
+        double[] sorted = a.clone();
+        Arrays.sort(sorted);
+        return String.format(Locale.ROOT, "%.0f..%.0f", sorted[0], sorted[sorted.length - 1]);
     }
 
     private static double median(double[] a) {
@@ -119,7 +160,8 @@ public final class OperatorBenchmark {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private static Case bareStep(MambaModel model, int keys, float[][] pool) {
+    /** One state per key, each advanced by one event (as the operator cases' warm-up does). */
+    private static float[][] bareStates(MambaModel model, int keys, float[][] pool) {
         float[][] states = new float[keys][];
         RecurrentStepper stepper = model.newStepper();
         float[] out = new float[model.config().hiddenSize()];
@@ -127,6 +169,12 @@ public final class OperatorBenchmark {
             states[k] = model.newState();
             stepper.step(states[k], pool[k % FEATURE_POOL], out);
         }
+        return states;
+    }
+
+    private static Case bareStep(MambaModel model, float[][] states, float[][] pool) {
+        RecurrentStepper stepper = model.newStepper();
+        float[] out = new float[model.config().hiddenSize()];
         return (order, offset) -> {
             for (int i = 0; i < order.length; i++) {
                 stepper.step(states[order[i]], pool[(offset + i) % FEATURE_POOL], out);
@@ -134,12 +182,11 @@ public final class OperatorBenchmark {
         };
     }
 
-    /** The core's parallel mode alone: chunks of {@code batchSize} events, grouped per key, one forward each. */
-    private static Case bareBatched(MambaModel model, int keys, float[][] pool, int batchSize) {
-        float[][] states = new float[keys][];
-        for (int k = 0; k < keys; k++) {
-            states[k] = model.newState();
-        }
+    /**
+     * The core's parallel mode alone: chunks of {@code batchSize} events, grouped per key, one forward
+     * each, the keys' states advanced in place (as the operator's CPU flush does).
+     */
+    private static Case bareBatched(MambaModel model, float[][] states, float[][] pool, int batchSize) {
         CpuParallelForward forward = model.newCpuParallel();
         MambaBatch batch = new MambaBatch(model.config());
         return (order, offset) -> {
@@ -151,16 +198,12 @@ public final class OperatorBenchmark {
                 }
                 batch.clear();
                 for (Map.Entry<Integer, List<Integer>> e : byKey.entrySet()) {
-                    int seq = batch.addSequence(states[e.getKey()], 0, e.getValue().size());
+                    int seq = batch.addSequenceSharingState(states[e.getKey()], 0, e.getValue().size());
                     for (int t = 0; t < e.getValue().size(); t++) {
                         batch.setInput(seq, t, pool[(offset + e.getValue().get(t)) % FEATURE_POOL], 0);
                     }
                 }
                 forward.forward(batch);
-                int seq = 0;
-                for (Integer k : byKey.keySet()) {
-                    batch.getState(seq++, states[k], 0);
-                }
             }
         };
     }

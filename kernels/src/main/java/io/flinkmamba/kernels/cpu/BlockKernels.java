@@ -40,6 +40,10 @@ final class BlockKernels {
      */
     void convSilu(LayerWeights w, float[] xz, int xzOff, int xzStride, int tokens,
                   float[] conv, int convOff, float[] u, int uOff, int uStride) {
+        if (tokens == 1) {
+            convSiluOneToken(w, xz, xzOff, conv, convOff, u, uOff);
+            return;
+        }
         int e = c.intermediateSize(), k = c.convKernel(), win = k - 1;
         for (int ch = 0; ch < e; ch++) {
             int wOff = ch * k;
@@ -73,6 +77,33 @@ final class BlockKernels {
         for (int t = 0; t < tokens; t++) {
             FastMath.siluInPlace(u, uOff + t * uStride, e);
         }
+    }
+
+    /**
+     * {@link #convSilu} for one token (every per-event step, and a micro-batch flush's keys with one
+     * event): the general loop's per-tap branch and window roll cost more than the arithmetic there.
+     * Same sums in the same order, so the same bits.
+     */
+    private void convSiluOneToken(LayerWeights w, float[] xz, int xzOff, float[] conv, int convOff, float[] u, int uOff) {
+        int e = c.intermediateSize(), k = c.convKernel(), win = k - 1;
+        float[] cw = w.convWeight, cb = w.convBias;
+        for (int ch = 0; ch < e; ch++) {
+            int wOff = ch * k, sOff = convOff + ch * win;
+            float v = xz[xzOff + ch];
+            float acc = cb != null ? cb[ch] : 0f;
+            for (int i = 0; i < win; i++) {
+                acc += cw[wOff + i] * conv[sOff + i];
+            }
+            acc += cw[wOff + win] * v;
+            for (int i = 0; i + 1 < win; i++) {
+                conv[sOff + i] = conv[sOff + i + 1];
+            }
+            if (win > 0) {
+                conv[sOff + win - 1] = v;
+            }
+            u[uOff + ch] = acc;
+        }
+        FastMath.siluInPlace(u, uOff, e);
     }
 
     /** Δ[t, :] = softplus(dt_proj · bc[t, 0..R) + dt_bias) for one token of layer {@code layer}. */

@@ -20,7 +20,7 @@ public final class CpuParallelForward implements BatchForward {
     private final MambaConfig c;
     private final MambaWeights w;
     private final BlockKernels kernels;
-    /** Per layer, the projections transposed to [in, out] for {@link VectorMath#gemmT}. */
+    /** Per layer, the projections packed in column panels for {@link VectorMath#gemmPacked}. */
     private final float[][] inProjT;
     private final float[][] xProjT;
     private final float[][] outProjT;
@@ -42,9 +42,9 @@ public final class CpuParallelForward implements BatchForward {
         xProjT = new float[layers][];
         outProjT = new float[layers][];
         for (int l = 0; l < layers; l++) {
-            inProjT[l] = VectorMath.transpose(w.layers[l].inProj, 2 * e, d);
-            xProjT[l] = VectorMath.transpose(w.layers[l].xProj, c.xProjRows(), e);
-            outProjT[l] = VectorMath.transpose(w.layers[l].outProj, d, e);
+            inProjT[l] = VectorMath.pack(w.layers[l].inProj, 2 * e, d);
+            xProjT[l] = VectorMath.pack(w.layers[l].xProj, c.xProjRows(), e);
+            outProjT[l] = VectorMath.pack(w.layers[l].outProj, d, e);
         }
         ensureCapacity(GROUP_TOKENS);
     }
@@ -108,13 +108,13 @@ public final class CpuParallelForward implements BatchForward {
             for (int t = 0; t < tokens; t++) {
                 VectorMath.rmsNorm(x, t * d, d, lw.norm, c.layerNormEpsilon(), h, t * d);
             }
-            VectorMath.gemmT(h, 0, d, tokens, d, inProjT[l], 2 * e, lw.inProjBias, xz, 0, 2 * e);
+            VectorMath.gemmPacked(h, 0, d, tokens, d, inProjT[l], 2 * e, lw.inProjBias, xz, 0, 2 * e);
             for (int s = first; s < last; s++) {
                 int off = b.tokenOffset(s) - tok0;
                 kernels.convSilu(lw, xz, off * 2 * e, 2 * e, b.length(s),
                         b.stateArray(s), b.stateOffset(s) + c.convStateOffset(l), u, off * e, e);
             }
-            VectorMath.gemmT(u, 0, e, tokens, e, xProjT[l], xr, null, bc, 0, xr);
+            VectorMath.gemmPacked(u, 0, e, tokens, e, xProjT[l], xr, null, bc, 0, xr);
             for (int t = 0; t < tokens; t++) {
                 kernels.deltaSoftplus(l, lw, bc, t * xr, dt, t * e);
                 FastMath.siluInPlace(xz, t * 2 * e + e, e); // the gate silu(z), in place of z
@@ -125,7 +125,7 @@ public final class CpuParallelForward implements BatchForward {
                         b.length(s), b.stateArray(s), b.stateOffset(s) + c.ssmStateOffset(l), y, off * e, e);
             }
             // out_proj into h (free now), then the residual
-            VectorMath.gemmT(y, 0, e, tokens, e, outProjT[l], d, lw.outProjBias, h, 0, d);
+            VectorMath.gemmPacked(y, 0, e, tokens, e, outProjT[l], d, lw.outProjBias, h, 0, d);
             VectorMath.addInPlace(x, 0, h, 0, tokens * d);
         }
         float[] out = b.outputs();

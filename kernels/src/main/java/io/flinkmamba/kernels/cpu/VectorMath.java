@@ -134,46 +134,89 @@ public final class VectorMath {
     }
 
     /**
-     * Y[t, o] = Σ_i X[t, i] · WT[i, o] (+ bias[o]) for {@code tokens} rows of X (row stride
-     * {@code xStride}) into Y (row stride {@code yStride}), with the weight stored transposed
-     * ([in, out], see {@link #transpose}). Outer-product tiles of 4 tokens x 2 vectors of outputs: per
-     * input column, 2 weight loads and 4 broadcasts feed 8 independent FMAs; no lane reductions, and
-     * 8 accumulators + 3 operands fit the 16 registers of AVX2. Each weight is read once per 4 tokens.
+     * Y[t, o] = Σ_i X[t, i] · W[o, i] (+ bias[o]) for {@code tokens} rows of X (row stride
+     * {@code xStride}) into Y (row stride {@code yStride}), with the weight packed by {@link #pack}:
+     * column panels of 2 vectors (then 1 vector, then the last few columns), each panel [in, width]
+     * contiguous. Outer-product tiles of 6 tokens x 2 vectors of outputs: per input column, 2 weight
+     * loads and 6 broadcasts feed 12 independent FMAs; no lane reductions, and 12 accumulators + 3
+     * operands fit the 16 registers of AVX2 (then tiles of 4 tokens, then single tokens).
+     *
+     * <p>Tokens go in blocks of {@link #TOKEN_BLOCK}; inside a block each panel passes over all the
+     * block's tokens while it sits in L1 (a panel is in x 2 vectors: 16 KB at in = 256 on AVX2, read
+     * as one contiguous stream, not one page per input column), so the whole weight is read from
+     * L2/L3 once per block instead of once per 4 tokens. This is what decides at large hidden sizes,
+     * where the weights do not fit in L2 and the per-event step streams them from L3 for every event.
      */
-    public static void gemmT(float[] x, int xOff, int xStride, int tokens, int in,
-                             float[] wT, int out, float[] bias, float[] y, int yOff, int yStride) {
-        int t = 0;
-        for (; t + 3 < tokens; t += 4) {
-            int x0 = xOff + t * xStride;
-            int y0 = yOff + t * yStride;
+    public static void gemmPacked(float[] x, int xOff, int xStride, int tokens, int in,
+                                  float[] packed, int out, float[] bias, float[] y, int yOff, int yStride) {
+        for (int tb = 0; tb < tokens; tb += TOKEN_BLOCK) {
+            int tEnd = Math.min(tokens, tb + TOKEN_BLOCK);
             int o = 0;
             for (; o + 2 * LANES <= out; o += 2 * LANES) {
-                gemmTTile4x2(x, x0, xStride, in, wT, out, o, bias, y, y0, yStride);
+                int t = tb;
+                for (; t + 6 <= tEnd; t += 6) {
+                    tile6x2(x, xOff + t * xStride, xStride, in, packed, o * in, o, bias, y, yOff + t * yStride, yStride);
+                }
+                for (; t + 4 <= tEnd; t += 4) {
+                    tile4x2(x, xOff + t * xStride, xStride, in, packed, o * in, o, bias, y, yOff + t * yStride, yStride);
+                }
+                for (; t < tEnd; t++) {
+                    tile1x2(x, xOff + t * xStride, in, packed, o * in, o, bias, y, yOff + t * yStride);
+                }
             }
             for (; o + LANES <= out; o += LANES) {
-                gemmTTile4x1(x, x0, xStride, in, wT, out, o, bias, y, y0, yStride);
+                int t = tb;
+                for (; t + 4 <= tEnd; t += 4) {
+                    tile4x1(x, xOff + t * xStride, xStride, in, packed, o * in, o, bias, y, yOff + t * yStride, yStride);
+                }
+                for (; t < tEnd; t++) {
+                    tile1x1(x, xOff + t * xStride, in, packed, o * in, o, bias, y, yOff + t * yStride);
+                }
             }
-            for (; o < out; o++) {
-                for (int k = 0; k < 4; k++) {
-                    int xr = x0 + k * xStride;
-                    float s = bias != null ? bias[o] : 0f;
+            int rem = out - o;
+            for (int t = tb; t < tEnd && rem > 0; t++) {
+                int xr = xOff + t * xStride;
+                for (int j = 0; j < rem; j++) {
+                    float sum = bias != null ? bias[o + j] : 0f;
+                    int p = o * in + j;
                     for (int i = 0; i < in; i++) {
-                        s += x[xr + i] * wT[i * out + o];
+                        sum += x[xr + i] * packed[p + i * rem];
                     }
-                    y[y0 + k * yStride + o] = s;
+                    y[yOff + t * yStride + o + j] = sum;
                 }
             }
         }
-        for (; t < tokens; t++) {
-            matVecT(wT, out, in, bias, x, xOff + t * xStride, y, yOff + t * yStride);
+    }
+
+    /** Tokens per block in {@link #gemmPacked}: the block's rows of X (up to 64 x 512 floats, 128 KB) stay in L2. */
+    static final int TOKEN_BLOCK = 64;
+
+    /**
+     * The row-major [out, in] weight (PyTorch's Linear layout) packed for {@link #gemmPacked}: the
+     * panel of columns [o, o + width) starts at o · in and holds [in, width], width 2 vectors while
+     * they fit, then 1 vector, then what is left.
+     */
+    public static float[] pack(float[] w, int out, int in) {
+        float[] p = new float[out * in];
+        int o = 0;
+        while (o < out) {
+            int width = o + 2 * LANES <= out ? 2 * LANES : o + LANES <= out ? LANES : out - o;
+            int base = o * in;
+            for (int i = 0; i < in; i++) {
+                for (int j = 0; j < width; j++) {
+                    p[base + i * width + j] = w[(o + j) * in + i];
+                }
+            }
+            o += width;
         }
+        return p;
     }
 
     /** Inputs per partial sum in the GEMM tiles: blocked summation keeps float rounding close to the mat-vec's. */
     private static final int SUM_BLOCK = 32;
 
-    private static void gemmTTile4x2(float[] x, int x0, int xs, int in, float[] wT, int out, int o, float[] bias,
-                                     float[] y, int y0, int ys) {
+    private static void tile4x2(float[] x, int x0, int xs, int in, float[] pk, int p0, int o, float[] bias,
+                                float[] y, int y0, int ys) {
         // the tile starts at the bias (or 0); each block of inputs adds its partial sums to it
         for (int k = 0; k < 4; k++) {
             int r = y0 + k * ys + o;
@@ -187,9 +230,9 @@ public final class VectorMath {
             int end = Math.min(in, i0 + SUM_BLOCK);
             FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
             for (int i = i0; i < end; i++) {
-                int wi = i * out + o;
-                FloatVector w0 = FloatVector.fromArray(S, wT, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wT, wi + LANES);
+                int wi = p0 + i * 2 * LANES;
+                FloatVector w0 = FloatVector.fromArray(S, pk, wi);
+                FloatVector w1 = FloatVector.fromArray(S, pk, wi + LANES);
                 FloatVector v = FloatVector.broadcast(S, x[x0 + i]);
                 a00 = w0.fma(v, a00);
                 a01 = w1.fma(v, a01);
@@ -215,13 +258,65 @@ public final class VectorMath {
         }
     }
 
-    private static void gemmTTile4x1(float[] x, int x0, int xs, int in, float[] wT, int out, int o, float[] bias,
-                                     float[] y, int y0, int ys) {
+    private static void tile6x2(float[] x, int x0, int xs, int in, float[] pk, int p0, int o, float[] bias,
+                                float[] y, int y0, int ys) {
+        for (int k = 0; k < 6; k++) {
+            int r = y0 + k * ys + o;
+            for (int j = 0; j < 2 * LANES; j++) {
+                y[r + j] = bias != null ? bias[o + j] : 0f;
+            }
+        }
+        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs, x4 = x3 + xs, x5 = x4 + xs;
+        int r0 = y0 + o, r1 = r0 + ys, r2 = r1 + ys, r3 = r2 + ys, r4 = r3 + ys, r5 = r4 + ys;
+        for (int i0 = 0; i0 < in; i0 += SUM_BLOCK) {
+            int end = Math.min(in, i0 + SUM_BLOCK);
+            FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            FloatVector a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+            for (int i = i0; i < end; i++) {
+                int wi = p0 + i * 2 * LANES;
+                FloatVector w0 = FloatVector.fromArray(S, pk, wi);
+                FloatVector w1 = FloatVector.fromArray(S, pk, wi + LANES);
+                FloatVector v = FloatVector.broadcast(S, x[x0 + i]);
+                a00 = w0.fma(v, a00);
+                a01 = w1.fma(v, a01);
+                v = FloatVector.broadcast(S, x[x1 + i]);
+                a10 = w0.fma(v, a10);
+                a11 = w1.fma(v, a11);
+                v = FloatVector.broadcast(S, x[x2 + i]);
+                a20 = w0.fma(v, a20);
+                a21 = w1.fma(v, a21);
+                v = FloatVector.broadcast(S, x[x3 + i]);
+                a30 = w0.fma(v, a30);
+                a31 = w1.fma(v, a31);
+                v = FloatVector.broadcast(S, x[x4 + i]);
+                a40 = w0.fma(v, a40);
+                a41 = w1.fma(v, a41);
+                v = FloatVector.broadcast(S, x[x5 + i]);
+                a50 = w0.fma(v, a50);
+                a51 = w1.fma(v, a51);
+            }
+            FloatVector.fromArray(S, y, r0).add(a00).intoArray(y, r0);
+            FloatVector.fromArray(S, y, r0 + LANES).add(a01).intoArray(y, r0 + LANES);
+            FloatVector.fromArray(S, y, r1).add(a10).intoArray(y, r1);
+            FloatVector.fromArray(S, y, r1 + LANES).add(a11).intoArray(y, r1 + LANES);
+            FloatVector.fromArray(S, y, r2).add(a20).intoArray(y, r2);
+            FloatVector.fromArray(S, y, r2 + LANES).add(a21).intoArray(y, r2 + LANES);
+            FloatVector.fromArray(S, y, r3).add(a30).intoArray(y, r3);
+            FloatVector.fromArray(S, y, r3 + LANES).add(a31).intoArray(y, r3 + LANES);
+            FloatVector.fromArray(S, y, r4).add(a40).intoArray(y, r4);
+            FloatVector.fromArray(S, y, r4 + LANES).add(a41).intoArray(y, r4 + LANES);
+            FloatVector.fromArray(S, y, r5).add(a50).intoArray(y, r5);
+            FloatVector.fromArray(S, y, r5 + LANES).add(a51).intoArray(y, r5 + LANES);
+        }
+    }
+
+    private static void tile4x1(float[] x, int x0, int xs, int in, float[] pk, int p0, int o, float[] bias,
+                                float[] y, int y0, int ys) {
         FloatVector b0 = bias != null ? FloatVector.fromArray(S, bias, o) : FloatVector.zero(S);
         FloatVector a0 = b0, a1 = b0, a2 = b0, a3 = b0;
         int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
         for (int i = 0; i < in; i++) {
-            FloatVector w0 = FloatVector.fromArray(S, wT, i * out + o);
+            FloatVector w0 = FloatVector.fromArray(S, pk, p0 + i * LANES);
             a0 = w0.fma(FloatVector.broadcast(S, x[x0 + i]), a0);
             a1 = w0.fma(FloatVector.broadcast(S, x[x1 + i]), a1);
             a2 = w0.fma(FloatVector.broadcast(S, x[x2 + i]), a2);
@@ -231,6 +326,28 @@ public final class VectorMath {
         a1.intoArray(y, y0 + ys + o);
         a2.intoArray(y, y0 + 2 * ys + o);
         a3.intoArray(y, y0 + 3 * ys + o);
+    }
+
+    /** One token of a 2-vector panel (the tokens left after the 4-token tiles). */
+    private static void tile1x2(float[] x, int x0, int in, float[] pk, int p0, int o, float[] bias, float[] y, int y0) {
+        FloatVector a0 = bias != null ? FloatVector.fromArray(S, bias, o) : FloatVector.zero(S);
+        FloatVector a1 = bias != null ? FloatVector.fromArray(S, bias, o + LANES) : FloatVector.zero(S);
+        for (int i = 0; i < in; i++) {
+            int wi = p0 + i * 2 * LANES;
+            FloatVector v = FloatVector.broadcast(S, x[x0 + i]);
+            a0 = FloatVector.fromArray(S, pk, wi).fma(v, a0);
+            a1 = FloatVector.fromArray(S, pk, wi + LANES).fma(v, a1);
+        }
+        a0.intoArray(y, y0 + o);
+        a1.intoArray(y, y0 + o + LANES);
+    }
+
+    private static void tile1x1(float[] x, int x0, int in, float[] pk, int p0, int o, float[] bias, float[] y, int y0) {
+        FloatVector a0 = bias != null ? FloatVector.fromArray(S, bias, o) : FloatVector.zero(S);
+        for (int i = 0; i < in; i++) {
+            a0 = FloatVector.fromArray(S, pk, p0 + i * LANES).fma(FloatVector.broadcast(S, x[x0 + i]), a0);
+        }
+        a0.intoArray(y, y0 + o);
     }
 
     /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */

@@ -32,16 +32,17 @@ class VectorMathTest {
     }
 
     @Test
-    void gemmTAgreesWithAPlainLoopForAllTokenCountsAndShapes() {
+    void gemmPackedAgreesWithAPlainLoopForAllTokenCountsAndShapes() {
         Random rnd = new Random(2);
-        for (int tokens = 0; tokens <= 9; tokens++) {
+        // 0..9: every tile and tail; 70 and 133: more than one token block
+        for (int tokens : new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 70, 133}) {
             for (int out : SIZES) {
                 for (int in : new int[] {1, 5, 16, 33}) {
                     int xStride = in + 1, yStride = out + 2;
                     float[] w = random(rnd, out * in), x = random(rnd, tokens * xStride + 1);
                     float[] bias = tokens % 2 == 0 ? random(rnd, out) : null;
                     float[] y = new float[tokens * yStride + 1];
-                    VectorMath.gemmT(x, 1, xStride, tokens, in, VectorMath.transpose(w, out, in), out, bias, y, 1, yStride);
+                    VectorMath.gemmPacked(x, 1, xStride, tokens, in, VectorMath.pack(w, out, in), out, bias, y, 1, yStride);
                     for (int t = 0; t < tokens; t++) {
                         for (int o = 0; o < out; o++) {
                             double e = bias != null ? bias[o] : 0;
@@ -49,7 +50,7 @@ class VectorMathTest {
                                 e += (double) x[1 + t * xStride + i] * w[o * in + i];
                             }
                             assertEquals(e, y[1 + t * yStride + o], 1e-5 * (1 + Math.abs(e)),
-                                    "gemmT tokens " + tokens + " out " + out + " in " + in + " at " + t + "," + o);
+                                    "gemmPacked tokens " + tokens + " out " + out + " in " + in + " at " + t + "," + o);
                         }
                     }
                 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root: unpack the runtime, then run the named steps.
-# Steps: tests bench hf op (any order). Outputs in $OUT. Copied to scripts/bench/gpu-run.sh; the packing of .gpu is in docs/gpu.md.
+# Steps: tests bench hf op op2 state (any order). Outputs in $OUT. Packed by scripts/bench/pack-gpu.sh.
 set -u
 W=/tmp/fm; mkdir -p $W
 [ -x $W/jre0/bin/java ] || (cd $W && tar xJf "$OLDPWD/.gpu/jre.tar.xz" && tar xJf "$OLDPWD/.gpu/lib.tar.xz")
+[ ! -f .gpu/lib2.tar.xz ] || [ -d $W/lib2 ] || (cd $W && tar xJf "$OLDPWD/.gpu/lib2.tar.xz")
 J="$W/jre0/bin/java --add-modules jdk.incubator.vector -Xmx96g"
 CP=".gpu/classes/kernels:.gpu/classes/kernels-test:.gpu/classes/op:.gpu/classes/op-test:.gpu/extra/*:$W/lib/*"
 nvidia-smi > $OUT/smi.txt 2>&1; lscpu | head -20 > $OUT/lscpu.txt
@@ -20,6 +21,15 @@ for step in "$@"; do
           case=micro-batch:gpu:1:100000:2:200000 case=micro-batch:cpu:1:100000:2:200000 case=per-event:cpu:1:100000:2:0 \
           case=per-event:cpu:16:100000:16:0 case=micro-batch:cpu:16:100000:16:100000 \
           > $OUT/op.txt 2> $OUT/op-stderr.txt ;;
+    state) df -h . /tmp > $OUT/state-disk.txt; free -g >> $OUT/state-disk.txt
+           timeout 520 $W/jre0/bin/java --add-modules jdk.incubator.vector -Xmx64g -cp ".gpu/classes/tests-test:$CP:$W/lib2/*" \
+             io.flinkmamba.tests.bench.StateAtScaleBench --work $PWD/state-bench --keys 1000000 --seconds 150 --interval 45s \
+             --parallelism 8 > $OUT/state.txt 2> $OUT/state-stderr.txt
+           du -sh state-bench >> $OUT/state-disk.txt; rm -rf state-bench ;;
+    op2) timeout 300 $J -XX:StartFlightRecording=duration=25s,filename=$OUT/op-gpu1.jfr,settings=profile -cp "$CP" io.flinkmamba.operator.OperatorDeviceBench hidden=64 layers=2 \
+          source-parallelism=same case=micro-batch:gpu:1:100000:64:1600000 case=micro-batch:gpu:4:100000:64:400000 \
+          case=per-event:cpu:16:100000:16:0 case=micro-batch:cpu:16:100000:16:100000 case=micro-batch:gpu:8:100000:64:200000 \
+          > $OUT/op2.txt 2> $OUT/op2-stderr.txt ;;
   esac
   echo "$step rc=$? $(( $(date +%s) - start )) s" >> $OUT/steps.txt
 done

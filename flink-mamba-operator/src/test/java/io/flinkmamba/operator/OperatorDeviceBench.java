@@ -32,7 +32,8 @@ import java.util.Random;
  * <p>Events arrive round-robin over the keys (event i belongs to key i mod keys), so a micro-batch
  * of B events holds about B / keys events of every key.
  *
- * <p>Args: {@code hidden=64 layers=2 warmup=1} and cases
+ * <p>Args: {@code hidden=64 layers=2 warmup=1 source-parallelism=1} (a number, or {@code same}: as the
+ * case's parallelism, so that one source thread does not bound the job) and cases
  * {@code case=MODE:DEVICE:PARALLELISM:KEYS:EVENTS_PER_KEY:BATCH_MAX_EVENTS}, e.g.
  * {@code case=micro-batch:gpu:1:100000:64:1600000 case=per-event:cpu:1:100000:2:0}.
  */
@@ -124,6 +125,7 @@ public final class OperatorDeviceBench {
 
     public static void main(String[] args) throws Exception {
         int hidden = 64, layers = 2, warmup = 1;
+        String sourceParallelism = "1";
         List<Case> cases = new ArrayList<>();
         for (String a : args) {
             String v = a.substring(a.indexOf('=') + 1);
@@ -133,6 +135,8 @@ public final class OperatorDeviceBench {
                 layers = Integer.parseInt(v);
             } else if (a.startsWith("warmup=")) {
                 warmup = Integer.parseInt(v);
+            } else if (a.startsWith("source-parallelism=")) {
+                sourceParallelism = v;
             } else if (a.startsWith("case=")) {
                 cases.add(Case.parse(v));
             } else {
@@ -141,8 +145,9 @@ public final class OperatorDeviceBench {
         }
         MambaConfig config = MambaConfig.of(hidden, 16, layers);
         Path model = RandomCheckpoint.write(Files.createTempDirectory("mamba-device-bench").resolve("model"), config, 1);
-        System.out.printf(Locale.ROOT, "model %s; %d host threads; java %s%n", config,
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+        System.out.printf(Locale.ROOT, "model %s; %d host threads; java %s; source parallelism %s%n", config,
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), sourceParallelism);
+        OperatorDeviceBench.sourceParallelism = sourceParallelism;
         System.out.println("| case | events | net runtime | events/s |");
         System.out.println("|---|---:|---:|---:|");
         for (Case c : cases) {
@@ -154,6 +159,8 @@ public final class OperatorDeviceBench {
             System.out.printf(Locale.ROOT, "| %s | %d | %.2f s | %.4g |%n", c, c.events(), seconds, c.events() / seconds);
         }
     }
+
+    private static String sourceParallelism = "1";
 
     private static double run(Path model, int hidden, Case c) throws Exception {
         Configuration conf = new Configuration();
@@ -168,8 +175,9 @@ public final class OperatorDeviceBench {
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(c.parallelism, conf);
         int keys = c.keys;
-        DataStream<SeqEvent> events = env.fromSequence(0, c.events() - 1).setParallelism(1)
-                .map(i -> new SeqEvent((int) (i % keys), i)).returns(TypeInformation.of(SeqEvent.class)).setParallelism(1);
+        int sp = sourceParallelism.equals("same") ? c.parallelism : Integer.parseInt(sourceParallelism);
+        DataStream<SeqEvent> events = env.fromSequence(0, c.events() - 1).setParallelism(sp)
+                .map(i -> new SeqEvent((int) (i % keys), i)).returns(TypeInformation.of(SeqEvent.class)).setParallelism(sp);
         MambaSpec<SeqEvent> spec = MambaSpec.builder(model.toString(), "bench", new PoolExtractor(hidden)).build();
         MambaOperators.score(events.keyBy(e -> e.key), spec)
                 .map(new Count<>()).returns(MambaOperators.scoreType(TypeInformation.of(Integer.class)))

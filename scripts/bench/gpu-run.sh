@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root: unpack the runtime, then run the named steps.
-# Steps: tests bench hf op op2 state (any order). Outputs in $OUT. Packed by scripts/bench/pack-gpu.sh.
+# Steps: tests bench hf op (any order). Outputs in $OUT.
 set -u
 W=/tmp/fm; mkdir -p $W
 [ -x $W/jre0/bin/java ] || (cd $W && tar xJf "$OLDPWD/.gpu/jre.tar.xz" && tar xJf "$OLDPWD/.gpu/lib.tar.xz")
@@ -30,6 +30,10 @@ for step in "$@"; do
           source-parallelism=same case=micro-batch:gpu:1:100000:64:1600000 case=micro-batch:gpu:4:100000:64:400000 \
           case=per-event:cpu:16:100000:16:0 case=micro-batch:cpu:16:100000:16:100000 case=micro-batch:gpu:8:100000:64:200000 \
           > $OUT/op2.txt 2> $OUT/op2-stderr.txt ;;
+    op3) timeout 300 $J -cp "$CP" io.flinkmamba.operator.OperatorDeviceBench hidden=64 layers=2 source-parallelism=same \
+          object-reuse=true case=micro-batch:gpu:1:100000:64:1600000 case=micro-batch:gpu:4:100000:64:400000 \
+          case=per-event:cpu:16:100000:16:0 case=micro-batch:cpu:16:100000:16:100000 \
+          > $OUT/op3.txt 2> $OUT/op3-stderr.txt ;;
   esac
   echo "$step rc=$? $(( $(date +%s) - start )) s" >> $OUT/steps.txt
 done

@@ -33,7 +33,9 @@ import java.util.Random;
  * of B events holds about B / keys events of every key.
  *
  * <p>Args: {@code hidden=64 layers=2 warmup=1 source-parallelism=1} (a number, or {@code same}: as the
- * case's parallelism, so that one source thread does not bound the job) and cases
+ * case's parallelism, so that one source thread does not bound the job), {@code object-reuse=false}
+ * (true: Flink's {@code pipeline.object-reuse}, so the chained map after the operator gets each output
+ * without a serializer copy) and cases
  * {@code case=MODE:DEVICE:PARALLELISM:KEYS:EVENTS_PER_KEY:BATCH_MAX_EVENTS}, e.g.
  * {@code case=micro-batch:gpu:1:100000:64:1600000 case=per-event:cpu:1:100000:2:0}.
  */
@@ -126,6 +128,7 @@ public final class OperatorDeviceBench {
     public static void main(String[] args) throws Exception {
         int hidden = 64, layers = 2, warmup = 1;
         String sourceParallelism = "1";
+        boolean objectReuse = false;
         List<Case> cases = new ArrayList<>();
         for (String a : args) {
             String v = a.substring(a.indexOf('=') + 1);
@@ -135,6 +138,8 @@ public final class OperatorDeviceBench {
                 layers = Integer.parseInt(v);
             } else if (a.startsWith("warmup=")) {
                 warmup = Integer.parseInt(v);
+            } else if (a.startsWith("object-reuse=")) {
+                objectReuse = Boolean.parseBoolean(v);
             } else if (a.startsWith("source-parallelism=")) {
                 sourceParallelism = v;
             } else if (a.startsWith("case=")) {
@@ -148,6 +153,8 @@ public final class OperatorDeviceBench {
         System.out.printf(Locale.ROOT, "model %s; %d host threads; java %s; source parallelism %s%n", config,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), sourceParallelism);
         OperatorDeviceBench.sourceParallelism = sourceParallelism;
+        OperatorDeviceBench.objectReuse = objectReuse;
+        System.out.println("object reuse: " + objectReuse);
         System.out.println("| case | events | net runtime | events/s |");
         System.out.println("|---|---:|---:|---:|");
         for (Case c : cases) {
@@ -161,12 +168,14 @@ public final class OperatorDeviceBench {
     }
 
     private static String sourceParallelism = "1";
+    private static boolean objectReuse;
 
     private static double run(Path model, int hidden, Case c) throws Exception {
         Configuration conf = new Configuration();
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, Math.max(2, c.parallelism));
         conf.set(TaskManagerOptions.TASK_HEAP_MEMORY, MemorySize.parse("24g"));
         conf.set(org.apache.flink.configuration.JobManagerOptions.SLOT_REQUEST_TIMEOUT, Duration.ofSeconds(60));
+        conf.set(org.apache.flink.configuration.PipelineOptions.OBJECT_REUSE, objectReuse);
         conf.set(MambaOptions.MODE, c.mode);
         conf.set(MambaOptions.DEVICE, c.device);
         if (c.mode == ScoringMode.MICRO_BATCH) {

@@ -5,20 +5,25 @@
 #   lib.tar.xz   the operator's runtime classpath, each jar re-zipped without compression so xz packs
 #                it well; the natives jar stripped to libJCudaDriver (about 28 MB)
 #   extra/       the stripped jcuda-natives jar and JUnit's console launcher
-#   classes/     kernels and operator classes and test classes
-# Then: device run with carry [".gpu"] and `bash scripts/bench/gpu-run.sh tests bench hf op`.
+#   lib2.tar.xz  what the state step adds: RocksDB (natives stripped to linux64), its Flink backend
+#   classes/     kernels, operator and tests classes and test classes
+# Then: device run with carry [".gpu"] and `bash scripts/bench/gpu-run.sh tests bench hf op op2 op3 state`
+# (state: StateAtScaleBench; carry at most what one call needs: .gpu with lib2 is about 58 MB).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$root"
-mvn -B -q -pl kernels,flink-mamba-operator -am test-compile
+mvn -B -q -pl kernels,flink-mamba-operator,tests -am test-compile
 mvn -B -q -pl flink-mamba-operator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/op-cp.txt
 mvn -B -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4
 m2="${HOME}/.m2/repository"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 rm -rf .gpu && mkdir -p .gpu/extra "$work/lib"
-# runtime jars: those a small local CPU run of the benchmark loads classes from (64 MiB carry limit)
+# runtime jars: those a small local run of the benchmark loads classes from (64 MiB carry limit); its
+# last case asks for the GPU so that JCuda's classes load too (without a GPU that case fails: ignored)
 cp="flink-mamba-operator/target/test-classes:flink-mamba-operator/target/classes:kernels/target/classes:kernels/target/test-classes:$(cat flink-mamba-operator/target/op-cp.txt)"
 java -Xlog:class+load=info:file="$work/cl.log" --add-modules jdk.incubator.vector -cp "$cp" \
-  io.flinkmamba.operator.OperatorDeviceBench hidden=16 warmup=0 case=per-event:cpu:1:100:2:0 case=micro-batch:cpu:1:100:2:100 >/dev/null 2>&1
+  io.flinkmamba.operator.OperatorDeviceBench hidden=16 warmup=0 case=per-event:cpu:1:100:2:0 case=micro-batch:cpu:1:100:2:100 \
+  case=micro-batch:gpu:1:100:2:100 >/dev/null 2>&1 || true
+grep -q 'jcuda' "$work/cl.log" || { echo "JCuda classes were not loaded by the trace run" >&2; exit 1; }
 grep -o 'source: file:[^ ]*\.jar' "$work/cl.log" | sed 's#source: file:##' | sort -u | grep -v -e '-tests\.jar$' -e '^/tmp/' > "$work/jars.txt"
 while read -r j; do
   b="$(basename "$j")"; st="$work/st"; rm -rf "$st"; mkdir -p "$st"
@@ -42,4 +47,14 @@ cp -r kernels/target/classes .gpu/classes/kernels
 cp -r kernels/target/test-classes .gpu/classes/kernels-test
 cp -r flink-mamba-operator/target/classes .gpu/classes/op
 cp -r flink-mamba-operator/target/test-classes .gpu/classes/op-test
+cp -r tests/target/test-classes .gpu/classes/tests-test
+# the state step (StateAtScaleBench on EmbeddedRocksDB): RocksDB's jar holds natives for many platforms
+rm -rf "$work/st" "$work/lib2" && mkdir -p "$work/st" "$work/lib2"
+(cd "$work/st" && unzip -q "$m2/com/ververica/frocksdbjni/8.10.0-ververica-1.0/frocksdbjni-8.10.0-ververica-1.0.jar" \
+  && find . -maxdepth 1 \( -name '*.so' -o -name '*.jnilib' -o -name '*.dll' \) ! -name librocksdbjni-linux64.so -delete \
+  && zip -q -0 -r -X "$work/lib2/frocksdbjni-8.10.0-ververica-1.0.jar" .)
+cp "$m2/org/apache/flink/flink-statebackend-rocksdb/2.2.1/flink-statebackend-rocksdb-2.2.1.jar" \
+   "$m2/org/apache/flink/flink-annotations/2.2.1/flink-annotations-2.2.1.jar" "$work/lib2/"
+(cd "$work" && tar cf - lib2 | xz -6 -T0 > "$root/.gpu/lib2.tar.xz")
+cp scripts/bench/gpu-run.sh .gpu/run.sh
 du -sh .gpu

@@ -152,25 +152,21 @@ public final class OperatorDeviceBench {
         Path model = RandomCheckpoint.write(Files.createTempDirectory("mamba-device-bench").resolve("model"), config, 1);
         System.out.printf(Locale.ROOT, "model %s; %d host threads; java %s; source parallelism %s%n", config,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), sourceParallelism);
-        OperatorDeviceBench.sourceParallelism = sourceParallelism;
-        OperatorDeviceBench.objectReuse = objectReuse;
         System.out.println("object reuse: " + objectReuse);
         System.out.println("| case | events | net runtime | events/s |");
         System.out.println("|---|---:|---:|---:|");
         for (Case c : cases) {
             for (int i = 0; i < warmup; i++) {
                 run(model, hidden, new Case(c.mode, c.device, c.parallelism, Math.min(c.keys, 4096),
-                        Math.min(c.eventsPerKey, 4), Math.min(c.batchMaxEvents, 4096)));
+                        Math.min(c.eventsPerKey, 4), Math.min(c.batchMaxEvents, 4096)), sourceParallelism, objectReuse);
             }
-            double seconds = run(model, hidden, c);
+            double seconds = run(model, hidden, c, sourceParallelism, objectReuse);
             System.out.printf(Locale.ROOT, "| %s | %d | %.2f s | %.4g |%n", c, c.events(), seconds, c.events() / seconds);
         }
     }
 
-    private static String sourceParallelism = "1";
-    private static boolean objectReuse;
-
-    private static double run(Path model, int hidden, Case c) throws Exception {
+    private static double run(Path model, int hidden, Case c, String sourceParallelism, boolean objectReuse)
+            throws Exception {
         Configuration conf = new Configuration();
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, Math.max(2, c.parallelism));
         conf.set(TaskManagerOptions.TASK_HEAP_MEMORY, MemorySize.parse("24g"));

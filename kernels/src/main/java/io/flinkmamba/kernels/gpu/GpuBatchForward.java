@@ -25,8 +25,9 @@ import java.util.List;
  *
  * <p>Per layer on the device: rmsnorm → in_proj GEMM → conv+SiLU (carrying each sequence's window
  * in its state) → x_proj GEMM → fused selective scan with dt_proj + softplus, D skip and SiLU(z) gate
- * (state in registers; Δ computed in the scan from x_proj's δ columns when time_step_rank <= 16, else
- * a dt_proj GEMM first) → out_proj GEMM accumulated into the residual; then norm_f.
+ * (state in registers; Δ computed in the scan from x_proj's δ columns where that measured faster,
+ * time_step_rank <= 4 by default (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
+ * GEMM accumulated into the residual; then norm_f.
  * All float32 (no TF32): results match {@code CpuParallelForward} within 1e-5 relative L2.
  *
  * <p>Any CUDA error throws {@link GpuForwardException}: the caller (a Flink task) fails and restarts

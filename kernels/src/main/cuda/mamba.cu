@@ -135,6 +135,129 @@ __device__ __forceinline__ void gemm_impl(const float* __restrict__ X, int ldx, 
 extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n64(GEMM_ARGS) { gemm_impl<64>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n128(GEMM_ARGS) { gemm_impl<128>(GEMM_PASS); }
 
+// The same product on the tensor cores: mma.sync m16n8k8 with TF32 inputs and float32 accumulators.
+// PASSES = 3 is "3xTF32": each operand is split into a TF32 head and the TF32-rounded remainder, and
+// head·head + head·tail + tail·head recovers float32 accuracy (the dropped tail·tail is ~2^-22 relative),
+// so results stay within the forward's 1e-5 of the CPU path; PASSES = 1 is plain TF32 (10-bit mantissa,
+// the opt-in mode flinkmamba.gpu.gemm=tf32 with its own tolerance). Block tile 128 tokens x BN outputs,
+// k-tiles of 32 through shared memory with rows padded to 36 floats, which makes the fragment loads below
+// conflict-free (lane (g, q) reads bank 4g + q). 8 warps: 4 along tokens (32 each) x 2 along outputs.
+#define TBK 32
+#define TLD (TBK + 4)
+__device__ __forceinline__ unsigned tf32_of(float v) {
+    unsigned r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return r;
+}
+__device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <int BN, int PASSES>
+__device__ __forceinline__ void gemm_tc_impl(const float* __restrict__ X, int ldx, int tokens, int in,
+                                             const float* __restrict__ W, int out, const float* __restrict__ bias,
+                                             float* __restrict__ Y, int ldy, int mode) {
+    constexpr int NT = BN / 16;                 // n8 tiles per warp (a warp covers BN/2 outputs)
+    __shared__ __align__(16) float xs[GBM][TLD];
+    __shared__ __align__(16) float ws[BN][TLD];
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
+    int wm = warp % 4, wn = warp / 4;
+    int g = lane >> 2, q = lane & 3;            // fragment coordinates (PTX ISA: groupID, threadID_in_group)
+    long long t0 = (long long)blockIdx.x * GBM;
+    int o0 = blockIdx.y * BN;
+    float acc[2][NT][4];
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+    for (int k0 = 0; k0 < in; k0 += TBK) {
+        // a warp loads 32 consecutive k of one row: 128 coalesced bytes
+#pragma unroll
+        for (int p = 0; p < (GBM * TBK) / 256; p++) {
+            int idx = p * 256 + tid, m = idx / TBK, k = idx % TBK;
+            long long t = t0 + m;
+            xs[m][k] = (t < tokens && k0 + k < in) ? X[t * ldx + k0 + k] : 0.0f;
+        }
+#pragma unroll
+        for (int p = 0; p < (BN * TBK) / 256; p++) {
+            int idx = p * 256 + tid, n = idx / TBK, k = idx % TBK;
+            int o = o0 + n;
+            ws[n][k] = (o < out && k0 + k < in) ? W[(long long)o * in + k0 + k] : 0.0f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < TBK; kk += 8) {
+            unsigned ah[2][4], al[2][4];
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                int row = wm * 32 + i * 16 + g;
+                float v[4] = {xs[row][kk + q], xs[row + 8][kk + q], xs[row][kk + q + 4], xs[row + 8][kk + q + 4]};
+#pragma unroll
+                for (int x = 0; x < 4; x++) {
+                    ah[i][x] = tf32_of(v[x]);
+                    al[i][x] = PASSES == 3 ? tf32_of(v[x] - __uint_as_float(ah[i][x])) : 0u;
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < NT; j++) {
+                int col = wn * (BN / 2) + j * 8 + g;
+                float w0 = ws[col][kk + q], w1 = ws[col][kk + q + 4];
+                unsigned bh0 = tf32_of(w0), bh1 = tf32_of(w1);
+                unsigned bl0 = PASSES == 3 ? tf32_of(w0 - __uint_as_float(bh0)) : 0u;
+                unsigned bl1 = PASSES == 3 ? tf32_of(w1 - __uint_as_float(bh1)) : 0u;
+#pragma unroll
+                for (int i = 0; i < 2; i++) {
+                    if (PASSES == 3) {  // small products first: they would be lost after the large one
+                        mma_tf32(acc[i][j], al[i], bh0, bh1);
+                        mma_tf32(acc[i][j], ah[i], bl0, bl1);
+                    }
+                    mma_tf32(acc[i][j], ah[i], bh0, bh1);
+                }
+            }
+        }
+        __syncthreads();
+    }
+    // accumulator (i, j, v) holds token wm*32 + i*16 + g (+8 for v >= 2), output wn*BN/2 + j*8 + 2q (+1 for odd v)
+    bool vec = (ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0);
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            long long t = t0 + wm * 32 + i * 16 + g + h * 8;
+            if (t >= tokens) continue;
+#pragma unroll
+            for (int j = 0; j < NT; j++) {
+                int o = o0 + wn * (BN / 2) + j * 8 + 2 * q;
+                if (o >= out) continue;
+                float* dst = Y + t * ldy + o;
+                float v0 = acc[i][j][2 * h] + (bias != nullptr ? bias[o] : 0.0f);
+                if (vec && o + 1 < out) {
+                    float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
+                    if (mode == 1) { v0 = softplus_f(v0); v1 = softplus_f(v1); }
+                    if (mode == 2) { float2 old = *reinterpret_cast<float2*>(dst); v0 += old.x; v1 += old.y; }
+                    *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
+                } else {
+                    if (mode == 1) v0 = softplus_f(v0);
+                    if (mode == 2) v0 += dst[0];
+                    dst[0] = v0;
+                    if (o + 1 < out) {
+                        float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
+                        if (mode == 1) v1 = softplus_f(v1);
+                        if (mode == 2) v1 += dst[1];
+                        dst[1] = v1;
+                    }
+                }
+            }
+        }
+}
+extern "C" __global__ void __launch_bounds__(256) gemm_tf32x3_n64(GEMM_ARGS) { gemm_tc_impl<64, 3>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(256) gemm_tf32x3_n128(GEMM_ARGS) { gemm_tc_impl<128, 3>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(256) gemm_tf32_n64(GEMM_ARGS) { gemm_tc_impl<64, 1>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(256) gemm_tf32_n128(GEMM_ARGS) { gemm_tc_impl<128, 1>(GEMM_PASS); }
+
 // u[t, e] = silu(Σ_k w[e,k]·pre[t-K+1+k, e] + b[e]) for the tokens of sequence s, where pre values
 // before the sequence come from its carried window; then the window holds the last K-1 pre values.
 // One thread per (sequence, channel): grid.x = sequences, grid.y = channel blocks.
@@ -200,11 +323,22 @@ __device__ __forceinline__ float exp2_fma(float x) {
     int i = __float_as_int(t) - 0x4B400000;
     return __int_as_float(__float_as_int(p) + (i << 23));
 }
+// 2^x on the special-function unit alone. exp2f compiles to ex2.approx.f32, which ptxas wraps in a
+// range check and two multiplies so that results below 2^-126 come out denormal: 3 more instructions
+// per state element in an issue-bound loop. Flushing those to 0 changes a state by at most 1.2e-38
+// times itself, far below float32 resolution of any state that matters.
+__device__ __forceinline__ float exp2_ftz(float x) {
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+    return r;
+}
 // FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
 // output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
 // GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic. EMU_EVERY > 0: every
-// EMU_EVERY-th state's exp2 runs on the FMA pipe (exp2_fma) to balance it against the MUFU.
-template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool ASMEM = false, bool FUSE_DT = false, int EMU_EVERY = 0>
+// EMU_EVERY-th state's exp2 runs on the FMA pipe (exp2_fma) to balance it against the MUFU. PREV: the
+// inner loop as shipped before 2026-12 (exp2f with its denormal wrapper, B and C read from shared memory
+// one float at a time), kept so that GpuBench measures the change in the same run.
+template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool PREV = false, bool FUSE_DT = false, int EMU_EVERY = 0>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ dtW, const float* __restrict__ dtB,
                                           const float* __restrict__ bc, int ldbc, int r,
@@ -214,8 +348,9 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                                           const float* __restrict__ aNeg, const float* __restrict__ dSkip,
                                           float* __restrict__ y, int e) {
     constexpr int NP = NS / SPLIT;
-    __shared__ float bs[SCAN_CHUNK][NS];
-    __shared__ float cs[SCAN_CHUNK][NS];
+    // 16-byte aligned for the float4 reads (PREV: as before, 4-byte aligned, read one float at a time)
+    __shared__ __align__(PREV ? 4 : 16) float bs[SCAN_CHUNK][NS];
+    __shared__ __align__(PREV ? 4 : 16) float cs[SCAN_CHUNK][NS];
     __shared__ float ds[FUSE_DT ? SCAN_CHUNK : 1][FUSE_DT ? DT_RMAX : 1];
     __shared__ float wdt[FUSE_DT ? DT_RMAX : 1][FUSE_DT ? 128 : 1];   // [k][lane]: conflict-free
     int s = blockIdx.x;
@@ -228,15 +363,12 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     int tok0 = offsets[s] - offsets[0];
     int len = offsets[s + 1] - offsets[s];
     // exp(Δ·A) as exp2(Δ·A·log2 e): one MUFU.EX2 per element, A pre-scaled once per channel
-    float st[NP], a2[ASMEM ? 1 : NP];
-    // ASMEM: A lives in shared memory [n][lane] (conflict-free), freeing NP registers per thread
-    __shared__ float as[ASMEM ? NP : 1][ASMEM ? 128 : 1];
+    float st[NP], a2[NP];
     float* sp = states + (long long)s * stateFloats + ssmOff + (long long)chl * NS + nb;
 #pragma unroll
     for (int n = 0; n < NP; n++) {
         st[n] = sp[n];
-        if (ASMEM) as[n][threadIdx.x] = aNeg[chl * NS + nb + n] * LOG2E;
-        else a2[n] = aNeg[chl * NS + nb + n] * LOG2E;
+        a2[n] = aNeg[chl * NS + nb + n] * LOG2E;
     }
     float dd = dSkip[chl];
     float bdt = 0.0f;
@@ -284,13 +416,30 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                 if (g + j < cl) {               // uniform across the block: shuffles stay converged
                     int t = g + j;
                     float du = dl[j] * uv[j];
-                    float acc = 0.0f;
+                    float acc = 0.0f, acc2 = 0.0f;  // two chains: half the dependent FMA latency per token
+                    if (PREV) {
 #pragma unroll
-                    for (int n = 0; n < NP; n++) {
-                        float an = ASMEM ? as[n][threadIdx.x] : a2[ASMEM ? 0 : n];
-                        float da = (EMU_EVERY > 0 && n % EMU_EVERY == EMU_EVERY - 1) ? exp2_fma(dl[j] * an) : exp2f(dl[j] * an);
-                        st[n] = fmaf(da, st[n], du * bs[t][nb + n]);
-                        acc = fmaf(st[n], cs[t][nb + n], acc);
+                        for (int n = 0; n < NP; n++) {
+                            float da = exp2f(dl[j] * a2[n]);
+                            st[n] = fmaf(da, st[n], du * bs[t][nb + n]);
+                            acc = fmaf(st[n], cs[t][nb + n], acc);
+                        }
+                    } else {
+#pragma unroll
+                        for (int n = 0; n < NP; n += 4) {   // NP is a multiple of 4: one 16-byte load each of B, C
+                            float4 b4 = *reinterpret_cast<const float4*>(&bs[t][nb + n]);
+                            float4 c4 = *reinterpret_cast<const float4*>(&cs[t][nb + n]);
+                            float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
+#pragma unroll
+                            for (int m = 0; m < 4; m++) {
+                                float x = dl[j] * a2[n + m];
+                                float da = (EMU_EVERY > 0 && (n + m) % EMU_EVERY == EMU_EVERY - 1) ? exp2_fma(x) : exp2_ftz(x);
+                                st[n + m] = fmaf(da, st[n + m], du * bv[m]);
+                                if (m % 2 == 0) acc = fmaf(st[n + m], cv[m], acc);
+                                else acc2 = fmaf(st[n + m], cv[m], acc2);
+                            }
+                        }
+                        acc += acc2;
                     }
 #pragma unroll
                     for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
@@ -327,10 +476,11 @@ extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
 extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2>(SCAN_PASS); }
 extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
 // Variants of scan_n16 that GpuBench compares with it (`GpuBench scanvariants ...`; docs/benchmarks.md)
+extern "C" __global__ void scan_x_prev(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
 extern "C" __global__ void scan_x_g2(SCAN_ARGS) { scan_impl<16, 1, 2>(SCAN_PASS); }
 extern "C" __global__ void scan_x_g8(SCAN_ARGS) { scan_impl<16, 1, 8>(SCAN_PASS); }
-extern "C" __global__ void scan_x_as(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
 extern "C" __global__ void scan_x_e4(SCAN_ARGS) { scan_impl<16, 1, 4, false, false, 4>(SCAN_PASS); }
+extern "C" __global__ void scan_x_e8(SCAN_ARGS) { scan_impl<16, 1, 4, false, false, 8>(SCAN_PASS); }
 
 // Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN otherwise)
 extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
@@ -338,7 +488,9 @@ extern "C" __global__ void scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, SCAN_GROUP
 extern "C" __global__ void scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
-// variants GpuBench compares with scan_dt_n16: some states' exp2 on the FMA pipe
+// variants GpuBench compares with scan_dt_n16: the previous inner loop; some states' exp2 on the FMA pipe
+extern "C" __global__ void scan_dt_x_prev(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, true, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_x_e8(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 8>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_x_e2(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 2>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_x_e3(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 3>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_x_e4(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 4>(SCAN_DT_PASS); }

@@ -28,7 +28,10 @@ import java.util.List;
  * (state in registers; Δ computed in the scan from x_proj's δ columns where that measured faster,
  * time_step_rank <= 4 by default (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
  * GEMM accumulated into the residual; then norm_f.
- * All float32 (no TF32): results match {@code CpuParallelForward} within 1e-5 relative L2.
+ * Projections with a reduction of 32 or more run on the tensor cores as 3xTF32 (each product from three
+ * TF32 products of split operands), the rest on the CUDA cores in float32: results match
+ * {@code CpuParallelForward} within 1e-5 relative L2. {@code -Dflinkmamba.gpu.gemm=fp32} keeps every
+ * projection on the CUDA cores; {@code tf32} trades accuracy (1e-3 relative L2, tested) for speed.
  *
  * <p>Any CUDA error throws {@link GpuForwardException}: the caller (a Flink task) fails and restarts
  * from its checkpoint; the batch's outputs and states are then undefined. One instance per thread.
@@ -64,11 +67,12 @@ public final class GpuBatchForward implements BatchForward {
     /** With a per-slot budget of device bytes for the chunk buffers (small values force many chunks: tests). */
     public GpuBatchForward(MambaModel model, long chunkBytes) {
         this.c = model.config();
+        GpuKernels.GemmMode gemmMode = GpuKernels.GemmMode.fromProperty(); // a bad value fails before any upload
         this.ctx = GpuContext.get();
         try {
             ctx.makeCurrent();
             this.weights = DeviceWeights.acquire(ctx, model);
-            this.kernels = new GpuKernels(ctx, c.stateSize());
+            this.kernels = new GpuKernels(ctx, c.stateSize(), null, gemmMode);
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
             this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c)));
             this.maxSeqs = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / (4L * c.stateFloats() + 4)));

@@ -32,20 +32,57 @@ final class GpuKernels {
     /** System property: true fuses every rank up to 16, false never fuses (comparisons, tests); unset: rank <= 4. */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
-    private final CUfunction rmsnorm, gemmNarrow, gemmWide, conv, scan, scanDt;
-    private final boolean scanGeneric;
-    private final int stateSize;
+    /**
+     * System property choosing how the projections multiply: {@code tf32x3} (default: tensor cores, each
+     * product as three TF32 products of split operands, float32 accuracy), {@code fp32} (the CUDA-core
+     * GEMM), or {@code tf32} (one TF32 product: fastest, about 1e-3 relative error; opt-in).
+     */
+    static final String GEMM_PROPERTY = "flinkmamba.gpu.gemm";
+    /** Reduction lengths below this take the CUDA-core GEMM (dt_proj's δ·Wᵀ): a 32-deep k-tile would be mostly padding. */
+    static final int TENSOR_CORE_MIN_IN = 32;
 
-    GpuKernels(GpuContext ctx, int stateSize) {
-        this(ctx, stateSize, null);
+    /** How the projections multiply (see {@link #GEMM_PROPERTY}). */
+    enum GemmMode {
+        FP32("gemm_xwt"), TF32X3("gemm_tf32x3"), TF32("gemm_tf32");
+
+        final String kernelPrefix;
+
+        GemmMode(String kernelPrefix) {
+            this.kernelPrefix = kernelPrefix;
+        }
+
+        static GemmMode fromProperty() {
+            String p = System.getProperty(GEMM_PROPERTY, "tf32x3").trim();
+            return switch (p) {
+                case "tf32x3" -> TF32X3;
+                case "fp32" -> FP32;
+                case "tf32" -> TF32;
+                default -> throw new IllegalArgumentException(
+                        "-D" + GEMM_PROPERTY + "=" + p + ": expected tf32x3, fp32 or tf32");
+            };
+        }
     }
 
-    /** With another scan kernel of the same signature (benchmarks of variants). */
-    GpuKernels(GpuContext ctx, int stateSize, String scanOverride) {
+    private final CUfunction rmsnorm, gemmNarrow, gemmWide, simtNarrow, simtWide, conv, scan, scanDt;
+    private final boolean scanGeneric;
+    private final int stateSize;
+    final GemmMode gemmMode;
+    /** Benchmarks only: 64-output tiles for every projection (fewer registers per thread, more blocks per SM). */
+    boolean narrowTilesOnly;
+
+    GpuKernels(GpuContext ctx, int stateSize) {
+        this(ctx, stateSize, null, GemmMode.fromProperty());
+    }
+
+    /** With another scan kernel of the same signature and a GEMM mode (benchmarks of variants). */
+    GpuKernels(GpuContext ctx, int stateSize, String scanOverride, GemmMode gemmMode) {
         this.stateSize = stateSize;
+        this.gemmMode = gemmMode;
         rmsnorm = ctx.function("rmsnorm_rows");
-        gemmNarrow = ctx.function("gemm_xwt_n64");
-        gemmWide = ctx.function("gemm_xwt_n128");
+        simtNarrow = ctx.function("gemm_xwt_n64");
+        simtWide = ctx.function("gemm_xwt_n128");
+        gemmNarrow = ctx.function(gemmMode.kernelPrefix + "_n64");
+        gemmWide = ctx.function(gemmMode.kernelPrefix + "_n128");
         conv = ctx.function("conv_silu");
         boolean shipped = false;
         for (int s : SCAN_SIZES) {
@@ -79,8 +116,10 @@ final class GpuKernels {
             return;
         }
         // output tiles of 64 when that covers the projection (x_proj, out_proj at small D), else 128
-        boolean narrow = out <= 64;
-        launch(narrow ? gemmNarrow : gemmWide, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
+        boolean narrow = out <= 64 || narrowTilesOnly;
+        boolean tensor = in >= TENSOR_CORE_MIN_IN;
+        CUfunction f = narrow ? (tensor ? gemmNarrow : simtNarrow) : (tensor ? gemmWide : simtWide);
+        launch(f, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
                 Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
                 Pointer.to(y), ints(ldy), ints(mode));
     }

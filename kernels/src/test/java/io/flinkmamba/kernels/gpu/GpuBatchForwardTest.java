@@ -34,6 +34,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class GpuBatchForwardTest {
     static final double TOL = 1e-5;
+    /** Declared tolerance of the opt-in plain-TF32 GEMM mode (10-bit mantissa products). */
+    static final double TF32_TOL = 1e-3;
 
     @BeforeAll
     static void requireDevice() {
@@ -103,6 +105,47 @@ class GpuBatchForwardTest {
             }
         }
         assertAgree(m, cpu, gpu, "rank " + rank + " fuse " + fuse);
+    }
+
+    /**
+     * Every GEMM mode against the CPU: the CUDA-core fp32 GEMM and the default 3xTF32 one within the
+     * forward's 1e-5; plain TF32 (opt-in) within its declared {@link #TF32_TOL}. Hidden 40 gives
+     * reductions (40, 80) that are not multiples of the 32-deep k-tile, and outputs (80, 160) that are
+     * not multiples of the 64/128-output tiles.
+     */
+    @ParameterizedTest(name = "gemm {0}, hidden {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"fp32,40", "tf32x3,40", "tf32,40", "fp32,64", "tf32x3,64", "tf32,64"})
+    void everyGemmModeMatchesCpu(String mode, int hidden) {
+        MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 500 + hidden);
+        Random rnd = new Random(hidden);
+        int[] lengths = {1024, 1, 0, 37, 300, 5, 64, 129};
+        MambaBatch cpu = randomBatch(m, lengths, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        String old = System.setProperty(GpuKernels.GEMM_PROPERTY, mode);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            f.forward(gpu);
+        } finally {
+            if (old == null) {
+                System.clearProperty(GpuKernels.GEMM_PROPERTY);
+            } else {
+                System.setProperty(GpuKernels.GEMM_PROPERTY, old);
+            }
+        }
+        assertAgree(m, cpu, gpu, "gemm " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
+    }
+
+    @Test
+    void anUnknownGemmModeIsAClearError() {
+        System.setProperty(GpuKernels.GEMM_PROPERTY, "fp16");
+        try {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> new GpuBatchForward(RandomModels.model(MambaConfig.of(16, 8, 1), 3)).close());
+            assertTrue(e.getMessage().contains("tf32x3, fp32 or tf32"), e.getMessage());
+        } finally {
+            System.clearProperty(GpuKernels.GEMM_PROPERTY);
+        }
     }
 
     @Test
@@ -245,6 +288,10 @@ class GpuBatchForwardTest {
 
     /** Outputs and final states of every sequence within TOL; empty sequences keep their state exactly. */
     static void assertAgree(MambaModel m, MambaBatch cpu, MambaBatch gpu, String what) {
+        assertAgree(m, cpu, gpu, what, TOL);
+    }
+
+    static void assertAgree(MambaModel m, MambaBatch cpu, MambaBatch gpu, String what, double tol) {
         int d = m.config().hiddenSize(), sf = m.config().stateFloats();
         float[] co = Arrays.copyOf(cpu.outputs(), cpu.totalTokens() * d);
         float[] go = Arrays.copyOf(gpu.outputs(), gpu.totalTokens() * d);
@@ -253,19 +300,19 @@ class GpuBatchForwardTest {
         float[] gs = Arrays.copyOf(gpu.states(), gpu.size() * sf);
         double st = relL2(gs, cs);
         System.out.printf("%s: outputs rel L2 %.3g, final states rel L2 %.3g%n", what, out, st);
-        assertTrue(out <= TOL, what + ": outputs relative L2 " + out);
-        assertTrue(st <= TOL, what + ": final states relative L2 " + st);
+        assertTrue(out <= tol, what + ": outputs relative L2 " + out);
+        assertTrue(st <= tol, what + ": final states relative L2 " + st);
         for (int i = 0; i < cpu.size(); i++) {
             float[] a = Arrays.copyOfRange(cpu.states(), i * sf, (i + 1) * sf);
             float[] b = Arrays.copyOfRange(gpu.states(), i * sf, (i + 1) * sf);
             if (cpu.length(i) == 0) {
                 assertTrue(Arrays.equals(a, b), what + ": empty sequence " + i + " changed its state");
             } else {
-                assertClose(b, a, TOL, what + ": final state of sequence " + i + " (length " + cpu.length(i) + ")");
+                assertClose(b, a, tol, what + ": final state of sequence " + i + " (length " + cpu.length(i) + ")");
             }
             if (cpu.length(i) > 0) {
                 int off = cpu.tokenOffset(i) * d, n = cpu.length(i) * d;
-                assertClose(Arrays.copyOfRange(go, off, off + n), Arrays.copyOfRange(co, off, off + n), TOL,
+                assertClose(Arrays.copyOfRange(go, off, off + n), Arrays.copyOfRange(co, off, off + n), tol,
                         what + ": outputs of sequence " + i + " (length " + cpu.length(i) + ")");
             }
         }

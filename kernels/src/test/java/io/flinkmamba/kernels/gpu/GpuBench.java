@@ -22,6 +22,7 @@ import java.util.Random;
  *       kernel-only time beside it, and the CPU parallel path (one thread) on the smaller shapes.</li>
  * </ol>
  * Args: [quick] to run only small shapes; [variants] to compare scan_n16 with the scan_x_* variants too;
+ * the layer breakdown runs once per GEMM mode, the forward in the default mode then the others on some shapes;
  * [scanvariants name...] for only the named scan kernels.
  */
 public final class GpuBench {
@@ -50,7 +51,7 @@ public final class GpuBench {
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
-        for (String v : new String[] {"scan_dt_n16"}) { // the shipped fused-Δ scan
+        for (String v : new String[] {"scan_x_prev", "scan_dt_n16", "scan_dt_x_prev"}) { // the previous inner loop; the shipped fused-Δ scan
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
@@ -58,16 +59,20 @@ public final class GpuBench {
         }
         variant = null;
         if (variants) {
-            for (String v : new String[] {"scan_x_g2", "scan_x_g8", "scan_x_as", "scan_x_e4", "scan_dt_x_e2",
-                    "scan_dt_x_e3", "scan_dt_x_e4"}) {
+            for (String v : new String[] {"scan_x_g2", "scan_x_g8", "scan_x_e4", "scan_x_e8", "scan_dt_x_e2",
+                    "scan_dt_x_e4", "scan_dt_x_e8"}) {
                 variant = v;
                 scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
                 scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
             }
             variant = null;
         }
-        breakdown(ctx, 64, 16_384, 64);
-        breakdown(ctx, 256, 4_096, 64);
+        for (GpuKernels.GemmMode mode : GpuKernels.GemmMode.values()) {
+            breakdown(ctx, 64, 16_384, 64, mode, false);
+            breakdown(ctx, 256, 4_096, 64, mode, false);
+        }
+        breakdown(ctx, 64, 16_384, 64, GpuKernels.GemmMode.TF32X3, true);
+        breakdown(ctx, 256, 4_096, 64, GpuKernels.GemmMode.TF32X3, true);
         boolean both = !quick;
         System.out.println();
         System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
@@ -78,6 +83,15 @@ public final class GpuBench {
                         {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}};
         for (int[] s : shapes) {
             forward(s[0], s[1], s[2], s[3], s[2] * s[3] <= 4096 * 64);
+        }
+        for (String mode : new String[] {"fp32", "tf32"}) { // the other GEMM modes on the same shapes
+            System.setProperty(GpuKernels.GEMM_PROPERTY, mode);
+            System.out.println("with -D" + GpuKernels.GEMM_PROPERTY + "=" + mode + ":");
+            for (int[] s : quick ? new int[][] {{64, 2, 4096, 64}}
+                    : new int[][] {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
+                forward(s[0], s[1], s[2], s[3], false);
+            }
+            System.clearProperty(GpuKernels.GEMM_PROPERTY);
         }
         if (both) { // the same shapes with the other choice of dt_proj fusion, for its effect
             String other = System.getProperty(GpuKernels.FUSE_DT_PROPERTY, "default").equals("true") ? "false" : "true";
@@ -135,7 +149,7 @@ public final class GpuBench {
         CUdeviceptr off = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
         JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
-        GpuKernels k = new GpuKernels(ctx, n, variant);
+        GpuKernels k = new GpuKernels(ctx, n, variant, GpuKernels.GemmMode.fromProperty());
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUevent e0 = new CUevent(), e1 = new CUevent();
@@ -180,7 +194,7 @@ public final class GpuBench {
     }
 
     /** Device time of each kernel of one layer, one launch each over S x L tokens (random weights and data). */
-    static void breakdown(GpuContext ctx, int hidden, int seqs, int len) {
+    static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuKernels.GemmMode mode, boolean narrowTiles) {
         MambaConfig c = MambaConfig.of(hidden, 16, 1);
         MambaModel m = RandomModels.model(c, 3);
         DeviceWeights w = DeviceWeights.acquire(ctx, m);
@@ -203,7 +217,8 @@ public final class GpuBench {
         CUdeviceptr off = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
         JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
-        GpuKernels k = new GpuKernels(ctx, 16);
+        GpuKernels k = new GpuKernels(ctx, 16, null, mode);
+        k.narrowTilesOnly = narrowTiles;
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUdeviceptr none = new CUdeviceptr();
@@ -223,7 +238,8 @@ public final class GpuBench {
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
-        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens:", hidden, t));
+        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s%s:", hidden, t,
+                mode, narrowTiles ? " (64-output tiles only)" : ""));
         double total = 0;
         for (int i = 0; i < steps.length; i++) {
             float best = Float.MAX_VALUE;

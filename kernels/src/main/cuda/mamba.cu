@@ -12,6 +12,15 @@
 
 __device__ __forceinline__ float silu_f(float v) { return v / (1.0f + expf(-v)); }
 
+// The same on the special-function unit (ex2 and rcp, about 2 ulp each), for the per-token gates of the
+// conv and the scan: a handful of instructions instead of expf's range reduction and an IEEE division.
+// v << 0: 1 + 2^(-v·log2 e) overflows to inf and the quotient is 0, silu's limit.
+__device__ __forceinline__ float silu_sfu(float v) {
+    float e;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(e) : "f"(-v * 1.4426950408889634f));
+    return __fdividef(v, 1.0f + e);
+}
+
 // torch.nn.functional.softplus, threshold 20
 __device__ __forceinline__ float softplus_f(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
 
@@ -154,6 +163,44 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+// Stores a warp's accumulators (i, j, v): token wm*32 + i*16 + g (+8 for v >= 2), output
+// wn*BN/2 + j*8 + 2q (+1 for odd v), with bias and the epilogue mode; two adjacent outputs per 8-byte store.
+template <int BN, int NT>
+__device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long t0, int o0, int wm, int wn, int g, int q,
+                                              int tokens, int out, const float* __restrict__ bias,
+                                              float* __restrict__ Y, int ldy, int mode) {
+    bool vec = (ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0);
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            long long t = t0 + wm * 32 + i * 16 + g + h * 8;
+            if (t >= tokens) continue;
+#pragma unroll
+            for (int j = 0; j < NT; j++) {
+                int o = o0 + wn * (BN / 2) + j * 8 + 2 * q;
+                if (o >= out) continue;
+                float* dst = Y + t * ldy + o;
+                float v0 = acc[i][j][2 * h] + (bias != nullptr ? bias[o] : 0.0f);
+                if (vec && o + 1 < out) {
+                    float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
+                    if (mode == 1) { v0 = softplus_f(v0); v1 = softplus_f(v1); }
+                    if (mode == 2) { float2 old = *reinterpret_cast<float2*>(dst); v0 += old.x; v1 += old.y; }
+                    *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
+                } else {
+                    if (mode == 1) v0 = softplus_f(v0);
+                    if (mode == 2) v0 += dst[0];
+                    dst[0] = v0;
+                    if (o + 1 < out) {
+                        float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
+                        if (mode == 1) v1 = softplus_f(v1);
+                        if (mode == 2) v1 += dst[1];
+                        dst[1] = v1;
+                    }
+                }
+            }
+        }
+}
 template <int BN, int PASSES>
 __device__ __forceinline__ void gemm_tc_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                              const float* __restrict__ W, int out, const float* __restrict__ bias,
@@ -220,43 +267,143 @@ __device__ __forceinline__ void gemm_tc_impl(const float* __restrict__ X, int ld
         }
         __syncthreads();
     }
-    // accumulator (i, j, v) holds token wm*32 + i*16 + g (+8 for v >= 2), output wn*BN/2 + j*8 + 2q (+1 for odd v)
-    bool vec = (ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0);
+    gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);
+}
+
+// The tensor-core GEMM with its global loads overlapped with the mma work: k-tiles of 16 go through two
+// shared-memory stages by cp.async (4-byte copies: any row stride; out-of-range elements zero-filled),
+// so tile k+1 is in flight while tile k is multiplied. Rows padded to 20 floats: lane (g, q) reads bank
+// 20g + q mod 32, all distinct.
+#define PBK 16
+#define PLD (PBK + 4)
+__device__ __forceinline__ void cp_async4(float* dst, const float* src, bool valid) {
+    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(d), "l"(src), "r"(valid ? 4 : 0));
+}
+template <int BN, int PASSES>
+__device__ __forceinline__ void gemm_tcp_impl(const float* __restrict__ X, int ldx, int tokens, int in,
+                                              const float* __restrict__ W, int out, const float* __restrict__ bias,
+                                              float* __restrict__ Y, int ldy, int mode) {
+    constexpr int NT = BN / 16;
+    __shared__ __align__(16) float xs[2][GBM][PLD];
+    __shared__ __align__(16) float ws[2][BN][PLD];
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
+    int wm = warp % 4, wn = warp / 4;
+    int g = lane >> 2, q = lane & 3;
+    long long t0 = (long long)blockIdx.x * GBM;
+    int o0 = blockIdx.y * BN;
+    float acc[2][NT][4];
 #pragma unroll
     for (int i = 0; i < 2; i++)
 #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            long long t = t0 + wm * 32 + i * 16 + g + h * 8;
-            if (t >= tokens) continue;
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+    auto load = [&](int stage, int k0) {
+#pragma unroll
+        for (int p = 0; p < (GBM * PBK) / 256; p++) {
+            int idx = p * 256 + tid, m = idx / PBK, k = idx % PBK;
+            long long t = t0 + m;
+            bool ok = t < tokens && k0 + k < in;
+            cp_async4(&xs[stage][m][k], ok ? X + t * ldx + k0 + k : X, ok);
+        }
+#pragma unroll
+        for (int p = 0; p < (BN * PBK) / 256; p++) {
+            int idx = p * 256 + tid, n = idx / PBK, k = idx % PBK;
+            int o = o0 + n;
+            bool ok = o < out && k0 + k < in;
+            cp_async4(&ws[stage][n][k], ok ? W + (long long)o * in + k0 + k : W, ok);
+        }
+        asm volatile("cp.async.commit_group;");
+    };
+    int tiles = (in + PBK - 1) / PBK;
+    load(0, 0);
+    for (int kt = 0; kt < tiles; kt++) {
+        int stage = kt & 1;
+        if (kt + 1 < tiles) {
+            load(stage ^ 1, (kt + 1) * PBK);
+            asm volatile("cp.async.wait_group 1;");
+        } else {
+            asm volatile("cp.async.wait_group 0;");
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < PBK; kk += 8) {
+            unsigned ah[2][4], al[2][4];
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                int row = wm * 32 + i * 16 + g;
+                float v[4] = {xs[stage][row][kk + q], xs[stage][row + 8][kk + q], xs[stage][row][kk + q + 4],
+                              xs[stage][row + 8][kk + q + 4]};
+#pragma unroll
+                for (int x = 0; x < 4; x++) {
+                    ah[i][x] = tf32_of(v[x]);
+                    al[i][x] = PASSES == 3 ? tf32_of(v[x] - __uint_as_float(ah[i][x])) : 0u;
+                }
+            }
 #pragma unroll
             for (int j = 0; j < NT; j++) {
-                int o = o0 + wn * (BN / 2) + j * 8 + 2 * q;
-                if (o >= out) continue;
-                float* dst = Y + t * ldy + o;
-                float v0 = acc[i][j][2 * h] + (bias != nullptr ? bias[o] : 0.0f);
-                if (vec && o + 1 < out) {
-                    float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
-                    if (mode == 1) { v0 = softplus_f(v0); v1 = softplus_f(v1); }
-                    if (mode == 2) { float2 old = *reinterpret_cast<float2*>(dst); v0 += old.x; v1 += old.y; }
-                    *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
-                } else {
-                    if (mode == 1) v0 = softplus_f(v0);
-                    if (mode == 2) v0 += dst[0];
-                    dst[0] = v0;
-                    if (o + 1 < out) {
-                        float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
-                        if (mode == 1) v1 = softplus_f(v1);
-                        if (mode == 2) v1 += dst[1];
-                        dst[1] = v1;
+                int col = wn * (BN / 2) + j * 8 + g;
+                float w0 = ws[stage][col][kk + q], w1 = ws[stage][col][kk + q + 4];
+                unsigned bh0 = tf32_of(w0), bh1 = tf32_of(w1);
+                unsigned bl0 = PASSES == 3 ? tf32_of(w0 - __uint_as_float(bh0)) : 0u;
+                unsigned bl1 = PASSES == 3 ? tf32_of(w1 - __uint_as_float(bh1)) : 0u;
+#pragma unroll
+                for (int i = 0; i < 2; i++) {
+                    if (PASSES == 3) {
+                        mma_tf32(acc[i][j], al[i], bh0, bh1);
+                        mma_tf32(acc[i][j], ah[i], bl0, bl1);
                     }
+                    mma_tf32(acc[i][j], ah[i], bh0, bh1);
                 }
             }
         }
+        __syncthreads();   // the next iteration's load overwrites the stage read here
+    }
+    gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);
 }
+// 64-output tiles only: the 128-output ones need 180+ registers (one block per SM) and measured slower
+// (H200, docs/benchmarks.md). 3xTF32 without the cp.async pipeline, which gave it nothing (its time goes to
+// the three mma and the operand splits); plain TF32 with it, where it cut in_proj's time by a quarter.
 extern "C" __global__ void __launch_bounds__(256) gemm_tf32x3_n64(GEMM_ARGS) { gemm_tc_impl<64, 3>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(256) gemm_tf32x3_n128(GEMM_ARGS) { gemm_tc_impl<128, 3>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(256) gemm_tf32_n64(GEMM_ARGS) { gemm_tc_impl<64, 1>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(256) gemm_tf32_n128(GEMM_ARGS) { gemm_tc_impl<128, 1>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_n64(GEMM_ARGS) { gemm_tcp_impl<64, 1>(GEMM_PASS); }
+
+// The same convolution for a kernel width known at compile time: the last K-1 pre values ride in
+// registers (each pre value is loaded once, not K times), and the window left behind is those registers.
+template <int K>
+__device__ __forceinline__ void conv_silu_fixed(const float* __restrict__ xz, int ldxz, const int* __restrict__ offsets,
+                                                int seqs, float* __restrict__ states, int stateFloats, int convOff,
+                                                const float* __restrict__ convW, const float* __restrict__ convB,
+                                                float* __restrict__ u, int e) {
+    int s = blockIdx.x;
+    int ch = blockIdx.y * blockDim.x + threadIdx.x;
+    if (s >= seqs || ch >= e) return;
+    int tok0 = offsets[s] - offsets[0];
+    int len = offsets[s + 1] - offsets[s];
+    float* window = states + (long long)s * stateFloats + convOff + (long long)ch * (K - 1);
+    float w[K], r[K - 1];
+#pragma unroll
+    for (int i = 0; i < K; i++) w[i] = convW[ch * K + i];
+#pragma unroll
+    for (int i = 0; i < K - 1; i++) r[i] = window[i];
+    float bias = convB != nullptr ? convB[ch] : 0.0f;
+    const float* pre = xz + (long long)tok0 * ldxz + ch;
+    float* uo = u + (long long)tok0 * e + ch;
+#pragma unroll 4
+    for (int t = 0; t < len; t++) {
+        float v = pre[(long long)t * ldxz];
+        float acc = bias;
+#pragma unroll
+        for (int i = 0; i < K - 1; i++) acc = fmaf(w[i], r[i], acc);
+        acc = fmaf(w[K - 1], v, acc);
+#pragma unroll
+        for (int i = 0; i < K - 2; i++) r[i] = r[i + 1];
+        r[K - 2] = v;
+        uo[(long long)t * e] = silu_sfu(acc);
+    }
+#pragma unroll
+    for (int i = 0; i < K - 1; i++) window[i] = r[i];
+}
 
 // u[t, e] = silu(Σ_k w[e,k]·pre[t-K+1+k, e] + b[e]) for the tokens of sequence s, where pre values
 // before the sequence come from its carried window; then the window holds the last K-1 pre values.
@@ -292,6 +439,14 @@ extern "C" __global__ void conv_silu(const float* __restrict__ xz, int ldxz, con
     }
 }
 
+#define CONV_ARGS const float* __restrict__ xz, int ldxz, const int* __restrict__ offsets, int seqs, \
+    float* __restrict__ states, int stateFloats, int convOff, const float* __restrict__ convW, \
+    const float* __restrict__ convB, float* __restrict__ u, int e
+#define CONV_PASS xz, ldxz, offsets, seqs, states, stateFloats, convOff, convW, convB, u, e
+extern "C" __global__ void conv_silu_k2(CONV_ARGS) { conv_silu_fixed<2>(CONV_PASS); }
+extern "C" __global__ void conv_silu_k3(CONV_ARGS) { conv_silu_fixed<3>(CONV_PASS); }
+extern "C" __global__ void conv_silu_k4(CONV_ARGS) { conv_silu_fixed<4>(CONV_PASS); }
+
 // The fused selective scan with its gate, for the tokens of one sequence:
 //   s = exp(Δ·A) ⊙ s + Δ·u·B,   y = (s·C + D·u) · silu(z)
 // The state of channel e lives in registers for the whole sequence (read from and written back to
@@ -304,25 +459,6 @@ extern "C" __global__ void conv_silu(const float* __restrict__ xz, int ldxz, con
 #define LOG2E 1.4426950408889634f
 #define DT_RMAX 16   // the fused-Δ scans stage dt_proj rows in shared memory: time_step_rank <= 16
 
-// 2^x for x <= 0 on the FMA and integer pipes instead of the special-function unit (MUFU.EX2, 16 per
-// SM per clock on Hopper against 128 FMAs): round x to an integer i with the 1.5·2^23 trick, 2^f for
-// f = x - i in [-0.5, 0.5] by its degree-6 Taylor polynomial (relative error < 1.3e-7), then i added to
-// the exponent bits. Below -125 the result is clamped to about 2^-125 (the CPU path gives a denormal or
-// 0 there; either is negligible against the state it multiplies).
-__device__ __forceinline__ float exp2_fma(float x) {
-    x = fmaxf(x, -125.0f);
-    float t = x + 12582912.0f;
-    float f = x - (t - 12582912.0f);
-    float p = 1.5403530393381609e-4f;
-    p = fmaf(p, f, 1.3333558146428443e-3f);
-    p = fmaf(p, f, 9.6181291076284772e-3f);
-    p = fmaf(p, f, 5.5504108664821580e-2f);
-    p = fmaf(p, f, 2.4022650695910071e-1f);
-    p = fmaf(p, f, 6.9314718055994531e-1f);
-    p = fmaf(p, f, 1.0f);
-    int i = __float_as_int(t) - 0x4B400000;
-    return __int_as_float(__float_as_int(p) + (i << 23));
-}
 // 2^x on the special-function unit alone. exp2f compiles to ex2.approx.f32, which ptxas wraps in a
 // range check and two multiplies so that results below 2^-126 come out denormal: 3 more instructions
 // per state element in an issue-bound loop. Flushing those to 0 changes a state by at most 1.2e-38
@@ -332,13 +468,31 @@ __device__ __forceinline__ float exp2_ftz(float x) {
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
     return r;
 }
+// softplus on the special-function unit, for the fused-Δ scan where it sits on each channel's serial
+// path: e = 2^(v·log2 e) (relative error ~|v|·2^-24), then log1p(e) by its series while e < 0.1 (error
+// below e^7/7) and by lg2.approx(1 + e)·ln 2 above (1 + e >= 1.1: relative error < 3e-6). About a fifth of
+// the instructions of log1pf(expf(v)); torch's threshold 20 kept.
+__device__ __forceinline__ float softplus_sfu(float v) {
+    if (v > 20.0f) return v;
+    float e = exp2_ftz(v * LOG2E);
+    if (e < 0.1f) {
+        float p = fmaf(e, -1.0f / 6.0f, 0.2f);
+        p = fmaf(e, -p, 0.25f);
+        p = fmaf(e, -p, 1.0f / 3.0f);
+        p = fmaf(e, -p, 0.5f);
+        p = fmaf(e, -p, 1.0f);
+        return e * p;
+    }
+    float l;
+    asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(l) : "f"(1.0f + e));
+    return l * 0.69314718055994531f;
+}
 // FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
 // output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
-// GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic. EMU_EVERY > 0: every
-// EMU_EVERY-th state's exp2 runs on the FMA pipe (exp2_fma) to balance it against the MUFU. PREV: the
+// GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic. PREV: the
 // inner loop as shipped before 2026-12 (exp2f with its denormal wrapper, B and C read from shared memory
-// one float at a time), kept so that GpuBench measures the change in the same run.
-template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool PREV = false, bool FUSE_DT = false, int EMU_EVERY = 0>
+// one float at a time, IEEE softplus and SiLU), kept so that GpuBench measures the change in the same run.
+template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool PREV = false, bool FUSE_DT = false>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ dtW, const float* __restrict__ dtB,
                                           const float* __restrict__ bc, int ldbc, int r,
@@ -403,7 +557,7 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                         float v = 0.0f;
 #pragma unroll 4
                         for (int i = 0; i < r; i++) v = fmaf(ds[g + j][i], wdt[i][threadIdx.x], v);
-                        dl[j] = softplus_f(v + bdt);
+                        dl[j] = PREV ? softplus_f(v + bdt) : softplus_sfu(v + bdt);
                     } else {
                         dl[j] = dt[tok * e + chl];
                     }
@@ -433,7 +587,7 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
 #pragma unroll
                             for (int m = 0; m < 4; m++) {
                                 float x = dl[j] * a2[n + m];
-                                float da = (EMU_EVERY > 0 && (n + m) % EMU_EVERY == EMU_EVERY - 1) ? exp2_fma(x) : exp2_ftz(x);
+                                float da = exp2_ftz(x);
                                 st[n + m] = fmaf(da, st[n + m], du * bv[m]);
                                 if (m % 2 == 0) acc = fmaf(st[n + m], cv[m], acc);
                                 else acc2 = fmaf(st[n + m], cv[m], acc2);
@@ -444,7 +598,7 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
 #pragma unroll
                     for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
                     if (active && part == 0) {
-                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * silu_f(zv[j]);
+                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * (PREV ? silu_f(zv[j]) : silu_sfu(zv[j]));
                     }
                 }
             }
@@ -477,10 +631,9 @@ extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2>(SCAN_PASS); }
 extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
 // Variants of scan_n16 that GpuBench compares with it (`GpuBench scanvariants ...`; docs/benchmarks.md)
 extern "C" __global__ void scan_x_prev(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
-extern "C" __global__ void scan_x_g2(SCAN_ARGS) { scan_impl<16, 1, 2>(SCAN_PASS); }
-extern "C" __global__ void scan_x_g8(SCAN_ARGS) { scan_impl<16, 1, 8>(SCAN_PASS); }
-extern "C" __global__ void scan_x_e4(SCAN_ARGS) { scan_impl<16, 1, 4, false, false, 4>(SCAN_PASS); }
-extern "C" __global__ void scan_x_e8(SCAN_ARGS) { scan_impl<16, 1, 4, false, false, 8>(SCAN_PASS); }
+// at most 64 registers: 8 blocks (32 warps) per SM instead of 6
+extern "C" __global__ void __launch_bounds__(128, 8) scan_x_lb8(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 8) scan_x_g2lb8(SCAN_ARGS) { scan_impl<16, 1, 2>(SCAN_PASS); }
 
 // Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN otherwise)
 extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
@@ -490,10 +643,7 @@ extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_GRO
 extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 // variants GpuBench compares with scan_dt_n16: the previous inner loop; some states' exp2 on the FMA pipe
 extern "C" __global__ void scan_dt_x_prev(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, true, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_e8(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 8>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_e2(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 2>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_e3(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 3>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_e4(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, 4>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 8) scan_dt_x_lb8(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

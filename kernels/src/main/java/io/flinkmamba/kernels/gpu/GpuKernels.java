@@ -43,12 +43,13 @@ final class GpuKernels {
 
     /** How the projections multiply (see {@link #GEMM_PROPERTY}). */
     enum GemmMode {
-        FP32("gemm_xwt"), TF32X3("gemm_tf32x3"), TF32("gemm_tf32");
+        FP32(null), TF32X3("gemm_tf32x3_n64"), TF32("gemm_tf32_n64");
 
-        final String kernelPrefix;
+        /** The tensor-core kernel; null: CUDA cores only. */
+        final String kernelName;
 
-        GemmMode(String kernelPrefix) {
-            this.kernelPrefix = kernelPrefix;
+        GemmMode(String kernelName) {
+            this.kernelName = kernelName;
         }
 
         static GemmMode fromProperty() {
@@ -63,12 +64,13 @@ final class GpuKernels {
         }
     }
 
-    private final CUfunction rmsnorm, gemmNarrow, gemmWide, simtNarrow, simtWide, conv, scan, scanDt;
+    private final CUfunction rmsnorm, simtNarrow, simtWide, tensorGemm, conv, scan, scanDt;
+    private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     private final boolean scanGeneric;
     private final int stateSize;
     final GemmMode gemmMode;
-    /** Benchmarks only: 64-output tiles for every projection (fewer registers per thread, more blocks per SM). */
-    boolean narrowTilesOnly;
+    /** Benchmarks only: the runtime-width conv kernel even where a fixed-width one exists. */
+    boolean genericConv;
 
     GpuKernels(GpuContext ctx, int stateSize) {
         this(ctx, stateSize, null, GemmMode.fromProperty());
@@ -81,9 +83,11 @@ final class GpuKernels {
         rmsnorm = ctx.function("rmsnorm_rows");
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");
-        gemmNarrow = ctx.function(gemmMode.kernelPrefix + "_n64");
-        gemmWide = ctx.function(gemmMode.kernelPrefix + "_n128");
+        tensorGemm = gemmMode == GemmMode.FP32 ? null : ctx.function(gemmMode.kernelName);
         conv = ctx.function("conv_silu");
+        for (int k = 2; k <= 4; k++) {
+            convFixed[k] = ctx.function("conv_silu_k" + k);
+        }
         boolean shipped = false;
         for (int s : SCAN_SIZES) {
             shipped |= s == stateSize;
@@ -115,10 +119,11 @@ final class GpuKernels {
         if (tokens == 0) {
             return;
         }
-        // output tiles of 64 when that covers the projection (x_proj, out_proj at small D), else 128
-        boolean narrow = out <= 64 || narrowTilesOnly;
-        boolean tensor = in >= TENSOR_CORE_MIN_IN;
-        CUfunction f = narrow ? (tensor ? gemmNarrow : simtNarrow) : (tensor ? gemmWide : simtWide);
+        // tensor cores: 64-output tiles. CUDA cores: 64 when that covers the projection (x_proj, out_proj at
+        // small D), else 128
+        boolean tensor = tensorGemm != null && in >= TENSOR_CORE_MIN_IN;
+        boolean narrow = tensor || out <= 64;
+        CUfunction f = tensor ? tensorGemm : narrow ? simtNarrow : simtWide;
         launch(f, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
                 Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
                 Pointer.to(y), ints(ldy), ints(mode));
@@ -130,9 +135,11 @@ final class GpuKernels {
             return;
         }
         int block = Math.min(CHANNEL_BLOCK, ceil(e, 32) * 32);
-        launch(conv, seqs, ceil(e, block), block, st,
-                Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats),
-                ints(convOff), Pointer.to(convW), Pointer.to(convB), Pointer.to(u), ints(e), ints(k));
+        boolean fixed = k >= 2 && k < convFixed.length && !genericConv;
+        Pointer[] args = {Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states),
+                ints(stateFloats), ints(convOff), Pointer.to(convW), Pointer.to(convB), Pointer.to(u), ints(e), ints(k)};
+        launch(fixed ? convFixed[k] : conv, seqs, ceil(e, block), block, st,
+                fixed ? java.util.Arrays.copyOf(args, args.length - 1) : args);
     }
 
     void scan(CUdeviceptr u, CUdeviceptr dt, CUdeviceptr bc, int ldbc, int r, CUdeviceptr xz, int ldxz,

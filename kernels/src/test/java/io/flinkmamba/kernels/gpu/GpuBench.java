@@ -59,8 +59,7 @@ public final class GpuBench {
         }
         variant = null;
         if (variants) {
-            for (String v : new String[] {"scan_x_g2", "scan_x_g8", "scan_x_e4", "scan_x_e8", "scan_dt_x_e2",
-                    "scan_dt_x_e4", "scan_dt_x_e8"}) {
+            for (String v : new String[] {"scan_x_lb8", "scan_x_g2lb8", "scan_dt_x_lb8"}) {
                 variant = v;
                 scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
                 scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
@@ -68,11 +67,9 @@ public final class GpuBench {
             variant = null;
         }
         for (GpuKernels.GemmMode mode : GpuKernels.GemmMode.values()) {
-            breakdown(ctx, 64, 16_384, 64, mode, false);
-            breakdown(ctx, 256, 4_096, 64, mode, false);
+            breakdown(ctx, 64, 16_384, 64, mode);
+            breakdown(ctx, 256, 4_096, 64, mode);
         }
-        breakdown(ctx, 64, 16_384, 64, GpuKernels.GemmMode.TF32X3, true);
-        breakdown(ctx, 256, 4_096, 64, GpuKernels.GemmMode.TF32X3, true);
         boolean both = !quick;
         System.out.println();
         System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
@@ -194,7 +191,7 @@ public final class GpuBench {
     }
 
     /** Device time of each kernel of one layer, one launch each over S x L tokens (random weights and data). */
-    static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuKernels.GemmMode mode, boolean narrowTiles) {
+    static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuKernels.GemmMode mode) {
         MambaConfig c = MambaConfig.of(hidden, 16, 1);
         MambaModel m = RandomModels.model(c, 3);
         DeviceWeights w = DeviceWeights.acquire(ctx, m);
@@ -218,7 +215,8 @@ public final class GpuBench {
         JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
         JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
         GpuKernels k = new GpuKernels(ctx, 16, null, mode);
-        k.narrowTilesOnly = narrowTiles;
+        GpuKernels generic = new GpuKernels(ctx, 16, null, mode);
+        generic.genericConv = true;
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUdeviceptr none = new CUdeviceptr();
@@ -231,15 +229,15 @@ public final class GpuBench {
             () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st),
             () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st),
             () -> k.scanFusedDt(u, lw.dtProj, lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs, states, sf,
-                    c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)};
+                    c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st),
+            () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)};
         String[] names = {"rmsnorm", "in_proj", "conv+silu", "x_proj", "dt_proj+softplus", "scan", "out_proj+residual",
-                "[instead of dt_proj+scan: scan with fused dt_proj]"};
-        double[] flops = {0, 2.0 * t * d * 2 * e, 0, 2.0 * t * e * xr, 2.0 * t * r * e, 0, 2.0 * t * e * d, 0};
+                "[instead of dt_proj+scan: scan with fused dt_proj]", "[conv+silu, runtime-width kernel]"};
+        double[] flops = {0, 2.0 * t * d * 2 * e, 0, 2.0 * t * e * xr, 2.0 * t * r * e, 0, 2.0 * t * e * d, 0, 0};
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
-        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s%s:", hidden, t,
-                mode, narrowTiles ? " (64-output tiles only)" : ""));
+        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s:", hidden, t, mode));
         double total = 0;
         for (int i = 0; i < steps.length; i++) {
             float best = Float.MAX_VALUE;

@@ -21,14 +21,13 @@ import java.util.Random;
  *   <li>the full micro-batch forward (host arrays in, host arrays out) in events/s, with the device's
  *       kernel-only time beside it, and the CPU parallel path (one thread) on the smaller shapes.</li>
  * </ol>
- * Args: [quick] to run only small shapes; [variants] to compare scan_n16 with the scan_x_* variants too;
+ * Args: [quick] to run only small shapes;
  * the layer breakdown runs once per GEMM mode, the forward in the default mode then the others on some shapes;
  * [scanvariants name...] for only the named scan kernels.
  */
 public final class GpuBench {
     public static void main(String[] args) {
         boolean quick = args.length > 0 && args[0].equals("quick");
-        boolean variants = args.length > 0 && args[0].equals("variants");
         GpuDevices.Probe probe = GpuDevices.probe();
         System.out.println("device: " + probe);
         if (!probe.available()) {
@@ -51,21 +50,14 @@ public final class GpuBench {
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
-        for (String v : new String[] {"scan_x_prev", "scan_dt_n16", "scan_dt_x_prev"}) { // the previous inner loop; the shipped fused-Δ scan
+        // the register-group scan shipped until 2026-11-30 and its earlier inner loop; the shipped fused-Δ scan and the same two
+        for (String v : new String[] {"scan_x_groups", "scan_x_prev", "scan_dt_n16", "scan_dt_x_groups", "scan_dt_x_prev"}) {
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
             scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
         }
         variant = null;
-        if (variants) {
-            for (String v : new String[] {"scan_x_lb8", "scan_x_g2lb8", "scan_dt_x_lb8"}) {
-                variant = v;
-                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
-                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
-            }
-            variant = null;
-        }
         for (GpuKernels.GemmMode mode : GpuKernels.GemmMode.values()) {
             breakdown(ctx, 64, 16_384, 64, mode);
             breakdown(ctx, 256, 4_096, 64, mode);

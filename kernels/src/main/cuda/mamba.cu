@@ -610,137 +610,11 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     }
 }
 
-// The scan with every input of a chunk of tokens staged in shared memory by cp.async, double-buffered:
-// while a block runs the recurrence over chunk c, chunk c+1's u, Δ (or δ), z, B and C are in flight.
-// Profiled on H200 (Nsight Compute), the register-group version above spent most of its stalls waiting
-// on those global loads ("long scoreboard") at 6 warps per scheduler; here the recurrence reads shared
-// memory only, and needs fewer registers. Same math, same results as scan_impl.
-#define ACH 8      // tokens per stage: 2 stages x 8 x (3 x 128 + 2N + r) floats stay under 48 KB
-template <int NS, int SPLIT, bool FUSE_DT>
-__device__ __forceinline__ void scan_async_impl(const float* __restrict__ u, const float* __restrict__ dt,
-                                                const float* __restrict__ dtW, const float* __restrict__ dtB,
-                                                const float* __restrict__ bc, int ldbc, int r,
-                                                const float* __restrict__ xz, int ldxz,
-                                                const int* __restrict__ offsets, int seqs,
-                                                float* __restrict__ states, int stateFloats, int ssmOff,
-                                                const float* __restrict__ aNeg, const float* __restrict__ dSkip,
-                                                float* __restrict__ y, int e) {
-    constexpr int NP = NS / SPLIT;
-    __shared__ __align__(16) float bs[2][ACH][NS];
-    __shared__ __align__(16) float cs[2][ACH][NS];
-    __shared__ float us[2][ACH][128];
-    __shared__ float zs[2][ACH][128];
-    __shared__ float dts[FUSE_DT ? 1 : 2][FUSE_DT ? 1 : ACH][FUSE_DT ? 1 : 128];
-    __shared__ float ds[FUSE_DT ? 2 : 1][FUSE_DT ? ACH : 1][FUSE_DT ? DT_RMAX : 1];
-    __shared__ float wdt[FUSE_DT ? DT_RMAX : 1][FUSE_DT ? 128 : 1];
-    int s = blockIdx.x;
-    if (s >= seqs) return;                      // whole block leaves together
-    int cpb = blockDim.x / SPLIT;               // channels of this block
-    int chBase = blockIdx.y * cpb;
-    int part = threadIdx.x % SPLIT, lc = threadIdx.x / SPLIT;
-    int ch = chBase + lc;
-    bool active = ch < e;
-    int chl = active ? ch : e - 1;              // inactive lanes compute on a valid channel, store nothing
-    int nb = part * NP;
-    int tok0 = offsets[s] - offsets[0];
-    int len = offsets[s + 1] - offsets[s];
-    float st[NP], a2[NP];
-    float* sp = states + (long long)s * stateFloats + ssmOff + (long long)chl * NS + nb;
-#pragma unroll
-    for (int n = 0; n < NP; n++) {
-        st[n] = sp[n];
-        a2[n] = aNeg[chl * NS + nb + n] * LOG2E;
-    }
-    float dd = dSkip[chl];
-    float bdt = 0.0f;
-    if (FUSE_DT) {
-        for (int i = 0; i < r; i++) wdt[i][threadIdx.x] = dtW[chl * r + i];
-        bdt = dtB != nullptr ? dtB[chl] : 0.0f;
-    }
-    auto stage = [&](int buf, int c0) {
-        int cl = min(ACH, len - c0);
-        for (int i = threadIdx.x; i < ACH * cpb; i += blockDim.x) {
-            int t = i / cpb, c = i % cpb, gch = chBase + c;
-            bool ok = t < cl && gch < e;
-            long long tok = tok0 + c0 + t;
-            cp_async4(&us[buf][t][c], ok ? u + tok * e + gch : u, ok);
-            cp_async4(&zs[buf][t][c], ok ? xz + tok * ldxz + e + gch : xz, ok);
-            if (!FUSE_DT) cp_async4(&dts[buf][t][c], ok ? dt + tok * e + gch : dt, ok);
-        }
-        for (int i = threadIdx.x; i < ACH * NS; i += blockDim.x) {
-            int t = i / NS, n = i % NS;
-            bool ok = t < cl;
-            const float* row = bc + (long long)(tok0 + c0 + t) * ldbc + r;
-            cp_async4(&bs[buf][t][n], ok ? row + n : bc, ok);
-            cp_async4(&cs[buf][t][n], ok ? row + NS + n : bc, ok);
-        }
-        if (FUSE_DT) {
-            for (int i = threadIdx.x; i < ACH * r; i += blockDim.x) {
-                int t = i / r, k = i % r;
-                bool ok = t < cl;
-                cp_async4(&ds[buf][t][k], ok ? bc + (long long)(tok0 + c0 + t) * ldbc + k : bc, ok);
-            }
-        }
-        asm volatile("cp.async.commit_group;");
-    };
-    if (len > 0) stage(0, 0);
-    int buf = 0;
-    for (int c0 = 0; c0 < len; c0 += ACH, buf ^= 1) {
-        if (c0 + ACH < len) {
-            stage(buf ^ 1, c0 + ACH);
-            asm volatile("cp.async.wait_group 1;");
-        } else {
-            asm volatile("cp.async.wait_group 0;");
-        }
-        __syncthreads();
-        int cl = min(ACH, len - c0);
-        for (int t = 0; t < cl; t++) {          // uniform across the block: shuffles stay converged
-            float uv = us[buf][t][lc], zv = zs[buf][t][lc];
-            float dl;
-            if (FUSE_DT) {
-                float v = 0.0f;
-#pragma unroll 4
-                for (int i = 0; i < r; i++) v = fmaf(ds[buf][t][i], wdt[i][threadIdx.x], v);
-                dl = softplus_sfu(v + bdt);
-            } else {
-                dl = dts[buf][t][lc];
-            }
-            float du = dl * uv;
-            float acc = 0.0f, acc2 = 0.0f;
-#pragma unroll
-            for (int n = 0; n < NP; n += 4) {
-                float4 b4 = *reinterpret_cast<const float4*>(&bs[buf][t][nb + n]);
-                float4 c4 = *reinterpret_cast<const float4*>(&cs[buf][t][nb + n]);
-                float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
-#pragma unroll
-                for (int m = 0; m < 4; m++) {
-                    float da = exp2_ftz(dl * a2[n + m]);
-                    st[n + m] = fmaf(da, st[n + m], du * bv[m]);
-                    if (m % 2 == 0) acc = fmaf(st[n + m], cv[m], acc);
-                    else acc2 = fmaf(st[n + m], cv[m], acc2);
-                }
-            }
-            acc += acc2;
-#pragma unroll
-            for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
-            if (active && part == 0) {
-                y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv) * silu_sfu(zv);
-            }
-        }
-        __syncthreads();                        // the next stage() refills the buffer read here
-    }
-    if (active) {
-#pragma unroll
-        for (int n = 0; n < NP; n++) sp[n] = st[n];
-    }
-}
-
 #define SCAN_ARGS const float* __restrict__ u, const float* __restrict__ dt, const float* __restrict__ bc, \
     int ldbc, int r, const float* __restrict__ xz, int ldxz, const int* __restrict__ offsets, int seqs, \
     float* __restrict__ states, int stateFloats, int ssmOff, const float* __restrict__ aNeg, \
     const float* __restrict__ dSkip, float* __restrict__ y, int e
 #define SCAN_PASS u, dt, nullptr, nullptr, bc, ldbc, r, xz, ldxz, offsets, seqs, states, stateFloats, ssmOff, aNeg, dSkip, y, e
-#define SCAN_APASS SCAN_PASS
 // the fused-Δ scans take dt_proj's weight [E, r] and bias [E] instead of a Δ buffer
 #define SCAN_DT_ARGS const float* __restrict__ u, const float* __restrict__ dtW, const float* __restrict__ dtB, \
     const float* __restrict__ bc, int ldbc, int r, const float* __restrict__ xz, int ldxz, \
@@ -749,26 +623,24 @@ __device__ __forceinline__ void scan_async_impl(const float* __restrict__ u, con
 #define SCAN_DT_PASS u, nullptr, dtW, dtB, bc, ldbc, r, xz, ldxz, offsets, seqs, states, stateFloats, ssmOff, aNeg, dSkip, y, e
 
 // lanes per channel = max(1, N/16) (GpuKernels.scanSplit mirrors this); measured on H100 at N=16,
-// one lane per channel beat two (the shuffles and repeated Δ/u/z loads cost more than occupancy gave)
-// Shipped: the cp.async-staged scan. Lanes per channel = max(1, N/16) (GpuKernels.scanSplit mirrors this);
-// on H100 at N=16 one lane per channel beat two (the shuffles cost more than the occupancy gave).
-extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_async_impl<4, 1, false>(SCAN_APASS); }
-extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_async_impl<8, 1, false>(SCAN_APASS); }
-extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_async_impl<16, 1, false>(SCAN_APASS); }
-extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_async_impl<32, 2, false>(SCAN_APASS); }
-extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_async_impl<64, 4, false>(SCAN_APASS); }
-// Variants of scan_n16 that GpuBench compares with it (`GpuBench scanvariants ...`; docs/benchmarks.md):
-// the register-group scan as shipped until this change, and the same with the inner loop before it
-extern "C" __global__ void scan_x_groups(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
+// one lane per channel beat two (the shuffles and repeated Δ/u/z loads cost more than occupancy gave).
+// Tried on H200 and dropped (docs/benchmarks.md): at most 64 registers for 8 blocks per SM (spills:
+// slower), and every input of a chunk staged in shared memory by cp.async, double-buffered (slower:
+// 7.6 vs 6.0 ms, the 4-byte copies and two barriers per 8 tokens cost more than the latency they hid).
+extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
+extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2>(SCAN_PASS); }
+extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
+// The inner loop before this session's change, which GpuBench compares with scan_n16 (docs/benchmarks.md)
 extern "C" __global__ void scan_x_prev(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
 
 // Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN otherwise)
-extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_async_impl<4, 1, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n8(SCAN_DT_ARGS) { scan_async_impl<8, 1, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n16(SCAN_DT_ARGS) { scan_async_impl<16, 1, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_async_impl<32, 2, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_async_impl<64, 4, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_groups(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_x_prev(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, true, true>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory

@@ -50,8 +50,8 @@ public final class GpuBench {
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
-        // the register-group scan shipped until 2026-11-30 and its earlier inner loop; the shipped fused-Δ scan and the same two
-        for (String v : new String[] {"scan_x_groups", "scan_x_prev", "scan_dt_n16", "scan_dt_x_groups", "scan_dt_x_prev"}) {
+        // the inner loop before 2026-11-30's change; the shipped fused-Δ scan and its earlier inner loop
+        for (String v : new String[] {"scan_x_prev", "scan_dt_n16", "scan_dt_x_prev"}) {
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);

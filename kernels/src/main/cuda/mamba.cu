@@ -492,7 +492,7 @@ __device__ __forceinline__ float softplus_sfu(float v) {
 // GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic. PREV: the
 // inner loop as shipped before 2026-12 (exp2f with its denormal wrapper, B and C read from shared memory
 // one float at a time, IEEE softplus and SiLU), kept so that GpuBench measures the change in the same run.
-template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool PREV = false, bool FUSE_DT = false>
+template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool PREV = false, bool FUSE_DT = false, bool PF = false>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ dtW, const float* __restrict__ dtB,
                                           const float* __restrict__ bc, int ldbc, int r,
@@ -546,9 +546,9 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
             }
         }
         __syncthreads();
-        // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence
-        for (int g = 0; g < cl; g += GROUP) {
-            float dl[GROUP], uv[GROUP], zv[GROUP];
+        // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence;
+        // PF: the next group's loads are issued before this group's recurrence runs (one group of latency hidden)
+        auto fetch = [&](int g, float (&d)[GROUP], float (&uu)[GROUP], float (&zz)[GROUP]) {
 #pragma unroll
             for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {
@@ -557,14 +557,21 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                         float v = 0.0f;
 #pragma unroll 4
                         for (int i = 0; i < r; i++) v = fmaf(ds[g + j][i], wdt[i][threadIdx.x], v);
-                        dl[j] = PREV ? softplus_f(v + bdt) : softplus_sfu(v + bdt);
+                        d[j] = PREV ? softplus_f(v + bdt) : softplus_sfu(v + bdt);
                     } else {
-                        dl[j] = dt[tok * e + chl];
+                        d[j] = dt[tok * e + chl];
                     }
-                    uv[j] = u[tok * e + chl];
-                    zv[j] = xz[tok * ldxz + e + chl];
+                    uu[j] = u[tok * e + chl];
+                    zz[j] = xz[tok * ldxz + e + chl];
                 }
             }
+        };
+        float dl[GROUP], uv[GROUP], zv[GROUP];
+        fetch(0, dl, uv, zv);
+        for (int g = 0; g < cl; g += GROUP) {
+            float nd[GROUP], nu[GROUP], nz[GROUP];
+            if (PF && g + GROUP < cl) fetch(g + GROUP, nd, nu, nz);
+            if (!PF && g > 0) fetch(g, dl, uv, zv);
 #pragma unroll
             for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {               // uniform across the block: shuffles stay converged
@@ -602,6 +609,14 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                     }
                 }
             }
+            if (PF) {
+#pragma unroll
+                for (int j = 0; j < GROUP; j++) {
+                    dl[j] = nd[j];
+                    uv[j] = nu[j];
+                    zv[j] = nz[j];
+                }
+            }
         }
     }
     if (active) {
@@ -634,6 +649,8 @@ extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2>(SCAN_PASS); }
 extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
 // The inner loop before this session's change, which GpuBench compares with scan_n16 (docs/benchmarks.md)
 extern "C" __global__ void scan_x_prev(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
+extern "C" __global__ void scan_x_pf(SCAN_ARGS) { scan_impl<16, 1, 4, false, false, true>(SCAN_PASS); }
+extern "C" __global__ void scan_x_pf2(SCAN_ARGS) { scan_impl<16, 1, 2, false, false, true>(SCAN_PASS); }
 
 // Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN otherwise)
 extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
@@ -642,6 +659,8 @@ extern "C" __global__ void scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GRO
 extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_x_prev(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, true, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_x_pf(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_x_pf2(SCAN_DT_ARGS) { scan_impl<16, 1, 2, false, true, true>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

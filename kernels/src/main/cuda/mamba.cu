@@ -642,25 +642,29 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
 // Tried on H200 and dropped (docs/benchmarks.md): at most 64 registers for 8 blocks per SM (spills:
 // slower), and every input of a chunk staged in shared memory by cp.async, double-buffered (slower:
 // 7.6 vs 6.0 ms, the 4-byte copies and two barriers per 8 tokens cost more than the latency they hid).
-extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1>(SCAN_PASS); }
-extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1>(SCAN_PASS); }
-extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
-extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2>(SCAN_PASS); }
-extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4>(SCAN_PASS); }
-// The inner loop before this session's change, which GpuBench compares with scan_n16 (docs/benchmarks.md)
+// Shipped: groups of 2 tokens, the next group's loads issued before this group's recurrence (PF). On H200
+// this beat groups of 4 without prefetch by 24% and the pre-2026-11-30 loop by 39% in one run
+// (docs/benchmarks.md).
+#define SCAN_SHIP 2, false, false, true
+#define SCAN_DT_SHIP 2, false, true, true
+extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1, SCAN_SHIP>(SCAN_PASS); }
+extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1, SCAN_SHIP>(SCAN_PASS); }
+extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1, SCAN_SHIP>(SCAN_PASS); }
+extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2, SCAN_SHIP>(SCAN_PASS); }
+extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4, SCAN_SHIP>(SCAN_PASS); }
+// Earlier versions GpuBench compares with scan_n16 (docs/benchmarks.md): groups of 4 without prefetch
+// (shipped until the prefetch), and that with the inner loop before 2026-11-30
+extern "C" __global__ void scan_x_groups(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
 extern "C" __global__ void scan_x_prev(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
-extern "C" __global__ void scan_x_pf(SCAN_ARGS) { scan_impl<16, 1, 4, false, false, true>(SCAN_PASS); }
-extern "C" __global__ void scan_x_pf2(SCAN_ARGS) { scan_impl<16, 1, 2, false, false, true>(SCAN_PASS); }
 
 // Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN otherwise)
-extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_DT_SHIP>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, SCAN_DT_SHIP>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_DT_SHIP>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_DT_SHIP>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_DT_SHIP>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_x_groups(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
 extern "C" __global__ void scan_dt_x_prev(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, true, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_pf(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_pf2(SCAN_DT_ARGS) { scan_impl<16, 1, 2, false, true, true>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

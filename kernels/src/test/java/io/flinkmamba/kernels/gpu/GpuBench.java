@@ -50,9 +50,8 @@ public final class GpuBench {
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
-        // the inner loop before 2026-11-30's change; the shipped fused-Δ scan and its earlier inner loop
-        for (String v : new String[] {"scan_x_prev", "scan_x_pf", "scan_x_pf2", "scan_dt_n16", "scan_dt_x_prev", "scan_dt_x_pf",
-                "scan_dt_x_pf2"}) {
+        // earlier versions of scan_n16 (see mamba.cu); the shipped fused-Δ scan and its earlier versions
+        for (String v : new String[] {"scan_x_groups", "scan_x_prev", "scan_dt_n16", "scan_dt_x_groups", "scan_dt_x_prev"}) {
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);

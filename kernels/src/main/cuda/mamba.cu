@@ -643,8 +643,10 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
 // slower), and every input of a chunk staged in shared memory by cp.async, double-buffered (slower:
 // 7.6 vs 6.0 ms, the 4-byte copies and two barriers per 8 tokens cost more than the latency they hid).
 // Shipped: groups of 2 tokens, the next group's loads issued before this group's recurrence (PF). On H200
-// this beat groups of 4 without prefetch by 24% and the pre-2026-11-30 loop by 39% in one run
-// (docs/benchmarks.md).
+// (docs/benchmarks.md) as fast as the groups of 4 without prefetch shipped before it (6.0 ms, 100,000 x 64
+// tokens) and 9% faster with Δ fused in (7.6 vs 8.4 ms, calls 5 and 7). The two variants below are
+// built from today's scan_impl, whose code layout ptxas schedules worse than the earlier build of the
+// same loop (7.5 vs 6.0 ms): compare with the raw outputs of the calls that shipped them.
 #define SCAN_SHIP 2, false, false, true
 #define SCAN_DT_SHIP 2, false, true, true
 extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1, SCAN_SHIP>(SCAN_PASS); }

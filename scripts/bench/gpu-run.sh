@@ -6,14 +6,14 @@ W=/tmp/fm; mkdir -p $W
 [ -x $W/jre0/bin/java ] || (cd $W && tar xJf "$OLDPWD/.gpu/jre.tar.xz" && tar xJf "$OLDPWD/.gpu/lib.tar.xz")
 [ ! -f .gpu/lib2.tar.xz ] || [ -d $W/lib2 ] || (cd $W && tar xJf "$OLDPWD/.gpu/lib2.tar.xz")
 J="$W/jre0/bin/java --add-modules jdk.incubator.vector -Xmx96g"
-CP=".gpu/classes/kernels:.gpu/classes/kernels-test:.gpu/classes/op:.gpu/classes/op-test:.gpu/extra/*:$W/lib/*"
+CP="kernels/src/main/resources:.gpu/classes/kernels:.gpu/classes/kernels-test:.gpu/classes/op:.gpu/classes/op-test:.gpu/extra/*:$W/lib/*"
 nvidia-smi > $OUT/smi.txt 2>&1; lscpu | head -20 > $OUT/lscpu.txt
 for step in "$@"; do
   start=$(date +%s)
   case $step in
     tests) timeout 240 $J -cp "$CP" org.junit.platform.console.ConsoleLauncher execute --scan-classpath .gpu/classes/kernels-test \
              --include-package io.flinkmamba.kernels.gpu --details=tree --disable-banner > $OUT/tests.txt 2>&1 ;;
-    bench) timeout 420 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench variants > $OUT/bench.txt 2>&1 ;;
+    bench) timeout 420 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench > $OUT/bench.txt 2>&1 ;;
     quickbench) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench quick > $OUT/quickbench.txt 2>&1 ;;
     hf) timeout 400 python3 scripts/bench/hf_bench.py > $OUT/hf.txt 2>&1 ;;
     op) timeout 400 $J -cp "$CP" io.flinkmamba.operator.OperatorDeviceBench hidden=64 layers=2 \

@@ -54,7 +54,7 @@ final class GpuKernels {
 
         static GemmMode fromProperty() {
             String p = System.getProperty(GEMM_PROPERTY, "tf32x3").trim();
-            return switch (p) {
+            return switch (p.toLowerCase(java.util.Locale.ROOT)) {
                 case "tf32x3" -> TF32X3;
                 case "fp32" -> FP32;
                 case "tf32" -> TF32;

@@ -73,6 +73,29 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void gemmModeIsParsedStrictlyWithTf32x3ByDefault() {
+        String old = System.clearProperty(GpuKernels.GEMM_PROPERTY);
+        try {
+            assertEquals(GpuKernels.GemmMode.TF32X3, GpuKernels.GemmMode.fromProperty());
+            System.setProperty(GpuKernels.GEMM_PROPERTY, " fp32 ");
+            assertEquals(GpuKernels.GemmMode.FP32, GpuKernels.GemmMode.fromProperty());
+            System.setProperty(GpuKernels.GEMM_PROPERTY, "tf32");
+            assertEquals(GpuKernels.GemmMode.TF32, GpuKernels.GemmMode.fromProperty());
+            System.setProperty(GpuKernels.GEMM_PROPERTY, "TF32X3");
+            assertEquals(GpuKernels.GemmMode.TF32X3, GpuKernels.GemmMode.fromProperty());
+            System.setProperty(GpuKernels.GEMM_PROPERTY, "fp16");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, GpuKernels.GemmMode::fromProperty);
+            assertTrue(e.getMessage().contains("-Dflinkmamba.gpu.gemm=fp16: expected tf32x3, fp32 or tf32"), e.getMessage());
+        } finally {
+            if (old == null) {
+                System.clearProperty(GpuKernels.GEMM_PROPERTY);
+            } else {
+                System.setProperty(GpuKernels.GEMM_PROPERTY, old);
+            }
+        }
+    }
+
+    @Test
     void chunksCoverTheBatchInOrderWithinLimits() {
         MambaConfig c = MambaConfig.of(4, 2, 1);
         MambaBatch b = new MambaBatch(c);
@@ -128,8 +151,19 @@ class GpuCpuSideTest {
         assertEquals(0, z[z.length - 1]);
         assertArrayEquals(z, GpuContext.withNul(z), "already terminated: unchanged");
         String text = new String(ptx, StandardCharsets.US_ASCII);
-        for (String k : new String[] {"rmsnorm_rows", "gemm_xwt_n64", "gemm_xwt_n128", "conv_silu", "scan_n16", "scan_generic"}) {
-            assertTrue(text.contains(".entry " + k), "PTX has kernel " + k);
+        List<String> names = new java.util.ArrayList<>(List.of("rmsnorm_rows", "gemm_xwt_n64", "gemm_xwt_n128", "conv_silu",
+                "scan_generic", "conv_silu_k2", "conv_silu_k3", "conv_silu_k4"));
+        for (int n : new int[] {4, 8, 16, 32, 64}) {
+            names.add("scan_n" + n);
+            names.add("scan_dt_n" + n);
+        }
+        for (GpuKernels.GemmMode mode : GpuKernels.GemmMode.values()) {
+            if (mode.kernelName != null) {
+                names.add(mode.kernelName);
+            }
+        }
+        for (String k : names) { // every kernel GpuKernels loads: a missing one would fail only on a GPU
+            assertTrue(text.contains(".entry " + k + "("), "PTX has kernel " + k);
         }
         assertTrue(GpuContext.resource("mamba.sm_90.cubin").length > 0);
     }

@@ -25,8 +25,8 @@ import java.util.List;
  *
  * <p>Per layer on the device: rmsnorm → in_proj GEMM → conv+SiLU (carrying each sequence's window
  * in its state) → x_proj GEMM → fused selective scan with dt_proj + softplus, D skip and SiLU(z) gate
- * (state in registers; Δ computed in the scan from x_proj's δ columns where that measured faster,
- * time_step_rank <= 4 by default (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
+ * (state in registers; Δ computed in the scan from x_proj's δ columns for time_step_rank <= 16 and the
+ * register-resident state sizes (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
  * GEMM accumulated into the residual; then norm_f.
  * Projections with a reduction of 32 or more run on the tensor cores as 3xTF32 (each product from three
  * TF32 products of split operands), the rest on the CUDA cores in float32: results match

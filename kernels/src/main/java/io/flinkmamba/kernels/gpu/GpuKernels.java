@@ -23,13 +23,13 @@ final class GpuKernels {
     /** Largest time_step_rank the fused-Δ scans take (DT_RMAX in mamba.cu). */
     static final int FUSED_DT_MAX_RANK = 16;
     /**
-     * Largest time_step_rank fused by default. Measured on H200 (docs/benchmarks.md): at rank 4 (hidden
-     * 64) the fused scan beats dt_proj GEMM + scan (1.63 vs 1.80 ms per 1M tokens); at rank 16 (hidden
-     * 256) it loses (1.90 vs 1.83 ms): the softplus and the δ·W dot product lengthen each channel's
-     * serial recurrence, while the GEMM epilogue computes them in parallel.
+     * Largest time_step_rank fused by default: every rank the fused scans take. Measured on H200
+     * (docs/benchmarks.md, third session): with the softplus on the special-function unit the fused scan
+     * beats dt_proj GEMM + scan at rank 4 (1.43 vs 1.67 ms per 1M tokens) and at rank 16 (1.64 vs 1.68
+     * ms). Before that change (second session) it lost at rank 16 (1.90 vs 1.83 ms), so only rank <= 4 was fused.
      */
-    static final int FUSED_DT_DEFAULT_MAX_RANK = 4;
-    /** System property: true fuses every rank up to 16, false never fuses (comparisons, tests); unset: rank <= 4. */
+    static final int FUSED_DT_DEFAULT_MAX_RANK = FUSED_DT_MAX_RANK;
+    /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
     /**

@@ -83,7 +83,8 @@ public final class GpuBench {
             System.clearProperty(GpuKernels.GEMM_PROPERTY);
         }
         if (both) { // the same shapes with the other choice of dt_proj fusion, for its effect
-            String other = System.getProperty(GpuKernels.FUSE_DT_PROPERTY, "default").equals("true") ? "false" : "true";
+            // the default fuses every rank it can: compare with never fusing (or back, when run with =false)
+            String other = System.getProperty(GpuKernels.FUSE_DT_PROPERTY, "default").equals("false") ? "true" : "false";
             System.setProperty(GpuKernels.FUSE_DT_PROPERTY, other);
             System.out.println("with -D" + GpuKernels.FUSE_DT_PROPERTY + "=" + other + ":");
             for (int[] s : new int[][] {{64, 2, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {

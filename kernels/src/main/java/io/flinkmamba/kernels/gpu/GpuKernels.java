@@ -148,8 +148,7 @@ final class GpuKernels {
         if (seqs == 0) {
             return;
         }
-        int lanes = scanGeneric ? e : e * scanSplit(stateSize);
-        int block = Math.min(CHANNEL_BLOCK, ceil(lanes, 32) * 32);
+        ScanLaunch shape = scanLaunch(e, stateSize, scanGeneric);
         Pointer[] args = {Pointer.to(u), Pointer.to(dt), Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz),
                 ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats), ints(ssmOff),
                 Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e)};
@@ -157,7 +156,7 @@ final class GpuKernels {
             args = java.util.Arrays.copyOf(args, args.length + 1);
             args[args.length - 1] = ints(stateSize);
         }
-        launch(scan, seqs, ceil(lanes, block), block, st, args);
+        launch(scan, seqs, shape.channelBlocks(), shape.block(), st, args);
     }
 
     /**
@@ -170,12 +169,26 @@ final class GpuKernels {
         if (seqs == 0) {
             return;
         }
-        int lanes = e * scanSplit(stateSize);
-        int block = Math.min(CHANNEL_BLOCK, ceil(lanes, 32) * 32);
-        launch(scanDt, seqs, ceil(lanes, block), block, st, Pointer.to(u), Pointer.to(dtW), Pointer.to(dtB),
+        ScanLaunch shape = scanLaunch(e, stateSize, false);
+        launch(scanDt, seqs, shape.channelBlocks(), shape.block(), st, Pointer.to(u), Pointer.to(dtW), Pointer.to(dtB),
                 Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs),
                 Pointer.to(states), ints(stateFloats), ints(ssmOff), Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y),
                 ints(e));
+    }
+
+    /** Grid y (blocks of channels per sequence) and block size of a scan launch; grid x is the sequence count. */
+    record ScanLaunch(int channelBlocks, int block) {
+    }
+
+    /**
+     * One lane per channel (scan_generic) or {@link #scanSplit} lanes per channel, in blocks of at most
+     * 128 threads (the fused-Δ scans stage dt_proj rows for 128 lanes) rounded up to whole warps, so
+     * that a channel's lanes share a warp for their shuffles.
+     */
+    static ScanLaunch scanLaunch(int channels, int stateSize, boolean generic) {
+        int lanes = generic ? channels : channels * scanSplit(stateSize);
+        int block = Math.min(CHANNEL_BLOCK, ceil(lanes, 32) * 32);
+        return new ScanLaunch(ceil(lanes, block), block);
     }
 
     /** Lanes sharing one channel's state in the scan_nN kernels: max(1, N/16), as mamba.cu instantiates them. */

@@ -73,6 +73,23 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void scanLaunchesCoverEveryLaneInWholeWarpsOfAtMost128() {
+        assertEquals(new GpuKernels.ScanLaunch(1, 128), GpuKernels.scanLaunch(128, 16, false));
+        assertEquals(new GpuKernels.ScanLaunch(1, 96), GpuKernels.scanLaunch(80, 16, false));
+        assertEquals(new GpuKernels.ScanLaunch(16, 128), GpuKernels.scanLaunch(512, 64, false)); // 4 lanes a channel
+        assertEquals(new GpuKernels.ScanLaunch(1, 64), GpuKernels.scanLaunch(48, 5, true));
+        for (int e : new int[] {1, 31, 32, 33, 80, 128, 200, 512, 1536}) {
+            for (int n : new int[] {4, 8, 16, 32, 64}) {
+                GpuKernels.ScanLaunch l = GpuKernels.scanLaunch(e, n, false);
+                int lanes = e * GpuKernels.scanSplit(n);
+                assertTrue(l.block() % 32 == 0 && l.block() <= 128, e + "/" + n + ": " + l);
+                assertTrue((long) l.block() * l.channelBlocks() >= lanes, e + "/" + n + ": " + l);
+                assertTrue((long) l.block() * (l.channelBlocks() - 1) < lanes, e + "/" + n + ": no empty block " + l);
+            }
+        }
+    }
+
+    @Test
     void gemmModeIsParsedStrictlyWithTf32x3ByDefault() {
         String old = System.clearProperty(GpuKernels.GEMM_PROPERTY);
         try {

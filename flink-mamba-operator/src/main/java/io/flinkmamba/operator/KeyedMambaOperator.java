@@ -481,19 +481,16 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
                     + "dropping its replay buffer", spec.uid(), key);
             old.replay = null;
         }
-        String from = "model " + old.modelFingerprint + " (version " + old.modelVersion + ")";
-        String to = "model " + fingerprint + " (version " + modelVersion + ", " + modelPath + ")";
+        String from = UpgradeRefusals.model(old.modelFingerprint, old.modelVersion, null);
+        String to = UpgradeRefusals.model(fingerprint, modelVersion, String.valueOf(modelPath));
         switch (upgradePolicy) {
             case FAIL:
-                throw unrecoverable("Mamba operator '" + spec.uid() + "': the state of key " + key
-                        + " was written by " + from + " but this job runs " + to + "; set "
-                        + MambaOptions.UPGRADE_POLICY.key() + " to CARRY, REPLAY or RESET to upgrade such keys");
+                throw unrecoverable("Mamba operator '" + spec.uid() + "': " + UpgradeRefusals.fail(key, from, to)
+                        + "; set " + MambaOptions.UPGRADE_POLICY.key() + " to CARRY, REPLAY or RESET to upgrade such keys");
             case CARRY:
                 if (!fits(old)) {
                     throw unrecoverable("Mamba operator '" + spec.uid() + "': " + MambaOptions.UPGRADE_POLICY.key()
-                            + "=CARRY refused for key " + key + ": its state, written by " + from + ", has "
-                            + shapeOf(old) + " but " + to + " needs " + shapeOf(fresh())
-                            + "; carry needs the same architecture (use REPLAY or RESET)");
+                            + "=" + UpgradeRefusals.carry(key, old, from, fresh(), to));
                 }
                 old.modelFingerprint = fingerprint;
                 old.modelVersion = modelVersion;
@@ -551,11 +548,6 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     }
 
     /** For error messages: the state's shapes. */
-    static String shapeOf(KeyState s) {
-        return s.state.length + " backbone state floats" + (s.forecast == null ? " and no forecaster state"
-                : ", a forecaster state of " + s.forecast.numFeatures() + " features");
-    }
-
     private void logUpgradeOnce(K key, String from, String what) {
         if (!loggedReset) {
             loggedReset = true;
@@ -850,7 +842,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             case CARRY:
                 if (!m.fits(current.freshState())) {
                     return "CARRY needs the same architecture: the running model's key states have "
-                            + shapeOf(current.freshState()) + " but the new model needs " + shapeOf(m.freshState())
+                            + UpgradeRefusals.shapeOf(current.freshState()) + " but the new model needs " + UpgradeRefusals.shapeOf(m.freshState())
                             + " (use REPLAY or RESET)";
                 }
                 return null;

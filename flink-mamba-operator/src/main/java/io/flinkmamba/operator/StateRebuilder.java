@@ -19,7 +19,8 @@ import java.util.List;
  * The upgrade policies applied to one key's state outside a running operator (the offline
  * {@code flink-mamba savepoint upgrade} tool): the same decisions as the operator's first-touch upgrade
  * ({@link KeyedMambaOperator}), with the new model's batched CPU forward for REPLAY.
- * {@code StateRebuilderTest} checks that both give the same states.
+ * {@code UpgradePolicyTest.offlineRebuilderGivesWhatTheOperatorsPoliciesGive} checks that both give the same
+ * states; {@link UpgradeRefusals} gives both the same refusal words.
  */
 public abstract class StateRebuilder {
     protected final String version;
@@ -93,13 +94,10 @@ public abstract class StateRebuilder {
         }
         switch (policy) {
             case FAIL:
-                throw new IllegalStateException("the state of key " + key + " was written by model " + old.modelFingerprint
-                        + " (version " + old.modelVersion + "), not " + fingerprint() + "; policy FAIL");
+                throw new IllegalStateException(UpgradeRefusals.fail(key, from(old), to()) + "; policy FAIL");
             case CARRY:
                 if (!fits(old)) {
-                    throw new IllegalStateException("CARRY refused for key " + key + ": its state has "
-                            + KeyedMambaOperator.shapeOf(old) + " but model " + fingerprint() + " needs "
-                            + KeyedMambaOperator.shapeOf(freshState()) + " (use REPLAY or RESET)");
+                    throw new IllegalStateException(UpgradeRefusals.carry(key, old, from(old), freshState(), to()));
                 }
                 old.modelFingerprint = fingerprint();
                 old.modelVersion = version;
@@ -122,6 +120,14 @@ public abstract class StateRebuilder {
         KeyState s = freshState();
         s.replay = old.replay == null ? null : resized(old.replay);
         return new Result(s, Outcome.RESET);
+    }
+
+    private static String from(KeyState old) {
+        return UpgradeRefusals.model(old.modelFingerprint, old.modelVersion, null);
+    }
+
+    private String to() {
+        return UpgradeRefusals.model(fingerprint(), version, null);
     }
 
     private ReplayBuffer resized(ReplayBuffer b) {

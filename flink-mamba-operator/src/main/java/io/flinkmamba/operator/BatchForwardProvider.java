@@ -2,6 +2,7 @@ package io.flinkmamba.operator;
 
 import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaModel;
+import org.apache.flink.configuration.ReadableConfig;
 
 /**
  * A device implementation of the batched parallel mode, found with {@link java.util.ServiceLoader}
@@ -22,4 +23,12 @@ public interface BatchForwardProvider {
 
     /** One instance per operator subtask (not thread-safe). */
     BatchForward create(MambaModel model);
+
+    /**
+     * The same with the operator's options ({@code mamba.*}, e.g. {@link MambaOptions#GPU_PRECISION}); by
+     * default they are ignored.
+     */
+    default BatchForward create(MambaModel model, ReadableConfig options) {
+        return create(model);
+    }
 }

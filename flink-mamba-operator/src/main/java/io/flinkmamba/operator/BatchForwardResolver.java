@@ -2,6 +2,8 @@ package io.flinkmamba.operator;
 
 import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaModel;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,19 +28,24 @@ final class BatchForwardResolver {
     }
 
     BatchForward create(String device, MambaModel model) {
+        return create(device, model, new Configuration());
+    }
+
+    /** {@code options}: the operator's {@code mamba.*} options the implementation may read (e.g. the GPU precision). */
+    BatchForward create(String device, MambaModel model, ReadableConfig options) {
         switch (device) {
             case "cpu":
-                return require("cpu").create(model);
+                return require("cpu").create(model, options);
             case "gpu":
-                return require("gpu").create(model);
+                return require("gpu").create(model, options);
             case "auto": {
                 BatchForwardProvider gpu = find("gpu");
                 if (gpu != null && gpu.available()) {
-                    return gpu.create(model);
+                    return gpu.create(model, options);
                 }
                 LOG.info("mamba.device=auto: no GPU implementation available ({}); using the CPU parallel implementation",
                         gpu == null ? "no 'gpu' BatchForwardProvider on the classpath" : gpu.unavailableReason());
-                return require("cpu").create(model);
+                return require("cpu").create(model, options);
             }
             default:
                 throw new IllegalArgumentException("mamba.device must be cpu, gpu or auto, got '" + device + "'");

@@ -269,7 +269,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
             batchForward = null;
         }
         if (settings.mode == ScoringMode.MICRO_BATCH) {
-            batchForward = BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, backbone);
+            batchForward = BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, backbone, settings.deviceOptions());
             batch = new MambaBatch(backbone.config());
         }
     }
@@ -536,7 +536,7 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     private KeyState replay(K key, ReplayBuffer buffer) {
         if (replayForward == null) {
             replayForward = batchForward != null ? batchForward
-                    : BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, backbone);
+                    : BatchForwardResolver.fromServiceLoader(getUserCodeClassloader()).create(settings.device, backbone, settings.deviceOptions());
             replayBatch = new MambaBatch(backbone.config());
         }
         KeyState s = fresh();

@@ -1,5 +1,6 @@
 package io.flinkmamba.operator;
 
+import io.flinkmamba.kernels.gpu.GpuPrecision;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
@@ -37,6 +38,12 @@ public final class MambaOptions {
             .stringType().defaultValue("cpu")
             .withDescription("Micro-batch implementation: cpu, gpu (fails at open() when none is available) "
                     + "or auto (gpu when available, else cpu).");
+
+    public static final ConfigOption<GpuPrecision> GPU_PRECISION = ConfigOptions.key("mamba.gpu.precision")
+            .enumType(GpuPrecision.class).noDefaultValue()
+            .withDescription("mamba.device=gpu/auto: how the projections multiply. TF32X3 (tensor cores, float32 "
+                    + "accuracy), FP32 (CUDA cores) or TF32 (tensor cores, about 1e-3 relative error, fastest). "
+                    + "Not set: the TaskManager's -D" + GpuPrecision.PROPERTY + ", else TF32X3.");
 
     public static final ConfigOption<Ordering> ORDERING = ConfigOptions.key("mamba.ordering")
             .enumType(Ordering.class).defaultValue(Ordering.ARRIVAL)
@@ -107,7 +114,7 @@ public final class MambaOptions {
 
     /** Every option above, for merging the job's configuration with builder overrides. */
     public static final List<ConfigOption<?>> ALL = List.of(MODE, BATCH_MAX_EVENTS, BATCH_MAX_DELAY,
-            BATCH_FLUSH_ON_CHECKPOINT, DEVICE, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE,
+            BATCH_FLUSH_ON_CHECKPOINT, DEVICE, GPU_PRECISION, ORDERING, ALLOWED_LATENESS, EXPECTED_STATE_BACKEND, ON_MODEL_CHANGE,
             UPGRADE_POLICY, UPGRADE_REPLAY_WINDOW, SCORE_WARMUP_EVENTS, ANOMALY_THRESHOLD, ANOMALY_WARMUP_EVENTS,
             ANOMALY_WINDOW, STATE_TTL, MODEL_UPDATE_MAX_BYTES);
 }

@@ -1,6 +1,7 @@
 package io.flinkmamba.operator;
 
 import io.flinkmamba.kernels.forecast.CalibrationSettings;
+import io.flinkmamba.kernels.gpu.GpuPrecision;
 import org.apache.flink.configuration.ReadableConfig;
 
 import java.io.Serializable;
@@ -16,6 +17,8 @@ final class MambaSettings implements Serializable {
     final long batchMaxDelayMs;
     final boolean flushOnCheckpoint;
     final String device;
+    /** mamba.gpu.precision; null: the GPU implementation's default. */
+    final GpuPrecision gpuPrecision;
     final Ordering ordering;
     final long allowedLatenessMs;
     final String expectedBackend;
@@ -41,6 +44,7 @@ final class MambaSettings implements Serializable {
         if (!device.equals("cpu") && !device.equals("gpu") && !device.equals("auto")) {
             throw new IllegalArgumentException(MambaOptions.DEVICE.key() + " must be cpu, gpu or auto, got '" + device + "'");
         }
+        this.gpuPrecision = c.getOptional(MambaOptions.GPU_PRECISION).orElse(null);
         this.ordering = c.get(MambaOptions.ORDERING);
         this.allowedLatenessMs = nonNegativeMillis(MambaOptions.ALLOWED_LATENESS.key(), c.get(MambaOptions.ALLOWED_LATENESS));
         this.expectedBackend = c.get(MambaOptions.EXPECTED_STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
@@ -80,6 +84,15 @@ final class MambaSettings implements Serializable {
         this.calibration = CalibrationSettings.DEFAULT.withThreshold(threshold).withWarmupEvents(warmup).withShortWindow(window);
     }
 
+    /** The options a {@link BatchForwardProvider} may read. */
+    org.apache.flink.configuration.Configuration deviceOptions() {
+        org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
+        if (gpuPrecision != null) {
+            c.set(MambaOptions.GPU_PRECISION, gpuPrecision);
+        }
+        return c;
+    }
+
     private static long nonNegativeMillis(String key, Duration d) {
         if (d.isNegative()) {
             throw new IllegalArgumentException(key + " must not be negative, got " + d);
@@ -90,7 +103,8 @@ final class MambaSettings implements Serializable {
     @Override
     public String toString() {
         return "mode=" + mode + ", batchMaxEvents=" + batchMaxEvents + ", batchMaxDelayMs=" + batchMaxDelayMs
-                + ", flushOnCheckpoint=" + flushOnCheckpoint + ", device=" + device + ", ordering=" + ordering
+                + ", flushOnCheckpoint=" + flushOnCheckpoint + ", device=" + device
+                + (gpuPrecision != null ? ", gpuPrecision=" + gpuPrecision : "") + ", ordering=" + ordering
                 + ", allowedLatenessMs=" + allowedLatenessMs + ", expectedBackend=" + expectedBackend
                 + ", upgradePolicy=" + upgradePolicy + ", replayWindow=" + replayWindow
                 + ", scoreWarmupEvents=" + scoreWarmupEvents + ", anomaly calibration: " + calibration;

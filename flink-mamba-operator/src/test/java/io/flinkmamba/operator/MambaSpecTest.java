@@ -70,9 +70,18 @@ class MambaSpecTest {
         final String device;
         final boolean available;
 
+        /** The options of the last create(model, options) call. */
+        org.apache.flink.configuration.ReadableConfig lastOptions;
+
         FakeProvider(String device, boolean available) {
             this.device = device;
             this.available = available;
+        }
+
+        @Override
+        public BatchForward create(MambaModel model, org.apache.flink.configuration.ReadableConfig options) {
+            lastOptions = options;
+            return create(model);
         }
 
         @Override public String device() { return device; }
@@ -99,6 +108,31 @@ class MambaSpecTest {
         assertEquals("cpu:fake", gpuAbsent.create("auto", null).device());
         assertEquals("mamba.device=gpu: the 'gpu' implementation is not available on this machine: no CUDA driver",
                 assertThrows(IllegalStateException.class, () -> gpuAbsent.create("gpu", null)).getMessage());
+    }
+
+    @Test
+    void theGpuPrecisionOptionReachesTheProvider() {
+        Configuration conf = new Configuration();
+        conf.setString("mamba.gpu.precision", "tf32");
+        conf.setString("mamba.mode", "MICRO_BATCH");
+        MambaSettings settings = new MambaSettings(conf);
+        assertEquals(io.flinkmamba.kernels.gpu.GpuPrecision.TF32, settings.gpuPrecision);
+        FakeProvider gpu = new FakeProvider("gpu", true);
+        new BatchForwardResolver(List.of(new FakeProvider("cpu", true), gpu)).create("auto", null, settings.deviceOptions());
+        assertEquals(io.flinkmamba.kernels.gpu.GpuPrecision.TF32, gpu.lastOptions.get(MambaOptions.GPU_PRECISION));
+        assertEquals(io.flinkmamba.kernels.gpu.GpuPrecision.TF32, GpuBatchForwardProvider.precision(settings.deviceOptions()));
+
+        // not set: the GPU implementation's own default (the JVM property, else TF32X3)
+        MambaSettings unset = new MambaSettings(new Configuration());
+        assertEquals(null, unset.gpuPrecision);
+        assertTrue(unset.deviceOptions().getOptional(MambaOptions.GPU_PRECISION).isEmpty());
+        assertEquals(io.flinkmamba.kernels.gpu.GpuPrecision.fromSystemProperty(),
+                GpuBatchForwardProvider.precision(unset.deviceOptions()));
+
+        Configuration bad = new Configuration();
+        bad.setString("mamba.gpu.precision", "fp16");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new MambaSettings(bad));
+        assertTrue(e.getMessage().contains("mamba.gpu.precision"), e.getMessage());
     }
 
     @Test

@@ -31,7 +31,8 @@ import java.util.List;
  * Projections with a reduction of 32 or more run on the tensor cores as 3xTF32 (each product from three
  * TF32 products of split operands), the rest on the CUDA cores in float32: results match
  * {@code CpuParallelForward} within 1e-5 relative L2. {@code -Dflinkmamba.gpu.gemm=fp32} keeps every
- * projection on the CUDA cores; {@code tf32} trades accuracy (1e-3 relative L2, tested) for speed.
+ * projection on the CUDA cores; {@code tf32} trades accuracy (1e-3 relative L2, tested) for speed
+ * ({@link GpuPrecision}: per instance, or the JVM property).
  *
  * <p>Any CUDA error throws {@link GpuForwardException}: the caller (a Flink task) fails and restarts
  * from its checkpoint; the batch's outputs and states are then undefined. One instance per thread.
@@ -60,14 +61,23 @@ public final class GpuBatchForward implements BatchForward {
     /** When profiling: host time spent copying between the batch's arrays and page-locked memory. */
     double hostCopyMillis;
 
+    /** With the precision of {@link GpuPrecision#fromSystemProperty()}. */
     public GpuBatchForward(MambaModel model) {
-        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 512L << 20));
+        this(model, GpuPrecision.fromSystemProperty());
+    }
+
+    public GpuBatchForward(MambaModel model, GpuPrecision precision) {
+        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 512L << 20), precision);
     }
 
     /** With a per-slot budget of device bytes for the chunk buffers (small values force many chunks: tests). */
     public GpuBatchForward(MambaModel model, long chunkBytes) {
+        this(model, chunkBytes, GpuPrecision.fromSystemProperty()); // a bad property fails before any upload
+    }
+
+    private GpuBatchForward(MambaModel model, long chunkBytes, GpuPrecision gemmMode) {
+        java.util.Objects.requireNonNull(gemmMode, "precision");
         this.c = model.config();
-        GpuKernels.GemmMode gemmMode = GpuKernels.GemmMode.fromProperty(); // a bad value fails before any upload
         this.ctx = GpuContext.get();
         try {
             ctx.makeCurrent();

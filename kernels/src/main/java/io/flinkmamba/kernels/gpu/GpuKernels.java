@@ -32,58 +32,29 @@ final class GpuKernels {
     /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
-    /**
-     * System property choosing how the projections multiply: {@code tf32x3} (default: tensor cores, each
-     * product as three TF32 products of split operands, float32 accuracy), {@code fp32} (the CUDA-core
-     * GEMM), or {@code tf32} (one TF32 product: fastest, about 1e-3 relative error; opt-in).
-     */
-    static final String GEMM_PROPERTY = "flinkmamba.gpu.gemm";
     /** Reduction lengths below this take the CUDA-core GEMM (dt_proj's δ·Wᵀ): a 32-deep k-tile would be mostly padding. */
     static final int TENSOR_CORE_MIN_IN = 32;
-
-    /** How the projections multiply (see {@link #GEMM_PROPERTY}). */
-    enum GemmMode {
-        FP32(null), TF32X3("gemm_tf32x3_n64"), TF32("gemm_tf32_n64");
-
-        /** The tensor-core kernel; null: CUDA cores only. */
-        final String kernelName;
-
-        GemmMode(String kernelName) {
-            this.kernelName = kernelName;
-        }
-
-        static GemmMode fromProperty() {
-            String p = System.getProperty(GEMM_PROPERTY, "tf32x3").trim();
-            return switch (p.toLowerCase(java.util.Locale.ROOT)) {
-                case "tf32x3" -> TF32X3;
-                case "fp32" -> FP32;
-                case "tf32" -> TF32;
-                default -> throw new IllegalArgumentException(
-                        "-D" + GEMM_PROPERTY + "=" + p + ": expected tf32x3, fp32 or tf32");
-            };
-        }
-    }
 
     private final CUfunction rmsnorm, simtNarrow, simtWide, tensorGemm, conv, scan, scanDt;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     private final boolean scanGeneric;
     private final int stateSize;
-    final GemmMode gemmMode;
+    final GpuPrecision gemmMode;
     /** Benchmarks only: the runtime-width conv kernel even where a fixed-width one exists. */
     boolean genericConv;
 
     GpuKernels(GpuContext ctx, int stateSize) {
-        this(ctx, stateSize, null, GemmMode.fromProperty());
+        this(ctx, stateSize, null, GpuPrecision.fromSystemProperty());
     }
 
     /** With another scan kernel of the same signature and a GEMM mode (benchmarks of variants). */
-    GpuKernels(GpuContext ctx, int stateSize, String scanOverride, GemmMode gemmMode) {
+    GpuKernels(GpuContext ctx, int stateSize, String scanOverride, GpuPrecision gemmMode) {
         this.stateSize = stateSize;
         this.gemmMode = gemmMode;
         rmsnorm = ctx.function("rmsnorm_rows");
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");
-        tensorGemm = gemmMode == GemmMode.FP32 ? null : ctx.function(gemmMode.kernelName);
+        tensorGemm = gemmMode == GpuPrecision.FP32 ? null : ctx.function(gemmMode.kernelName);
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);

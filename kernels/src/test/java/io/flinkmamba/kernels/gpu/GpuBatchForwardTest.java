@@ -123,14 +123,14 @@ class GpuBatchForwardTest {
         MambaBatch cpu = randomBatch(m, lengths, rnd);
         MambaBatch gpu = copy(m, cpu);
         new CpuParallelForward(m).forward(cpu);
-        String old = System.setProperty(GpuKernels.GEMM_PROPERTY, mode);
+        String old = System.setProperty(GpuPrecision.PROPERTY, mode);
         try (GpuBatchForward f = new GpuBatchForward(m)) {
             f.forward(gpu);
         } finally {
             if (old == null) {
-                System.clearProperty(GpuKernels.GEMM_PROPERTY);
+                System.clearProperty(GpuPrecision.PROPERTY);
             } else {
-                System.setProperty(GpuKernels.GEMM_PROPERTY, old);
+                System.setProperty(GpuPrecision.PROPERTY, old);
             }
         }
         assertAgree(m, cpu, gpu, "gemm " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
@@ -138,13 +138,13 @@ class GpuBatchForwardTest {
 
     @Test
     void anUnknownGemmModeIsAClearError() {
-        System.setProperty(GpuKernels.GEMM_PROPERTY, "fp16");
+        System.setProperty(GpuPrecision.PROPERTY, "fp16");
         try {
             var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                     () -> new GpuBatchForward(RandomModels.model(MambaConfig.of(16, 8, 1), 3)).close());
             assertTrue(e.getMessage().contains("tf32x3, fp32 or tf32"), e.getMessage());
         } finally {
-            System.clearProperty(GpuKernels.GEMM_PROPERTY);
+            System.clearProperty(GpuPrecision.PROPERTY);
         }
     }
 

@@ -58,7 +58,7 @@ public final class GpuBench {
             scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
         }
         variant = null;
-        for (GpuKernels.GemmMode mode : GpuKernels.GemmMode.values()) {
+        for (GpuPrecision mode : GpuPrecision.values()) {
             breakdown(ctx, 64, 16_384, 64, mode);
             breakdown(ctx, 256, 4_096, 64, mode);
         }
@@ -74,13 +74,13 @@ public final class GpuBench {
             forward(s[0], s[1], s[2], s[3], s[2] * s[3] <= 4096 * 64);
         }
         for (String mode : new String[] {"fp32", "tf32"}) { // the other GEMM modes on the same shapes
-            System.setProperty(GpuKernels.GEMM_PROPERTY, mode);
-            System.out.println("with -D" + GpuKernels.GEMM_PROPERTY + "=" + mode + ":");
+            System.setProperty(GpuPrecision.PROPERTY, mode);
+            System.out.println("with -D" + GpuPrecision.PROPERTY + "=" + mode + ":");
             for (int[] s : quick ? new int[][] {{64, 2, 4096, 64}}
                     : new int[][] {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
                 forward(s[0], s[1], s[2], s[3], false);
             }
-            System.clearProperty(GpuKernels.GEMM_PROPERTY);
+            System.clearProperty(GpuPrecision.PROPERTY);
         }
         if (both) { // the same shapes with the other choice of dt_proj fusion, for its effect
             // the default fuses every rank it can: compare with never fusing (or back, when run with =false)
@@ -139,7 +139,7 @@ public final class GpuBench {
         CUdeviceptr off = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
         JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
-        GpuKernels k = new GpuKernels(ctx, n, variant, GpuKernels.GemmMode.fromProperty());
+        GpuKernels k = new GpuKernels(ctx, n, variant, GpuPrecision.fromSystemProperty());
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUevent e0 = new CUevent(), e1 = new CUevent();
@@ -184,7 +184,7 @@ public final class GpuBench {
     }
 
     /** Device time of each kernel of one layer, one launch each over S x L tokens (random weights and data). */
-    static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuKernels.GemmMode mode) {
+    static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuPrecision mode) {
         MambaConfig c = MambaConfig.of(hidden, 16, 1);
         MambaModel m = RandomModels.model(c, 3);
         DeviceWeights w = DeviceWeights.acquire(ctx, m);

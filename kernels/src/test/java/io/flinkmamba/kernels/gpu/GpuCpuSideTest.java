@@ -90,24 +90,36 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void precisionIsParsedInAnyCaseAndNothingElse() {
+        assertEquals(GpuPrecision.TF32X3, GpuPrecision.parse(" TF32x3 "));
+        assertEquals(GpuPrecision.FP32, GpuPrecision.parse("fp32"));
+        assertEquals(GpuPrecision.TF32, GpuPrecision.parse("TF32"));
+        for (String bad : new String[] {"fp16", "", "tf32x2"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GpuPrecision.parse(bad));
+            assertTrue(e.getMessage().contains("expected tf32x3, fp32 or tf32"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> GpuPrecision.parse(null));
+    }
+
+    @Test
     void gemmModeIsParsedStrictlyWithTf32x3ByDefault() {
-        String old = System.clearProperty(GpuKernels.GEMM_PROPERTY);
+        String old = System.clearProperty(GpuPrecision.PROPERTY);
         try {
-            assertEquals(GpuKernels.GemmMode.TF32X3, GpuKernels.GemmMode.fromProperty());
-            System.setProperty(GpuKernels.GEMM_PROPERTY, " fp32 ");
-            assertEquals(GpuKernels.GemmMode.FP32, GpuKernels.GemmMode.fromProperty());
-            System.setProperty(GpuKernels.GEMM_PROPERTY, "tf32");
-            assertEquals(GpuKernels.GemmMode.TF32, GpuKernels.GemmMode.fromProperty());
-            System.setProperty(GpuKernels.GEMM_PROPERTY, "TF32X3");
-            assertEquals(GpuKernels.GemmMode.TF32X3, GpuKernels.GemmMode.fromProperty());
-            System.setProperty(GpuKernels.GEMM_PROPERTY, "fp16");
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, GpuKernels.GemmMode::fromProperty);
+            assertEquals(GpuPrecision.TF32X3, GpuPrecision.fromSystemProperty());
+            System.setProperty(GpuPrecision.PROPERTY, " fp32 ");
+            assertEquals(GpuPrecision.FP32, GpuPrecision.fromSystemProperty());
+            System.setProperty(GpuPrecision.PROPERTY, "tf32");
+            assertEquals(GpuPrecision.TF32, GpuPrecision.fromSystemProperty());
+            System.setProperty(GpuPrecision.PROPERTY, "TF32X3");
+            assertEquals(GpuPrecision.TF32X3, GpuPrecision.fromSystemProperty());
+            System.setProperty(GpuPrecision.PROPERTY, "fp16");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, GpuPrecision::fromSystemProperty);
             assertTrue(e.getMessage().contains("-Dflinkmamba.gpu.gemm=fp16: expected tf32x3, fp32 or tf32"), e.getMessage());
         } finally {
             if (old == null) {
-                System.clearProperty(GpuKernels.GEMM_PROPERTY);
+                System.clearProperty(GpuPrecision.PROPERTY);
             } else {
-                System.setProperty(GpuKernels.GEMM_PROPERTY, old);
+                System.setProperty(GpuPrecision.PROPERTY, old);
             }
         }
     }
@@ -174,7 +186,7 @@ class GpuCpuSideTest {
             names.add("scan_n" + n);
             names.add("scan_dt_n" + n);
         }
-        for (GpuKernels.GemmMode mode : GpuKernels.GemmMode.values()) {
+        for (GpuPrecision mode : GpuPrecision.values()) {
             if (mode.kernelName != null) {
                 names.add(mode.kernelName);
             }

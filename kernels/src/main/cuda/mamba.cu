@@ -4,7 +4,10 @@
 // packed, sequence s owns tokens [offsets[s], offsets[s+1]) and the state slice
 // [s*stateFloats, (s+1)*stateFloats) (per layer: conv window [E, K-1] oldest first, then SSM [E, N]).
 // Matrices are row-major with the reduction dimension contiguous (PyTorch Linear layout).
-// Everything is float32 with accurate expf/logf, so results match the CPU path within 1e-5.
+// Everything is float32, and results match the CPU path within 1e-5 relative L2 (tested on the device):
+// the projections run as 3xTF32 on the tensor cores (float32 accuracy) unless GpuPrecision says otherwise;
+// the per-element exp(Δ·A), the gates' SiLU and the fused softplus use the special-function unit (~2 ulp,
+// denormal results flushed to zero); the rest uses accurate expf/logf.
 //
 // Built to PTX + sm_90 cubin by scripts/build-ptx.sh; loaded by GpuBatchForward via the driver API.
 

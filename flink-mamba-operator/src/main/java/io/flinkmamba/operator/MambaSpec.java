@@ -86,6 +86,7 @@ public final class MambaSpec<IN> implements Serializable {
         public Builder<IN> batchMaxDelay(Duration d) { return set(MambaOptions.BATCH_MAX_DELAY, d); }
         public Builder<IN> flushOnCheckpoint(boolean flush) { return set(MambaOptions.BATCH_FLUSH_ON_CHECKPOINT, flush); }
         public Builder<IN> device(String device) { return set(MambaOptions.DEVICE, device); }
+        public Builder<IN> gpuPrecision(io.flinkmamba.kernels.gpu.GpuPrecision p) { return set(MambaOptions.GPU_PRECISION, p); }
         public Builder<IN> ordering(Ordering ordering) { return set(MambaOptions.ORDERING, ordering); }
         public Builder<IN> allowedLateness(Duration d) { return set(MambaOptions.ALLOWED_LATENESS, d); }
         public Builder<IN> expectedStateBackend(String backend) { return set(MambaOptions.EXPECTED_STATE_BACKEND, backend); }

@@ -129,6 +129,13 @@ class MambaSpecTest {
         assertEquals(io.flinkmamba.kernels.gpu.GpuPrecision.fromSystemProperty(),
                 GpuBatchForwardProvider.precision(unset.deviceOptions()));
 
+        // the builder overrides the job's configuration, as for every option
+        Configuration job = new Configuration();
+        job.setString("mamba.gpu.precision", "TF32");
+        assertEquals(io.flinkmamba.kernels.gpu.GpuPrecision.TF32, builder().build().resolve(job).gpuPrecision);
+        assertEquals(io.flinkmamba.kernels.gpu.GpuPrecision.FP32,
+                builder().gpuPrecision(io.flinkmamba.kernels.gpu.GpuPrecision.FP32).build().resolve(job).gpuPrecision);
+
         Configuration bad = new Configuration();
         bad.setString("mamba.gpu.precision", "fp16");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new MambaSettings(bad));

@@ -136,6 +136,25 @@ class GpuBatchForwardTest {
         assertAgree(m, cpu, gpu, "gemm " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
     }
 
+    /**
+     * time_step_rank 32 (hidden 512): too large to fuse, so dt_proj is a GEMM, and with a reduction of 32
+     * it takes the tensor-core kernel with its softplus epilogue, in each precision.
+     */
+    @ParameterizedTest(name = "gemm {0}")
+    @ValueSource(strings = {"tf32x3", "fp32", "tf32"})
+    void rank32DtProjOnTheTensorCoresMatchesCpu(String mode) {
+        MambaConfig c = new MambaConfig(512, 16, 1024, 4, 32, 1, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 512);
+        Random rnd = new Random(32);
+        MambaBatch cpu = randomBatch(m, new int[] {200, 1, 0, 37, 64}, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward f = new GpuBatchForward(m, GpuPrecision.parse(mode))) { // the per-instance precision
+            f.forward(gpu);
+        }
+        assertAgree(m, cpu, gpu, "rank 32, gemm " + mode, mode.equals("tf32") ? TF32_TOL : TOL);
+    }
+
     @Test
     void anUnknownGemmModeIsAClearError() {
         System.setProperty(GpuPrecision.PROPERTY, "fp16");

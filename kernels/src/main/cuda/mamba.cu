@@ -204,6 +204,39 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long 
             }
         }
 }
+// One 8-deep step of a k-tile for a warp's 32 x BN/2 block: load its A and B fragments from the shared
+// tiles (rows padded to LD floats), split them into TF32 head and tail for 3xTF32, and accumulate.
+template <int BN, int PASSES, int LD>
+__device__ __forceinline__ void mma_k8(float (&acc)[2][BN / 16][4], const float (*xs)[LD], const float (*ws)[LD],
+                                       int kk, int wm, int wn, int g, int q) {
+    unsigned ah[2][4], al[2][4];
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int row = wm * 32 + i * 16 + g;
+        float v[4] = {xs[row][kk + q], xs[row + 8][kk + q], xs[row][kk + q + 4], xs[row + 8][kk + q + 4]};
+#pragma unroll
+        for (int x = 0; x < 4; x++) {
+            ah[i][x] = tf32_of(v[x]);
+            al[i][x] = PASSES == 3 ? tf32_of(v[x] - __uint_as_float(ah[i][x])) : 0u;
+        }
+    }
+#pragma unroll
+    for (int j = 0; j < BN / 16; j++) {
+        int col = wn * (BN / 2) + j * 8 + g;
+        float w0 = ws[col][kk + q], w1 = ws[col][kk + q + 4];
+        unsigned bh0 = tf32_of(w0), bh1 = tf32_of(w1);
+        unsigned bl0 = PASSES == 3 ? tf32_of(w0 - __uint_as_float(bh0)) : 0u;
+        unsigned bl1 = PASSES == 3 ? tf32_of(w1 - __uint_as_float(bh1)) : 0u;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            if (PASSES == 3) {  // small products first: they would be lost after the large one
+                mma_tf32(acc[i][j], al[i], bh0, bh1);
+                mma_tf32(acc[i][j], ah[i], bl0, bl1);
+            }
+            mma_tf32(acc[i][j], ah[i], bh0, bh1);
+        }
+    }
+}
 template <int BN, int PASSES>
 __device__ __forceinline__ void gemm_tc_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                              const float* __restrict__ W, int out, const float* __restrict__ bias,
@@ -239,35 +272,7 @@ __device__ __forceinline__ void gemm_tc_impl(const float* __restrict__ X, int ld
         }
         __syncthreads();
 #pragma unroll
-        for (int kk = 0; kk < TBK; kk += 8) {
-            unsigned ah[2][4], al[2][4];
-#pragma unroll
-            for (int i = 0; i < 2; i++) {
-                int row = wm * 32 + i * 16 + g;
-                float v[4] = {xs[row][kk + q], xs[row + 8][kk + q], xs[row][kk + q + 4], xs[row + 8][kk + q + 4]};
-#pragma unroll
-                for (int x = 0; x < 4; x++) {
-                    ah[i][x] = tf32_of(v[x]);
-                    al[i][x] = PASSES == 3 ? tf32_of(v[x] - __uint_as_float(ah[i][x])) : 0u;
-                }
-            }
-#pragma unroll
-            for (int j = 0; j < NT; j++) {
-                int col = wn * (BN / 2) + j * 8 + g;
-                float w0 = ws[col][kk + q], w1 = ws[col][kk + q + 4];
-                unsigned bh0 = tf32_of(w0), bh1 = tf32_of(w1);
-                unsigned bl0 = PASSES == 3 ? tf32_of(w0 - __uint_as_float(bh0)) : 0u;
-                unsigned bl1 = PASSES == 3 ? tf32_of(w1 - __uint_as_float(bh1)) : 0u;
-#pragma unroll
-                for (int i = 0; i < 2; i++) {
-                    if (PASSES == 3) {  // small products first: they would be lost after the large one
-                        mma_tf32(acc[i][j], al[i], bh0, bh1);
-                        mma_tf32(acc[i][j], ah[i], bl0, bl1);
-                    }
-                    mma_tf32(acc[i][j], ah[i], bh0, bh1);
-                }
-            }
-        }
+        for (int kk = 0; kk < TBK; kk += 8) mma_k8<BN, PASSES>(acc, xs, ws, kk, wm, wn, g, q);
         __syncthreads();
     }
     gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);
@@ -331,36 +336,7 @@ __device__ __forceinline__ void gemm_tcp_impl(const float* __restrict__ X, int l
         }
         __syncthreads();
 #pragma unroll
-        for (int kk = 0; kk < PBK; kk += 8) {
-            unsigned ah[2][4], al[2][4];
-#pragma unroll
-            for (int i = 0; i < 2; i++) {
-                int row = wm * 32 + i * 16 + g;
-                float v[4] = {xs[stage][row][kk + q], xs[stage][row + 8][kk + q], xs[stage][row][kk + q + 4],
-                              xs[stage][row + 8][kk + q + 4]};
-#pragma unroll
-                for (int x = 0; x < 4; x++) {
-                    ah[i][x] = tf32_of(v[x]);
-                    al[i][x] = PASSES == 3 ? tf32_of(v[x] - __uint_as_float(ah[i][x])) : 0u;
-                }
-            }
-#pragma unroll
-            for (int j = 0; j < NT; j++) {
-                int col = wn * (BN / 2) + j * 8 + g;
-                float w0 = ws[stage][col][kk + q], w1 = ws[stage][col][kk + q + 4];
-                unsigned bh0 = tf32_of(w0), bh1 = tf32_of(w1);
-                unsigned bl0 = PASSES == 3 ? tf32_of(w0 - __uint_as_float(bh0)) : 0u;
-                unsigned bl1 = PASSES == 3 ? tf32_of(w1 - __uint_as_float(bh1)) : 0u;
-#pragma unroll
-                for (int i = 0; i < 2; i++) {
-                    if (PASSES == 3) {
-                        mma_tf32(acc[i][j], al[i], bh0, bh1);
-                        mma_tf32(acc[i][j], ah[i], bl0, bl1);
-                    }
-                    mma_tf32(acc[i][j], ah[i], bh0, bh1);
-                }
-            }
-        }
+        for (int kk = 0; kk < PBK; kk += 8) mma_k8<BN, PASSES>(acc, xs[stage], ws[stage], kk, wm, wn, g, q);
         __syncthreads();   // the next iteration's load overwrites the stage read here
     }
     gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);

@@ -98,17 +98,6 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
     }
 
     @Override
-    protected KeyState freshState() {
-        ForecastState f = scorer.newState();
-        return new KeyState(f.backbone, 0, forecaster.fingerprint(), f);
-    }
-
-    @Override
-    protected boolean fits(KeyState s) {
-        return s.forecast != null && s.forecast.backbone == s.state && scorer.fits(s.forecast);
-    }
-
-    @Override
     protected float[] modelInput(float[] features) throws InvalidEventException {
         String reason = scorer.invalidReason(features);
         if (reason != null) {

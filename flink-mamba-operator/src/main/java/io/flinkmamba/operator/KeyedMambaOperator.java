@@ -142,11 +142,15 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
     /** Bytes of one key's state, for the stateBytesPerKey gauge. */
     protected abstract long stateBytesPerKey();
 
-    /** A key's state before its first event. */
-    protected abstract KeyState freshState();
+    /** A key's state before its first event, for the running model. */
+    protected final KeyState freshState() {
+        return current.freshState();
+    }
 
-    /** Whether a restored state can be advanced by the loaded model (shapes agree). */
-    protected abstract boolean fits(KeyState s);
+    /** Whether a restored state can be advanced by the running model (shapes agree). */
+    protected final boolean fits(KeyState s) {
+        return current.fits(s);
+    }
 
     /** Validates the extracted features (non-null, finite) and returns what is buffered and scored. */
     protected abstract float[] modelInput(float[] features) throws InvalidEventException;

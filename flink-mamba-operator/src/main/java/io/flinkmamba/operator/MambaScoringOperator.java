@@ -83,16 +83,6 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
     }
 
     @Override
-    protected KeyState freshState() {
-        return new KeyState(model.newState(), 0, fingerprint);
-    }
-
-    @Override
-    protected boolean fits(KeyState s) {
-        return s.state.length == model.config().stateFloats();
-    }
-
-    @Override
     protected float[] modelInput(float[] features) throws InvalidEventException {
         return adapter.toModelInput(features);
     }

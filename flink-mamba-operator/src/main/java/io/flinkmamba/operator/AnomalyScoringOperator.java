@@ -2,12 +2,10 @@ package io.flinkmamba.operator;
 
 import io.flinkmamba.kernels.forecast.ForecastResult;
 import io.flinkmamba.kernels.forecast.ForecastScorer;
-import io.flinkmamba.kernels.forecast.ForecastState;
 import io.flinkmamba.kernels.forecast.Forecaster;
 import io.flinkmamba.kernels.forecast.PreparedRun;
 import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaBatch;
-import io.flinkmamba.kernels.model.MambaModel;
 import org.apache.flink.metrics.Counter;
 
 import java.nio.file.Path;
@@ -34,43 +32,6 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
         super(spec, settings);
     }
 
-    /** A loaded forecaster: what {@link #use} installs. */
-    private final class Loaded implements LoadedModel {
-        final Forecaster forecaster;
-        final ForecastScorer scorer;
-
-        Loaded(Forecaster forecaster) {
-            this.forecaster = forecaster;
-            this.scorer = new ForecastScorer(forecaster, settings.calibration);
-        }
-
-        @Override
-        public MambaModel backbone() {
-            return forecaster.backbone();
-        }
-
-        @Override
-        public String fingerprint() {
-            return forecaster.fingerprint();
-        }
-
-        @Override
-        public int inputWidth() {
-            return forecaster.numFeatures();
-        }
-
-        @Override
-        public KeyState freshState() {
-            ForecastState f = scorer.newState();
-            return new KeyState(f.backbone, 0, forecaster.fingerprint(), f);
-        }
-
-        @Override
-        public boolean fits(KeyState s) {
-            return s.forecast != null && s.forecast.backbone == s.state && scorer.fits(s.forecast);
-        }
-    }
-
     @Override
     public void open() throws Exception {
         anomaliesFlagged = getMetricGroup().counter("anomaliesFlagged");
@@ -80,13 +41,13 @@ public class AnomalyScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Ano
 
     @Override
     protected LoadedModel load(Path dir) {
-        return new Loaded(Forecaster.load(dir));
+        return new ForecasterModel(Forecaster.load(dir), settings.calibration);
     }
 
     @Override
     protected void use(LoadedModel loaded) {
-        forecaster = ((Loaded) loaded).forecaster;
-        scorer = ((Loaded) loaded).scorer;
+        forecaster = ((ForecasterModel) loaded).forecaster;
+        scorer = ((ForecasterModel) loaded).scorer;
     }
 
     @Override

@@ -27,48 +27,14 @@ public class MambaScoringOperator<K, IN> extends KeyedMambaOperator<K, IN, Mamba
         super(spec, settings);
     }
 
-    /** A loaded checkpoint: what {@link #use} installs. */
-    private static final class Block implements LoadedModel {
-        final MambaModel model;
-
-        Block(MambaModel model) {
-            this.model = model;
-        }
-
-        @Override
-        public MambaModel backbone() {
-            return model;
-        }
-
-        @Override
-        public String fingerprint() {
-            return model.fingerprint();
-        }
-
-        @Override
-        public int inputWidth() {
-            return model.config().hiddenSize();
-        }
-
-        @Override
-        public KeyState freshState() {
-            return new KeyState(model.newState(), 0, model.fingerprint());
-        }
-
-        @Override
-        public boolean fits(KeyState s) {
-            return s.state.length == model.config().stateFloats();
-        }
-    }
-
     @Override
     protected LoadedModel load(Path dir) {
-        return new Block(MambaModel.load(dir));
+        return new BlockModel(MambaModel.load(dir));
     }
 
     @Override
     protected void use(LoadedModel loaded) {
-        model = ((Block) loaded).model;
+        model = ((BlockModel) loaded).model;
         fingerprint = model.fingerprint();
         hidden = model.config().hiddenSize();
         adapter = spec.inputAdapter();

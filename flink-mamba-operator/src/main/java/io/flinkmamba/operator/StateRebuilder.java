@@ -2,7 +2,6 @@ package io.flinkmamba.operator;
 
 import io.flinkmamba.kernels.forecast.CalibrationSettings;
 import io.flinkmamba.kernels.forecast.ForecastScorer;
-import io.flinkmamba.kernels.forecast.ForecastState;
 import io.flinkmamba.kernels.forecast.Forecaster;
 import io.flinkmamba.kernels.model.BatchForward;
 import io.flinkmamba.kernels.model.MambaBatch;
@@ -26,11 +25,14 @@ public abstract class StateRebuilder {
     protected final String version;
     protected final int replayWindow;
     protected final BatchForward forward;
+    /** The new model's state rules: the same objects the operators run with. */
+    private final KeyedMambaOperator.LoadedModel model;
 
-    private StateRebuilder(String version, int replayWindow, MambaModel backbone) {
+    private StateRebuilder(String version, int replayWindow, KeyedMambaOperator.LoadedModel model) {
         this.version = version;
         this.replayWindow = replayWindow;
-        this.forward = backbone.newCpuParallel();
+        this.model = model;
+        this.forward = model.backbone().newCpuParallel();
     }
 
     /**
@@ -47,11 +49,13 @@ public abstract class StateRebuilder {
             throw new UncheckedIOException("cannot read " + modelDir.resolve("config.json"), e);
         }
         return config.contains("\"flink_mamba\"")
-                ? new ForecastRebuilder(Forecaster.load(modelDir), version, replayWindow, calibration)
+                ? new ForecastRebuilder(new ForecasterModel(Forecaster.load(modelDir), calibration), version, replayWindow)
                 : new BlockRebuilder(MambaModel.load(modelDir), version, replayWindow);
     }
 
-    public abstract String fingerprint();
+    public String fingerprint() {
+        return model.fingerprint();
+    }
 
     /** The new model's state shape, {backbone state floats, forecaster features (0: plain state)}: for checks before a CARRY. */
     public int[] stateShape() {
@@ -59,12 +63,21 @@ public abstract class StateRebuilder {
         return new int[] {s.state.length, s.forecast == null ? 0 : s.forecast.numFeatures()};
     }
 
-    protected abstract KeyState freshState();
+    /** A fresh state of the new model, labelled with the new version. */
+    protected KeyState freshState() {
+        KeyState s = model.freshState();
+        s.modelVersion = version;
+        return s;
+    }
 
     /** Floats per buffered input this model takes. */
-    protected abstract int inputWidth();
+    protected int inputWidth() {
+        return model.inputWidth();
+    }
 
-    protected abstract boolean fits(KeyState s);
+    protected boolean fits(KeyState s) {
+        return model.fits(s);
+    }
 
     /** Advances {@code s} over {@code events} with one batched forward; outputs dropped. */
     protected abstract void advance(KeyState s, List<PendingEvent> events);
@@ -141,30 +154,8 @@ public abstract class StateRebuilder {
         private final MambaModel model;
 
         BlockRebuilder(MambaModel model, String version, int replayWindow) {
-            super(version, replayWindow, model);
+            super(version, replayWindow, new BlockModel(model));
             this.model = model;
-        }
-
-        @Override
-        public String fingerprint() {
-            return model.fingerprint();
-        }
-
-        @Override
-        protected KeyState freshState() {
-            KeyState s = new KeyState(model.newState(), 0, model.fingerprint());
-            s.modelVersion = version;
-            return s;
-        }
-
-        @Override
-        protected boolean fits(KeyState s) {
-            return s.state.length == model.config().stateFloats();
-        }
-
-        @Override
-        protected int inputWidth() {
-            return model.config().hiddenSize();
         }
 
         @Override
@@ -180,36 +171,11 @@ public abstract class StateRebuilder {
     }
 
     private static final class ForecastRebuilder extends StateRebuilder {
-        private final Forecaster forecaster;
         private final ForecastScorer scorer;
 
-        ForecastRebuilder(Forecaster forecaster, String version, int replayWindow, CalibrationSettings calibration) {
-            super(version, replayWindow, forecaster.backbone());
-            this.forecaster = forecaster;
-            this.scorer = new ForecastScorer(forecaster, calibration);
-        }
-
-        @Override
-        public String fingerprint() {
-            return forecaster.fingerprint();
-        }
-
-        @Override
-        protected KeyState freshState() {
-            ForecastState f = scorer.newState();
-            KeyState s = new KeyState(f.backbone, 0, forecaster.fingerprint(), f);
-            s.modelVersion = version;
-            return s;
-        }
-
-        @Override
-        protected boolean fits(KeyState s) {
-            return s.forecast != null && s.forecast.backbone == s.state && scorer.fits(s.forecast);
-        }
-
-        @Override
-        protected int inputWidth() {
-            return forecaster.numFeatures();
+        ForecastRebuilder(ForecasterModel model, String version, int replayWindow) {
+            super(version, replayWindow, model);
+            this.scorer = model.scorer;
         }
 
         @Override

@@ -94,16 +94,7 @@ class GpuBatchForwardTest {
         MambaBatch cpu = randomBatch(m, lengths, rnd);
         MambaBatch gpu = copy(m, cpu);
         new CpuParallelForward(m).forward(cpu);
-        String old = System.setProperty(GpuKernels.FUSE_DT_PROPERTY, String.valueOf(fuse));
-        try (GpuBatchForward f = new GpuBatchForward(m)) {
-            f.forward(gpu);
-        } finally {
-            if (old == null) {
-                System.clearProperty(GpuKernels.FUSE_DT_PROPERTY);
-            } else {
-                System.setProperty(GpuKernels.FUSE_DT_PROPERTY, old);
-            }
-        }
+        forwardWithProperty(m, gpu, GpuKernels.FUSE_DT_PROPERTY, String.valueOf(fuse));
         assertAgree(m, cpu, gpu, "rank " + rank + " fuse " + fuse);
     }
 
@@ -123,16 +114,7 @@ class GpuBatchForwardTest {
         MambaBatch cpu = randomBatch(m, lengths, rnd);
         MambaBatch gpu = copy(m, cpu);
         new CpuParallelForward(m).forward(cpu);
-        String old = System.setProperty(GpuPrecision.PROPERTY, mode);
-        try (GpuBatchForward f = new GpuBatchForward(m)) {
-            f.forward(gpu);
-        } finally {
-            if (old == null) {
-                System.clearProperty(GpuPrecision.PROPERTY);
-            } else {
-                System.setProperty(GpuPrecision.PROPERTY, old);
-            }
-        }
+        forwardWithProperty(m, gpu, GpuPrecision.PROPERTY, mode);
         assertAgree(m, cpu, gpu, "gemm " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
     }
 
@@ -267,6 +249,25 @@ class GpuBatchForwardTest {
             assertClose(batch.outputs(), off, expected, off, len * d, TOL, name + " gpu, sequence " + i);
         }
         assertAgree(m, cpu, batch, name);
+    }
+
+    /** The GPU forward of {@code batch} by a GpuBatchForward created while {@code key} is {@code value}. */
+    private static void forwardWithProperty(MambaModel m, MambaBatch batch, String key, String value) {
+        String old = System.setProperty(key, value);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            f.forward(batch);
+        } finally {
+            restoreProperty(key, old);
+        }
+    }
+
+    /** Puts a system property back as it was ({@code old} null: unset). */
+    static void restoreProperty(String key, String old) {
+        if (old == null) {
+            System.clearProperty(key);
+        } else {
+            System.setProperty(key, old);
+        }
     }
 
     static MambaBatch randomBatch(MambaModel m, int[] lengths, Random rnd) {

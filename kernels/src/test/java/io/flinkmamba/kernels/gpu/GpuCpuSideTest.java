@@ -116,11 +116,7 @@ class GpuCpuSideTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, GpuPrecision::fromSystemProperty);
             assertTrue(e.getMessage().contains("-Dflinkmamba.gpu.gemm=fp16: expected tf32x3, fp32 or tf32"), e.getMessage());
         } finally {
-            if (old == null) {
-                System.clearProperty(GpuPrecision.PROPERTY);
-            } else {
-                System.setProperty(GpuPrecision.PROPERTY, old);
-            }
+            GpuBatchForwardTest.restoreProperty(GpuPrecision.PROPERTY, old);
         }
     }
 

@@ -434,7 +434,7 @@ extern "C" __global__ void conv_silu_k4(CONV_ARGS) { conv_silu_fixed<4>(CONV_PAS
 // to hide memory latency), and add their parts of s·C with shuffles. B and C of a chunk of tokens
 // are the same for every channel: staged once per block in shared memory.
 #define SCAN_CHUNK 32
-#define SCAN_GROUP 4   // tokens whose loads go ahead together; 4 beat 8 on H100 (fewer registers)
+#define SCAN_GROUP 4   // tokens whose loads go ahead together in the variants; the shipped scans use 2 (SCAN_SHIP)
 #define LOG2E 1.4426950408889634f
 #define DT_RMAX 16   // the fused-Δ scans stage dt_proj rows in shared memory: time_step_rank <= 16
 

@@ -39,7 +39,6 @@ final class GpuKernels {
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     private final boolean scanGeneric;
     private final int stateSize;
-    final GpuPrecision gemmMode;
     /** Benchmarks only: the runtime-width conv kernel even where a fixed-width one exists. */
     boolean genericConv;
 
@@ -50,7 +49,6 @@ final class GpuKernels {
     /** With another scan kernel of the same signature and a GEMM mode (benchmarks of variants). */
     GpuKernels(GpuContext ctx, int stateSize, String scanOverride, GpuPrecision gemmMode) {
         this.stateSize = stateSize;
-        this.gemmMode = gemmMode;
         rmsnorm = ctx.function("rmsnorm_rows");
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");

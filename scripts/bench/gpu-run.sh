@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root: unpack the runtime, then run the named steps.
-# Steps: tests bench quickbench hf ncu op op2 op3 state (any order). Outputs in $OUT.
+# Steps: tests bench quickbench layers hf ncu op op2 op3 state (any order). Outputs in $OUT.
 set -u
 W=/tmp/fm; mkdir -p $W
 [ -x $W/jre0/bin/java ] || (cd $W && tar xJf "$OLDPWD/.gpu/jre.tar.xz" && tar xJf "$OLDPWD/.gpu/lib.tar.xz")
@@ -15,14 +15,13 @@ for step in "$@"; do
              --include-package io.flinkmamba.kernels.gpu --details=tree --disable-banner > $OUT/tests.txt 2>&1 ;;
     bench) timeout 420 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench > $OUT/bench.txt 2>&1 ;;
     quickbench) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench quick > $OUT/quickbench.txt 2>&1 ;;
+    layers) timeout 300 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench layers > $OUT/layers.txt 2>&1 ;;
     hf) timeout 400 python3 scripts/bench/hf_bench.py > $OUT/hf.txt 2>&1 ;;
-    # Nsight Compute on the shipped scans and the 3xTF32 GEMM (ncu locks clocks at base: read ratios, stalls)
-    ncu) for k in scan_n16 scan_dt_n16 gemm_tf32x3_n64; do # first launch of each, one profiled run per kernel
-           timeout 150 /usr/local/cuda/bin/ncu --target-processes all -k regex:"^$k\$" -c 1 \
-             --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
-             --section InstructionStats --section MemoryWorkloadAnalysis --print-details all \
-             $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench quick > $OUT/ncu-$k.txt 2>&1
-         done ;;
+    # Nsight Compute on the 3xTF32 layer's kernels, one launch each (ncu locks clocks at base: read ratios, stalls)
+    ncu) timeout 200 /usr/local/cuda/bin/ncu --target-processes all -k regex:"^(gemm_tf32x3|scan_dt_n16|conv_silu_k4)" -c 16 \
+           --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
+           --section InstructionStats --section MemoryWorkloadAnalysis --section LaunchStats --print-details all \
+           $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench gemmprofile > $OUT/ncu.txt 2>&1 ;;
     op) timeout 400 $J -cp "$CP" io.flinkmamba.operator.OperatorDeviceBench hidden=64 layers=2 \
           case=micro-batch:gpu:1:100000:64:1600000 case=micro-batch:gpu:4:100000:64:400000 \
           case=micro-batch:gpu:1:100000:2:200000 case=micro-batch:cpu:1:100000:2:200000 case=per-event:cpu:1:100000:2:0 \

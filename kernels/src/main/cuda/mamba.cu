@@ -168,25 +168,29 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
 }
 // Stores a warp's accumulators (i, j, v): token wm*32 + i*16 + g (+8 for v >= 2), output
 // wn*BN/2 + j*8 + 2q (+1 for odd v), with bias and the epilogue mode; two adjacent outputs per 8-byte store.
-template <int BN, int NT>
-__device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long t0, int o0, int wm, int wn, int g, int q,
+// WMT m16 tiles per warp (rows wm*16*WMT + i*16 + ...); a row scale (the fused RMSNorm's 1/rms) multiplies
+// the product before the bias when given.
+template <int BN, int NT, int WMT = 2, bool SCALE = false>
+__device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long long t0, int o0, int wm, int wn, int g, int q,
                                               int tokens, int out, const float* __restrict__ bias,
-                                              float* __restrict__ Y, int ldy, int mode) {
+                                              float* __restrict__ Y, int ldy, int mode,
+                                              const float (*rowScale)[2] = nullptr) {
     bool vec = (ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0);
 #pragma unroll
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < WMT; i++)
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            long long t = t0 + wm * 32 + i * 16 + g + h * 8;
+            long long t = t0 + wm * 16 * WMT + i * 16 + g + h * 8;
             if (t >= tokens) continue;
+            float sc = SCALE ? rowScale[i][h] : 1.0f;
 #pragma unroll
             for (int j = 0; j < NT; j++) {
                 int o = o0 + wn * (BN / 2) + j * 8 + 2 * q;
                 if (o >= out) continue;
                 float* dst = Y + t * ldy + o;
-                float v0 = acc[i][j][2 * h] + (bias != nullptr ? bias[o] : 0.0f);
+                float v0 = (SCALE ? acc[i][j][2 * h] * sc : acc[i][j][2 * h]) + (bias != nullptr ? bias[o] : 0.0f);
                 if (vec && o + 1 < out) {
-                    float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
+                    float v1 = (SCALE ? acc[i][j][2 * h + 1] * sc : acc[i][j][2 * h + 1]) + (bias != nullptr ? bias[o + 1] : 0.0f);
                     if (mode == 1) { v0 = softplus_f(v0); v1 = softplus_f(v1); }
                     if (mode == 2) { float2 old = *reinterpret_cast<float2*>(dst); v0 += old.x; v1 += old.y; }
                     *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
@@ -195,7 +199,7 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long 
                     if (mode == 2) v0 += dst[0];
                     dst[0] = v0;
                     if (o + 1 < out) {
-                        float v1 = acc[i][j][2 * h + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
+                        float v1 = (SCALE ? acc[i][j][2 * h + 1] * sc : acc[i][j][2 * h + 1]) + (bias != nullptr ? bias[o + 1] : 0.0f);
                         if (mode == 1) v1 = softplus_f(v1);
                         if (mode == 2) v1 += dst[1];
                         dst[1] = v1;
@@ -206,14 +210,20 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long 
 }
 // One 8-deep step of a k-tile for a warp's 32 x BN/2 block: load its A and B fragments from the shared
 // tiles (rows padded to LD floats), split them into TF32 head and tail for 3xTF32, and accumulate.
-template <int BN, int PASSES, int LD>
-__device__ __forceinline__ void mma_k8(float (&acc)[2][BN / 16][4], const float (*xs)[LD], const float (*ws)[LD],
-                                       int kk, int wm, int wn, int g, int q) {
-    unsigned ah[2][4], al[2][4];
+// WMT m16 tiles per warp along tokens; SQ also sums the squares of the A values the lane loads, per row
+// (ss[i][0]: row g, ss[i][1]: row g + 8), for the fused RMSNorm.
+template <int BN, int PASSES, int LD, int WMT = 2, bool SQ = false>
+__device__ __forceinline__ void mma_k8(float (&acc)[WMT][BN / 16][4], const float (*xs)[LD], const float (*ws)[LD],
+                                       int kk, int wm, int wn, int g, int q, float (*ss)[2] = nullptr) {
+    unsigned ah[WMT][4], al[WMT][4];
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-        int row = wm * 32 + i * 16 + g;
+    for (int i = 0; i < WMT; i++) {
+        int row = wm * 16 * WMT + i * 16 + g;
         float v[4] = {xs[row][kk + q], xs[row + 8][kk + q], xs[row][kk + q + 4], xs[row + 8][kk + q + 4]};
+        if (SQ) {
+            ss[i][0] = fmaf(v[0], v[0], fmaf(v[2], v[2], ss[i][0]));
+            ss[i][1] = fmaf(v[1], v[1], fmaf(v[3], v[3], ss[i][1]));
+        }
 #pragma unroll
         for (int x = 0; x < 4; x++) {
             ah[i][x] = tf32_of(v[x]);
@@ -228,7 +238,7 @@ __device__ __forceinline__ void mma_k8(float (&acc)[2][BN / 16][4], const float 
         unsigned bl0 = PASSES == 3 ? tf32_of(w0 - __uint_as_float(bh0)) : 0u;
         unsigned bl1 = PASSES == 3 ? tf32_of(w1 - __uint_as_float(bh1)) : 0u;
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < WMT; i++) {
             if (PASSES == 3) {  // small products first: they would be lost after the large one
                 mma_tf32(acc[i][j], al[i], bh0, bh1);
                 mma_tf32(acc[i][j], ah[i], bl0, bl1);
@@ -341,6 +351,130 @@ __device__ __forceinline__ void gemm_tcp_impl(const float* __restrict__ X, int l
     }
     gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);
 }
+// The streaming tensor-core GEMM the forward uses: persistent blocks, each owning one 64-output column
+// block and every gridDim.x-th tile of BM = 64*WMT tokens, run one flat loop over (tile, k-tile) through
+// STAGES shared-memory stages filled by cp.async (16-byte copies when rows are 16-byte aligned, else 4-byte
+// ones; past the end zero-filled), so the loads of the next k-tiles, and of the next tile, are in flight
+// while this one is multiplied, with one barrier per k-tile. The short reductions of these projections
+// (K = 64..512, 2-16 k-tiles) left the one-shot kernels above waiting on a global round trip per k-tile.
+// The grid is sized to the blocks that fit at once, so the blocks of all column blocks work on nearby
+// tiles and X is read from DRAM about once. NORM fuses the layer's RMSNorm: W holds in_proj·diag(norm
+// weight), the lanes sum the squares of the A values they load anyway, and the epilogue scales each row
+// by 1/rms (only when the reduction spans the whole row: in_proj, K = D).
+#define SBK 16
+#define SLD (SBK + 4)
+__device__ __forceinline__ void cp_async16(float* dst, const float* src, int bytes) {
+    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(d), "l"(src), "r"(bytes));
+}
+// floats k..k+3 of a row of length len into shared memory, zero past len (or all, for a row out of range)
+__device__ __forceinline__ void stage4(float* dst, const float* row, const float* base, int k, int len, bool valid,
+                                       bool vec) {
+    if (vec) {
+        int bytes = valid ? max(0, min(16, 4 * (len - k))) : 0;
+        cp_async16(dst, bytes > 0 ? row + k : base, bytes);
+    } else {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            bool ok = valid && k + j < len;
+            cp_async4(dst + j, ok ? row + k + j : base, ok);
+        }
+    }
+}
+template <int WMT, int STAGES>
+constexpr int gemm_tcs_smem_bytes(int bn) { return STAGES * (64 * WMT + bn) * SLD * 4; }
+template <int BN, int PASSES, int WMT, int STAGES, bool NORM>
+__device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int ldx, int tokens, int in,
+                                              const float* __restrict__ W, int out, const float* __restrict__ bias,
+                                              float* __restrict__ Y, int ldy, int mode, float eps) {
+    constexpr int NT = BN / 16, BM = 64 * WMT;
+    extern __shared__ __align__(16) float smem[];
+    float (*xs)[SLD] = reinterpret_cast<float (*)[SLD]>(smem);                     // [STAGES * BM][SLD]
+    float (*ws)[SLD] = reinterpret_cast<float (*)[SLD]>(smem + STAGES * BM * SLD); // [STAGES * BN][SLD]
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
+    int wm = warp % 4, wn = warp / 4;
+    int g = lane >> 2, q = lane & 3;
+    int o0 = blockIdx.y * BN;
+    bool vec = ldx % 4 == 0 && in % 4 == 0 && ((reinterpret_cast<unsigned long long>(X) & 15) == 0)
+               && ((reinterpret_cast<unsigned long long>(W) & 15) == 0);
+    int tilesM = (tokens + BM - 1) / BM, kTiles = (in + SBK - 1) / SBK;
+    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    int total = myTiles * kTiles;
+    auto load = [&](int it) {
+        if (it < total) {
+            int s = it % STAGES;
+            long long t0 = (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM;
+            int k0 = (it % kTiles) * SBK;
+            for (int p = tid; p < BM * (SBK / 4); p += 256) {      // 4 lanes per row: 64 contiguous bytes
+                int m = p / (SBK / 4), c = (p % (SBK / 4)) * 4;
+                long long t = t0 + m;
+                bool ok = t < tokens;
+                stage4(&xs[s * BM + m][c], X + (ok ? t : 0) * ldx, X, k0 + c, in, ok, vec);
+            }
+            for (int p = tid; p < BN * (SBK / 4); p += 256) {
+                int n = p / (SBK / 4), c = (p % (SBK / 4)) * 4, o = o0 + n;
+                bool ok = o < out;
+                stage4(&ws[s * BN + n][c], W + (long long)(ok ? o : 0) * in, W, k0 + c, in, ok, vec);
+            }
+        }
+        asm volatile("cp.async.commit_group;");  // an empty group past the end keeps the wait count uniform
+    };
+    float acc[WMT][NT][4], ss[WMT][2];
+#pragma unroll
+    for (int i = 0; i < WMT; i++) {
+        ss[i][0] = ss[i][1] = 0.0f;
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+    }
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) load(s);
+    for (int it = 0; it < total; it++) {
+        asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2));  // this k-tile's group has landed
+        __syncthreads();    // ... for every thread; and every thread is done with the stage the next load refills
+        load(it + STAGES - 1);
+        int s = it % STAGES;
+#pragma unroll
+        for (int kk = 0; kk < SBK; kk += 8)
+            mma_k8<BN, PASSES, SLD, WMT, NORM>(acc, xs + s * BM, ws + s * BN, kk, wm, wn, g, q, ss);
+        if (it % kTiles == kTiles - 1) {
+            long long t0 = (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM;
+            if (NORM) {  // a row's squares are spread over its 4 lanes q
+#pragma unroll
+                for (int i = 0; i < WMT; i++)
+#pragma unroll
+                    for (int h = 0; h < 2; h++) {
+                        float v = ss[i][h];
+                        v += __shfl_xor_sync(0xffffffffu, v, 1);
+                        v += __shfl_xor_sync(0xffffffffu, v, 2);
+                        ss[i][h] = rsqrtf(v / in + eps);
+                    }
+            }
+            gemm_tc_store<BN, NT, WMT, NORM>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode, ss);
+#pragma unroll
+            for (int i = 0; i < WMT; i++) {
+                ss[i][0] = ss[i][1] = 0.0f;
+#pragma unroll
+                for (int j = 0; j < NT; j++)
+#pragma unroll
+                    for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+            }
+        }
+    }
+    asm volatile("cp.async.wait_group 0;");
+}
+#define GEMM_S_ARGS GEMM_ARGS, float eps
+#define GEMM_S_PASS GEMM_PASS, eps
+// Dynamic shared memory: gemm_tcs_smem_bytes<WMT, STAGES>(64) (GpuKernels sets it at launch).
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 3, false>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 3, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, 3, false>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, 3, true>(GEMM_S_PASS); }
+// variants for GpuBench: 4 stages; 64 tokens per warp (BM 256)
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_st4(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 4, false>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_tf32x3_s64_m4(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 4, 3, false>(GEMM_S_PASS); }
+
 // 64-output tiles only: the 128-output ones need 180+ registers (one block per SM) and measured slower
 // (H200, docs/benchmarks.md). 3xTF32 without the cp.async pipeline, which gave it nothing (its time goes to
 // the three mma and the operand splits); plain TF32 with it, where it cut in_proj's time by a quarter.

@@ -27,10 +27,13 @@ final class DeviceWeights {
     final Layer[] layers;
     final CUdeviceptr normF;
 
-    /** Device pointers of one layer's tensors; null pointer (address 0) for absent biases. */
+    /**
+     * Device pointers of one layer's tensors; null pointer (address 0) for absent biases. {@code inProjNormed}
+     * is in_proj · diag(norm weight), for the in_proj GEMM with the RMSNorm fused (GpuKernels.normGemm).
+     */
     static final class Layer {
         CUdeviceptr norm, inProj, inProjBias, convWeight, convBias, xProj, dtProj, dtProjBias, aNeg, d, outProj,
-                outProjBias;
+                outProjBias, inProjNormed;
     }
 
     private DeviceWeights(MambaModel model) {
@@ -77,6 +80,7 @@ final class DeviceWeights {
             x.d = ptrs.get(i++);
             x.outProj = ptrs.get(i++);
             x.outProjBias = ptrs.get(i++);
+            x.inProjNormed = ptrs.get(i++);
             layers[l] = x;
         }
         normF = ptrs.get(i);
@@ -84,7 +88,16 @@ final class DeviceWeights {
 
     private static float[][] order(LayerWeights l) {
         return new float[][] {l.norm, l.inProj, l.inProjBias, l.convWeight, l.convBias, l.xProj, l.dtProj,
-                l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias};
+                l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias, scaledColumns(l.inProj, l.norm)};
+    }
+
+    /** w · diag(g): row-major w [rows, g.length] with column k scaled by g[k]. */
+    static float[] scaledColumns(float[] w, float[] g) {
+        float[] out = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            out[i] = w[i] * g[i % g.length];
+        }
+        return out;
     }
 
     /** 256-byte aligned slots, as cudaMalloc would give each tensor. */

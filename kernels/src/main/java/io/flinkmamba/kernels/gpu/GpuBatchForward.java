@@ -84,7 +84,7 @@ public final class GpuBatchForward implements BatchForward {
             this.weights = DeviceWeights.acquire(ctx, model);
             this.kernels = new GpuKernels(ctx, c.stateSize(), null, gemmMode);
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
-            this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c)));
+            this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c, !fuseDt)));
             this.maxSeqs = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / (4L * c.stateFloats() + 4)));
             for (int i = 0; i < slots.length; i++) {
                 slots[i] = new Slot();
@@ -94,9 +94,12 @@ public final class GpuBatchForward implements BatchForward {
         }
     }
 
-    /** Device bytes one token needs across the chunk buffers: x, h [D]; xz [2E]; u, dt, y [E]; bc [R+2N]. */
-    static long tokenBytes(MambaConfig c) {
-        return 4L * (2L * c.hiddenSize() + 5L * c.intermediateSize() + c.xProjRows());
+    /**
+     * Device bytes one token needs across the chunk buffers: x, h [D]; xz [2E]; u, y [E]; bc [R+2N]; and Δ [E]
+     * unless dt_proj is fused into the scan.
+     */
+    static long tokenBytes(MambaConfig c, boolean deltaBuffer) {
+        return 4L * (2L * c.hiddenSize() + (deltaBuffer ? 5L : 4L) * c.intermediateSize() + c.xProjRows());
     }
 
     @Override
@@ -171,7 +174,7 @@ public final class GpuBatchForward implements BatchForward {
             seqCap = Math.max(seqs, Math.min(maxSeqs, Math.max(seqCap, 1) * 2));
             int d = c.hiddenSize(), e = c.intermediateSize();
             long t = tokenCap;
-            long[] sizes = {t * d, t * d, t * 2 * e, t * e, t * c.xProjRows(), t * e, t * e,
+            long[] sizes = {t * d, t * d, t * 2 * e, t * e, t * c.xProjRows(), fuseDt ? 0 : t * e, t * e,
                     (long) seqCap * c.stateFloats(), seqCap + 1L};
             long total = 0;
             long[] at = new long[sizes.length];
@@ -226,9 +229,14 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuEventRecord(kernelsStart, stream);
             for (int l = 0; l < c.numLayers(); l++) {
                 DeviceWeights.Layer w = weights.layers[l];
-                kernels.rmsnorm(x, w.norm, h, tokens, d, c.layerNormEpsilon(), stream);
-                kernels.gemm(h, d, tokens, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,
-                        GpuKernels.GEMM_MODE_STORE, stream);
+                if (kernels.fusesNorm(d)) {
+                    kernels.normGemm(x, d, tokens, d, w.inProjNormed, 2 * e, w.inProjBias, xz, 2 * e,
+                            c.layerNormEpsilon(), stream);
+                } else {
+                    kernels.rmsnorm(x, w.norm, h, tokens, d, c.layerNormEpsilon(), stream);
+                    kernels.gemm(h, d, tokens, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,
+                            GpuKernels.GEMM_MODE_STORE, stream);
+                }
                 kernels.convSilu(xz, 2 * e, offsets, seqs, states, sf, c.convStateOffset(l), w.convWeight,
                         w.convBias, u, e, k, stream);
                 kernels.gemm(u, e, tokens, e, w.xProj, xr, new CUdeviceptr(), bc, xr,

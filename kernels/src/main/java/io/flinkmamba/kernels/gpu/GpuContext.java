@@ -25,6 +25,8 @@ final class GpuContext {
     final CUcontext context = new CUcontext();
     final CUmodule module = new CUmodule();
     final String name;
+    /** Streaming multiprocessors: the persistent GEMMs size their grids to what runs at once. */
+    final int multiprocessors;
 
     private GpuContext(GpuDevices.Probe probe) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -34,6 +36,9 @@ final class GpuContext {
         boolean sm90 = probe.computeMajor() == 9 && probe.computeMinor() == 0;
         byte[] image = sm90 ? resource("mamba.sm_90.cubin") : withNul(resource("mamba.ptx"));
         JCudaDriver.cuModuleLoadData(module, image);
+        int[] sms = new int[1];
+        JCudaDriver.cuDeviceGetAttribute(sms, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
+        this.multiprocessors = sms[0];
         this.name = "gpu:0";
     }
 

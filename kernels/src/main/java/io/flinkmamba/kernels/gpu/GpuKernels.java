@@ -3,6 +3,7 @@ package io.flinkmamba.kernels.gpu;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
@@ -35,7 +36,12 @@ final class GpuKernels {
     /** Reduction lengths below this take the CUDA-core GEMM (dt_proj's δ·Wᵀ): a 32-deep k-tile would be mostly padding. */
     static final int TENSOR_CORE_MIN_IN = 32;
 
-    private final CUfunction rmsnorm, simtNarrow, simtWide, tensorGemm, conv, scan, scanDt;
+    private final CUfunction rmsnorm, simtNarrow, simtWide, conv, scan, scanDt;
+    /** The streaming tensor-core GEMMs of the precision (null for FP32): plain, and with in_proj's RMSNorm fused. */
+    private final StreamingGemm tensorGemm, tensorNormGemm;
+    private final int multiprocessors;
+    /** Benchmarks only: a one-shot tensor-core kernel (gemm_*_n64, the previous ones) instead of the streaming one. */
+    private CUfunction oneShotGemm;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     private final boolean scanGeneric;
     private final int stateSize;
@@ -52,7 +58,9 @@ final class GpuKernels {
         rmsnorm = ctx.function("rmsnorm_rows");
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");
-        tensorGemm = gemmMode == GpuPrecision.FP32 ? null : ctx.function(gemmMode.kernelName);
+        multiprocessors = ctx.multiprocessors;
+        tensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s64");
+        tensorNormGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_norm_s64");
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);
@@ -88,14 +96,102 @@ final class GpuKernels {
         if (tokens == 0) {
             return;
         }
-        // tensor cores: 64-output tiles. CUDA cores: 64 when that covers the projection (x_proj, out_proj at
-        // small D), else 128
-        boolean tensor = tensorGemm != null && in >= TENSOR_CORE_MIN_IN;
-        boolean narrow = tensor || out <= 64;
-        CUfunction f = tensor ? tensorGemm : narrow ? simtNarrow : simtWide;
-        launch(f, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
+        if (tensorGemm != null && in >= TENSOR_CORE_MIN_IN) {
+            if (oneShotGemm != null) {
+                launch(oneShotGemm, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, 64), 256, st, Pointer.to(x), ints(ldx),
+                        ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias), Pointer.to(y), ints(ldy),
+                        ints(mode));
+                return;
+            }
+            launchStreaming(tensorGemm, x, ldx, tokens, in, w, out, bias, y, ldy, mode, 0f, st);
+            return;
+        }
+        // CUDA cores: 64-output tiles when that covers the projection (x_proj, out_proj at small D), else 128
+        boolean narrow = out <= 64;
+        launch(narrow ? simtNarrow : simtWide, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
                 Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
                 Pointer.to(y), ints(ldy), ints(mode));
+    }
+
+    /** Whether {@link #normGemm} serves a reduction of {@code in}: the tensor-core precisions, in >= 32. */
+    boolean fusesNorm(int in) {
+        return tensorNormGemm != null && oneShotGemm == null && in >= TENSOR_CORE_MIN_IN;
+    }
+
+    /**
+     * in_proj with the layer's RMSNorm fused: Y = (X[t] / rms(X[t])) · W'ᵀ + bias, where W' = in_proj ·
+     * diag(norm weight) (DeviceWeights.Layer.inProjNormed) and rms over the whole row of {@code in} values.
+     * Only when {@link #fusesNorm}.
+     */
+    void normGemm(CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr wNormed, int out, CUdeviceptr bias,
+                  CUdeviceptr y, int ldy, float eps, CUstream st) {
+        if (tokens == 0) {
+            return;
+        }
+        launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_STORE, eps, st);
+    }
+
+    /** Kernel, token tile and dynamic shared memory of a gemm_tcs_impl instantiation, and its blocks per SM. */
+    record StreamingGemm(CUfunction function, int tokenTile, int smemBytes, int blocksPerSm) {
+    }
+
+    /** The tiles and stages of the streaming GEMM kernels named in mamba.cu: gemm_{tf32x3,tf32}[_norm]_s64[_st4|_m4]. */
+    static int[] streamingShape(String name) {
+        int warpTiles = name.endsWith("_m4") ? 4 : 2, stages = name.endsWith("_st4") ? 4 : 3;
+        int tokenTile = 64 * warpTiles;
+        return new int[] {tokenTile, stages * (tokenTile + 64) * (16 + 4) * 4};
+    }
+
+    private static StreamingGemm streaming(GpuContext ctx, String name) {
+        CUfunction f = ctx.function(name);
+        int[] shape = streamingShape(name);
+        JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shape[1]);
+        int[] blocks = new int[1];
+        JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, f, 256, shape[1]);
+        return new StreamingGemm(f, shape[0], shape[1], Math.max(1, blocks[0]));
+    }
+
+    /** Benchmarks only: time a one-shot tensor-core kernel (gemm_tf32x3_n64, gemm_tf32_n64) instead. */
+    void useOneShotGemm(GpuContext ctx, String name) {
+        oneShotGemm = ctx.function(name);
+    }
+
+    /** Benchmarks only: another streaming instantiation (e.g. gemm_tf32x3_s64_st4) for plain products. */
+    GpuKernels withStreamingVariant(GpuContext ctx, String name) {
+        return new GpuKernels(this, streaming(ctx, name));
+    }
+
+    private GpuKernels(GpuKernels base, StreamingGemm variant) {
+        this.stateSize = base.stateSize;
+        this.rmsnorm = base.rmsnorm;
+        this.simtNarrow = base.simtNarrow;
+        this.simtWide = base.simtWide;
+        this.conv = base.conv;
+        this.scan = base.scan;
+        this.scanDt = base.scanDt;
+        this.scanGeneric = base.scanGeneric;
+        this.multiprocessors = base.multiprocessors;
+        System.arraycopy(base.convFixed, 0, this.convFixed, 0, convFixed.length);
+        this.tensorGemm = variant;
+        this.tensorNormGemm = null;
+    }
+
+    /**
+     * Persistent grid: one column of blocks per 64 outputs, and as many token lanes as fit on the device at
+     * once with all columns resident (so each X tile is read by all columns about together), at most one per tile.
+     */
+    static int streamingLanes(int tokens, int tokenTile, int out, int multiprocessors, int blocksPerSm) {
+        int tiles = ceil(tokens, tokenTile), columns = ceil(out, 64);
+        return Math.max(1, Math.min(tiles, multiprocessors * blocksPerSm / columns));
+    }
+
+    private void launchStreaming(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out,
+                                 CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUstream st) {
+        int lanes = streamingLanes(tokens, g.tokenTile(), out, multiprocessors, g.blocksPerSm());
+        Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
+                Pointer.to(y), ints(ldy), ints(mode), Pointer.to(new float[] {eps})};
+        JCudaDriver.cuLaunchKernel(g.function(), lanes, ceil(out, 64), 1, 256, 1, 1, g.smemBytes(), st,
+                Pointer.to(args), null);
     }
 
     void convSilu(CUdeviceptr xz, int ldxz, CUdeviceptr offsets, int seqs, CUdeviceptr states, int stateFloats,

@@ -10,16 +10,16 @@ import java.util.Locale;
  */
 public enum GpuPrecision {
     /** Tensor cores, each product as three TF32 products of split operands: float32 accuracy (≤ 1e-5 vs the CPU). */
-    TF32X3("gemm_tf32x3_n64"),
+    TF32X3("gemm_tf32x3"),
     /** CUDA cores, float32 FMA. */
     FP32(null),
     /** Tensor cores, one TF32 product (10-bit mantissa): fastest, ≤ 1e-3 relative L2 vs the CPU. */
-    TF32("gemm_tf32_n64");
+    TF32("gemm_tf32");
 
     /** JVM system property read when no precision is given. */
     public static final String PROPERTY = "flinkmamba.gpu.gemm";
 
-    /** The tensor-core kernel in mamba.cu; null: CUDA cores only. */
+    /** Prefix of the tensor-core kernels in mamba.cu ({@code _s64}, {@code _norm_s64}); null: CUDA cores only. */
     final String kernelName;
 
     GpuPrecision(String kernelName) {

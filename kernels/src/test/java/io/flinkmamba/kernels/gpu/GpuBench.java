@@ -23,7 +23,8 @@ import java.util.Random;
  * </ol>
  * Args: [quick] to run only small shapes;
  * the layer breakdown runs once per GEMM mode, the forward in the default mode then the others on some shapes;
- * [scanvariants name...] for only the named scan kernels.
+ * [scanvariants name...] for only the named scan kernels; [layers] for the layer breakdowns and four forward shapes;
+ * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute).
  */
 public final class GpuBench {
     public static void main(String[] args) {
@@ -44,6 +45,23 @@ public final class GpuBench {
                 variant = args[i];
                 scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
                 scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+            }
+            return;
+        }
+        if (args.length > 0 && args[0].equals("gemmprofile")) { // one launch of each kernel of a layer: for ncu
+            reps = 1;
+            breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
+            return;
+        }
+        if (args.length > 0 && args[0].equals("layers")) { // the layer breakdowns and the forward, default mode only
+            for (GpuPrecision mode : GpuPrecision.values()) {
+                breakdown(ctx, 64, 16_384, 64, mode);
+                breakdown(ctx, 256, 4_096, 64, mode);
+            }
+            System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|");
+            for (int[] s : new int[][] {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
+                forward(s[0], s[1], s[2], s[3], false);
             }
             return;
         }
@@ -183,6 +201,9 @@ public final class GpuBench {
         JCudaDriver.cuStreamDestroy(st);
     }
 
+    /** Launches per kernel in the breakdown, the first a warm-up (1: profiling, that launch counts). */
+    private static int reps = 4;
+
     /** Device time of each kernel of one layer, one launch each over S x L tokens (random weights and data). */
     static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuPrecision mode) {
         MambaConfig c = MambaConfig.of(hidden, 16, 1);
@@ -213,45 +234,101 @@ public final class GpuBench {
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUdeviceptr none = new CUdeviceptr();
-        Runnable[] steps = {
-            () -> k.rmsnorm(x, lw.norm, h, t, d, 1e-5f, st),
-            () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st),
-            () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st),
-            () -> k.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st),
-            () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st),
-            () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st),
-            () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st),
-            () -> k.scanFusedDt(u, lw.dtProj, lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs, states, sf,
-                    c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st),
-            () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)};
-        String[] names = {"rmsnorm", "in_proj", "conv+silu", "x_proj", "dt_proj+softplus", "scan", "out_proj+residual",
-                "[instead of dt_proj+scan: scan with fused dt_proj]", "[conv+silu, runtime-width kernel]"};
-        double[] flops = {0, 2.0 * t * d * 2 * e, 0, 2.0 * t * e * xr, 2.0 * t * r * e, 0, 2.0 * t * e * d, 0, 0};
+        float eps = c.layerNormEpsilon();
+        double inFlops = 2.0 * t * d * 2 * e, xFlops = 2.0 * t * e * xr, outFlops = 2.0 * t * e * d;
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.List<Runnable> steps = new java.util.ArrayList<>();
+        java.util.List<Double> flops = new java.util.ArrayList<>();
+        java.util.List<Boolean> shipped = new java.util.ArrayList<>(); // in the total: what the forward runs
+        java.util.function.BiConsumer<String, Runnable> step = (name, r0) -> {
+            names.add(name);
+            steps.add(r0);
+        };
+        boolean fusedNorm = k.fusesNorm(d);
+        step.accept("rmsnorm", () -> k.rmsnorm(x, lw.norm, h, t, d, eps, st));
+        flops.add(0.0);
+        shipped.add(!fusedNorm);
+        step.accept("in_proj", () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st));
+        flops.add(inFlops);
+        shipped.add(!fusedNorm);
+        if (fusedNorm) {
+            step.accept("rmsnorm+in_proj (fused)", () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st));
+            flops.add(inFlops);
+            shipped.add(true);
+        }
+        step.accept("conv+silu", () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st));
+        flops.add(0.0);
+        shipped.add(true);
+        step.accept("x_proj", () -> k.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st));
+        flops.add(xFlops);
+        shipped.add(true);
+        step.accept("dt_proj+softplus", () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st));
+        flops.add(2.0 * t * r * e);
+        shipped.add(false);
+        step.accept("scan", () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st));
+        flops.add(0.0);
+        shipped.add(false);
+        step.accept("scan with fused dt_proj", () -> k.scanFusedDt(u, lw.dtProj, lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs,
+                states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st));
+        flops.add(0.0);
+        shipped.add(true);
+        step.accept("out_proj+residual", () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st));
+        flops.add(outFlops);
+        shipped.add(true);
+        step.accept("[conv+silu, runtime-width kernel]", () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight,
+                lw.convBias, u, e, 4, st));
+        flops.add(0.0);
+        shipped.add(false);
+        if (mode != GpuPrecision.FP32) { // the previous one-shot tensor-core kernels, and streaming variants
+            GpuKernels old = new GpuKernels(ctx, 16, null, mode);
+            old.useOneShotGemm(ctx, mode == GpuPrecision.TF32X3 ? "gemm_tf32x3_n64" : "gemm_tf32_n64");
+            java.util.List<GpuKernels> others = new java.util.ArrayList<>(java.util.List.of(old));
+            java.util.List<String> labels = new java.util.ArrayList<>(java.util.List.of("one-shot"));
+            if (mode == GpuPrecision.TF32X3) {
+                for (String v : new String[] {"gemm_tf32x3_s64_st4", "gemm_tf32x3_s64_m4"}) {
+                    others.add(k.withStreamingVariant(ctx, v));
+                    labels.add(v);
+                }
+            }
+            for (int i = 0; i < others.size(); i++) {
+                GpuKernels o = others.get(i);
+                String l = labels.get(i);
+                step.accept("[" + l + " in_proj]", () -> o.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st));
+                flops.add(inFlops);
+                step.accept("[" + l + " x_proj]", () -> o.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st));
+                flops.add(xFlops);
+                step.accept("[" + l + " out_proj]", () -> o.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st));
+                flops.add(outFlops);
+                shipped.add(false);
+                shipped.add(false);
+                shipped.add(false);
+            }
+        }
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
         StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s:", hidden, t, mode));
         double total = 0;
-        for (int i = 0; i < steps.length; i++) {
+        for (int i = 0; i < steps.size(); i++) {
             float best = Float.MAX_VALUE;
-            for (int rep = 0; rep < 4; rep++) {
+            for (int rep = 0; rep < reps; rep++) {
                 JCudaDriver.cuEventRecord(e0, st);
-                steps[i].run();
+                steps.get(i).run();
                 JCudaDriver.cuEventRecord(e1, st);
                 JCudaDriver.cuEventSynchronize(e1);
                 float[] ms = new float[1];
                 JCudaDriver.cuEventElapsedTime(ms, e0, e1);
-                if (rep > 0) {
+                if (rep > 0 || reps == 1) {
                     best = Math.min(best, ms[0]);
                 }
             }
-            if (i < 7) {
+            if (shipped.get(i)) {
                 total += best;
             }
-            sb.append(String.format(" %s %.3f ms%s;", names[i], best,
-                    flops[i] > 0 ? String.format(" (%.1f TFLOP/s)", flops[i] / (best * 1e-3) / 1e12) : ""));
+            sb.append(String.format(" %s%s %.3f ms%s;", shipped.get(i) ? "*" : "", names.get(i), best,
+                    flops.get(i) > 0 ? String.format(" (%.1f TFLOP/s)", flops.get(i) / (best * 1e-3) / 1e12) : ""));
         }
-        System.out.println(sb.append(String.format(" total (unfused) %.3f ms", total)));
+        System.out.println(sb.append(String.format(" total of the forward's kernels (*) %.3f ms", total)));
         for (CUdeviceptr q : p) {
             JCudaDriver.cuMemFree(q);
         }

@@ -184,12 +184,39 @@ class GpuCpuSideTest {
         }
         for (GpuPrecision mode : GpuPrecision.values()) {
             if (mode.kernelName != null) {
-                names.add(mode.kernelName);
+                names.add(mode.kernelName + "_s64");
+                names.add(mode.kernelName + "_norm_s64");
             }
         }
         for (String k : names) { // every kernel GpuKernels loads: a missing one would fail only on a GPU
             assertTrue(text.contains(".entry " + k + "("), "PTX has kernel " + k);
         }
         assertTrue(GpuContext.resource("mamba.sm_90.cubin").length > 0);
+    }
+
+    @Test
+    void streamingGemmShapesMatchTheKernelsInstantiations() {
+        // gemm_tcs_impl<64, P, WMT, STAGES>: STAGES * (64 * WMT + 64) rows of 20 floats
+        assertArrayEquals(new int[] {128, 3 * 192 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64"));
+        assertArrayEquals(new int[] {128, 3 * 192 * 80}, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
+        assertArrayEquals(new int[] {128, 4 * 192 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_st4"));
+        assertArrayEquals(new int[] {256, 3 * 320 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_m4"));
+        assertTrue(GpuKernels.streamingShape("gemm_tf32x3_s64")[1] <= 48 * 1024, "the default fits without opt-in");
+    }
+
+    @Test
+    void streamingGemmGridFillsTheDeviceOnceAndNeverExceedsTheTiles() {
+        // 132 SMs x 2 blocks, in_proj at hidden 64 (256 outputs = 4 columns): 66 lanes of token tiles
+        assertEquals(66, GpuKernels.streamingLanes(1 << 20, 128, 256, 132, 2));
+        assertEquals(3, GpuKernels.streamingLanes(300, 128, 256, 132, 2), "3 tiles: one lane each");
+        assertEquals(1, GpuKernels.streamingLanes(1, 128, 36, 132, 2));
+        assertEquals(1, GpuKernels.streamingLanes(1 << 20, 128, 64 * 1000, 132, 2), "more columns than fit: one lane");
+    }
+
+    @Test
+    void normWeightFoldsIntoInProjColumns() {
+        float[] w = {1, 2, 3, 4, 5, 6}; // [2, 3]
+        float[] g = {10, 0.5f, -1};
+        assertArrayEquals(new float[] {10, 1, -3, 40, 2.5f, -6}, DeviceWeights.scaledColumns(w, g));
     }
 }

@@ -156,21 +156,26 @@ extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n128(GEMM_ARGS) { gem
 // conflict-free (lane (g, q) reads bank 4g + q). 8 warps: 4 along tokens (32 each) x 2 along outputs.
 #define TBK 32
 #define TLD (TBK + 4)
-__device__ __forceinline__ unsigned tf32_of(float v) {
-    unsigned r;
-    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
-    return r;
+// The TF32 head of v, rounded to nearest (ties away from zero) with two integer instructions: on sm_90
+// cvt.rna.tf32.f32 is a sequence of several, and the operand splits dominated the GEMMs' instruction count.
+// Past ±3.4e38 it gives inf (unlike cvt): far outside what a layer's activations and weights hold.
+__device__ __forceinline__ unsigned tf32_head(float v) { return (__float_as_uint(v) + 0x1000u) & 0xffffe000u; }
+// v - head is exact in float32; its own TF32 truncation drops bits below 2^-21 of v (the tail·tail
+// product, already left out, is of the same order)
+__device__ __forceinline__ unsigned tf32_tail(float v, unsigned head) {
+    return __float_as_uint(v - __uint_as_float(head)) & 0xffffe000u;
 }
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+    // not volatile: the compiler may interleave independent mma with the fragment loads
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 // Stores a warp's accumulators (i, j, v): token wm*32 + i*16 + g (+8 for v >= 2), output
 // wn*BN/2 + j*8 + 2q (+1 for odd v), with bias and the epilogue mode; two adjacent outputs per 8-byte store.
-// WMT m16 tiles per warp (rows wm*16*WMT + i*16 + ...); a row scale (the fused RMSNorm's 1/rms) multiplies
+// WMT m16 tiles per warp (rows wm*16*WMT + i*16 + ...), WN warps along the outputs (BN/WN each); a row scale (the fused RMSNorm's 1/rms) multiplies
 // the product before the bias when given.
-template <int BN, int NT, int WMT = 2, bool SCALE = false>
+template <int BN, int NT, int WMT = 2, bool SCALE = false, int WN = 2>
 __device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long long t0, int o0, int wm, int wn, int g, int q,
                                               int tokens, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode,
@@ -185,7 +190,7 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long lon
             float sc = SCALE ? rowScale[i][h] : 1.0f;
 #pragma unroll
             for (int j = 0; j < NT; j++) {
-                int o = o0 + wn * (BN / 2) + j * 8 + 2 * q;
+                int o = o0 + wn * (BN / WN) + j * 8 + 2 * q;
                 if (o >= out) continue;
                 float* dst = Y + t * ldy + o;
                 float v0 = (SCALE ? acc[i][j][2 * h] * sc : acc[i][j][2 * h]) + (bias != nullptr ? bias[o] : 0.0f);
@@ -210,11 +215,13 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long lon
 }
 // One 8-deep step of a k-tile for a warp's 32 x BN/2 block: load its A and B fragments from the shared
 // tiles (rows padded to LD floats), split them into TF32 head and tail for 3xTF32, and accumulate.
-// WMT m16 tiles per warp along tokens; SQ also sums the squares of the A values the lane loads, per row
+// WMT m16 tiles per warp along tokens, WN warps along the outputs; SQ also sums the squares of the A values the lane loads, per row
 // (ss[i][0]: row g, ss[i][1]: row g + 8), for the fused RMSNorm.
-template <int BN, int PASSES, int LD, int WMT = 2, bool SQ = false>
-__device__ __forceinline__ void mma_k8(float (&acc)[WMT][BN / 16][4], const float (*xs)[LD], const float (*ws)[LD],
-                                       int kk, int wm, int wn, int g, int q, float (*ss)[2] = nullptr) {
+// PRE: ws already holds the TF32 heads of W and wl their tails (split once per k-tile, see gemm_tcs_impl).
+template <int BN, int PASSES, int LD, int WMT = 2, bool SQ = false, int WN = 2, bool PRE = false>
+__device__ __forceinline__ void mma_k8(float (&acc)[WMT][BN / (8 * WN)][4], const float (*xs)[LD], const float (*ws)[LD],
+                                       int kk, int wm, int wn, int g, int q, float (*ss)[2] = nullptr,
+                                       const float (*wl)[LD] = nullptr) {
     unsigned ah[WMT][4], al[WMT][4];
 #pragma unroll
     for (int i = 0; i < WMT; i++) {
@@ -226,26 +233,45 @@ __device__ __forceinline__ void mma_k8(float (&acc)[WMT][BN / 16][4], const floa
         }
 #pragma unroll
         for (int x = 0; x < 4; x++) {
-            ah[i][x] = tf32_of(v[x]);
-            al[i][x] = PASSES == 3 ? tf32_of(v[x] - __uint_as_float(ah[i][x])) : 0u;
+            ah[i][x] = tf32_head(v[x]);
+            al[i][x] = PASSES == 3 ? tf32_tail(v[x], ah[i][x]) : 0u;
         }
     }
+    constexpr int NT = BN / (8 * WN);
+    unsigned bh[NT][2], bl[NT][2];
 #pragma unroll
-    for (int j = 0; j < BN / 16; j++) {
-        int col = wn * (BN / 2) + j * 8 + g;
+    for (int j = 0; j < NT; j++) {
+        int col = wn * (BN / WN) + j * 8 + g;
         float w0 = ws[col][kk + q], w1 = ws[col][kk + q + 4];
-        unsigned bh0 = tf32_of(w0), bh1 = tf32_of(w1);
-        unsigned bl0 = PASSES == 3 ? tf32_of(w0 - __uint_as_float(bh0)) : 0u;
-        unsigned bl1 = PASSES == 3 ? tf32_of(w1 - __uint_as_float(bh1)) : 0u;
-#pragma unroll
-        for (int i = 0; i < WMT; i++) {
-            if (PASSES == 3) {  // small products first: they would be lost after the large one
-                mma_tf32(acc[i][j], al[i], bh0, bh1);
-                mma_tf32(acc[i][j], ah[i], bl0, bl1);
-            }
-            mma_tf32(acc[i][j], ah[i], bh0, bh1);
+        if (PRE) {
+            bh[j][0] = __float_as_uint(w0);
+            bh[j][1] = __float_as_uint(w1);
+            bl[j][0] = PASSES == 3 ? __float_as_uint(wl[col][kk + q]) : 0u;
+            bl[j][1] = PASSES == 3 ? __float_as_uint(wl[col][kk + q + 4]) : 0u;
+        } else {
+            bh[j][0] = tf32_head(w0);
+            bh[j][1] = tf32_head(w1);
+            bl[j][0] = PASSES == 3 ? tf32_tail(w0, bh[j][0]) : 0u;
+            bl[j][1] = PASSES == 3 ? tf32_tail(w1, bh[j][1]) : 0u;
         }
     }
+    // pass by pass over all (i, j): consecutive mma go to different accumulators, so none waits on the
+    // previous one's result (in (i, j) order each waited on its predecessor: the profile's "stall wait").
+    // Per accumulator the small products still come first: they would be lost after the large one.
+    if (PASSES == 3) {
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int i = 0; i < WMT; i++) mma_tf32(acc[i][j], al[i], bh[j][0], bh[j][1]);
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int i = 0; i < WMT; i++) mma_tf32(acc[i][j], ah[i], bl[j][0], bl[j][1]);
+    }
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+        for (int i = 0; i < WMT; i++) mma_tf32(acc[i][j], ah[i], bh[j][0], bh[j][1]);
 }
 template <int BN, int PASSES>
 __device__ __forceinline__ void gemm_tc_impl(const float* __restrict__ X, int ldx, int tokens, int in,
@@ -352,7 +378,7 @@ __device__ __forceinline__ void gemm_tcp_impl(const float* __restrict__ X, int l
     gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);
 }
 // The streaming tensor-core GEMM the forward uses: persistent blocks, each owning one 64-output column
-// block and every gridDim.x-th tile of BM = 64*WMT tokens, run one flat loop over (tile, k-tile) through
+// block and every gridDim.x-th tile of BM = (8/WN)*16*WMT tokens (8 warps: 8/WN along tokens, WN along outputs), run one flat loop over (tile, k-tile) through
 // STAGES shared-memory stages filled by cp.async (16-byte copies when rows are 16-byte aligned, else 4-byte
 // ones; past the end zero-filled), so the loads of the next k-tiles, and of the next tile, are in flight
 // while this one is multiplied, with one barrier per k-tile. The short reductions of these projections
@@ -381,18 +407,17 @@ __device__ __forceinline__ void stage4(float* dst, const float* row, const float
         }
     }
 }
-template <int WMT, int STAGES>
-constexpr int gemm_tcs_smem_bytes(int bn) { return STAGES * (64 * WMT + bn) * SLD * 4; }
-template <int BN, int PASSES, int WMT, int STAGES, bool NORM>
+template <int BN, int PASSES, int WMT, int STAGES, bool NORM, int WN = 1, bool PRE = true>
 __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                               const float* __restrict__ W, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode, float eps) {
-    constexpr int NT = BN / 16, BM = 64 * WMT;
+    constexpr int NT = BN / (8 * WN), BM = (8 / WN) * 16 * WMT;
     extern __shared__ __align__(16) float smem[];
     float (*xs)[SLD] = reinterpret_cast<float (*)[SLD]>(smem);                     // [STAGES * BM][SLD]
     float (*ws)[SLD] = reinterpret_cast<float (*)[SLD]>(smem + STAGES * BM * SLD); // [STAGES * BN][SLD]
+    float (*wl)[SLD] = reinterpret_cast<float (*)[SLD]>(smem + STAGES * (BM + BN) * SLD); // tails of ws (PRE)
     int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
-    int wm = warp % 4, wn = warp / 4;
+    int wm = warp % (8 / WN), wn = warp / (8 / WN);
     int g = lane >> 2, q = lane & 3;
     int o0 = blockIdx.y * BN;
     bool vec = ldx % 4 == 0 && in % 4 == 0 && ((reinterpret_cast<unsigned long long>(X) & 15) == 0)
@@ -432,12 +457,24 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
     for (int s = 0; s < STAGES - 1; s++) load(s);
     for (int it = 0; it < total; it++) {
         asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2));  // this k-tile's group has landed
+        int s = it % STAGES;
+        if (PRE) {  // each thread splits the W pieces it copied itself (visible to it after the wait): once per
+                    // block instead of in each of the 8 warps that read them
+            for (int p = tid; p < BN * (SBK / 4); p += 256) {
+                int n = s * BN + p / (SBK / 4), c = (p % (SBK / 4)) * 4;
+                float4 v = *reinterpret_cast<float4*>(&ws[n][c]);
+                uint4 h = make_uint4(tf32_head(v.x), tf32_head(v.y), tf32_head(v.z), tf32_head(v.w));
+                *reinterpret_cast<uint4*>(&ws[n][c]) = h;
+                if (PASSES == 3)
+                    *reinterpret_cast<uint4*>(&wl[n][c]) = make_uint4(tf32_tail(v.x, h.x), tf32_tail(v.y, h.y),
+                                                                      tf32_tail(v.z, h.z), tf32_tail(v.w, h.w));
+            }
+        }
         __syncthreads();    // ... for every thread; and every thread is done with the stage the next load refills
         load(it + STAGES - 1);
-        int s = it % STAGES;
 #pragma unroll
         for (int kk = 0; kk < SBK; kk += 8)
-            mma_k8<BN, PASSES, SLD, WMT, NORM>(acc, xs + s * BM, ws + s * BN, kk, wm, wn, g, q, ss);
+            mma_k8<BN, PASSES, SLD, WMT, NORM, WN, PRE>(acc, xs + s * BM, ws + s * BN, kk, wm, wn, g, q, ss, wl + s * BN);
         if (it % kTiles == kTiles - 1) {
             long long t0 = (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM;
             if (NORM) {  // a row's squares are spread over its 4 lanes q
@@ -451,7 +488,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                         ss[i][h] = rsqrtf(v / in + eps);
                     }
             }
-            gemm_tc_store<BN, NT, WMT, NORM>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode, ss);
+            gemm_tc_store<BN, NT, WMT, NORM, WN>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode, ss);
 #pragma unroll
             for (int i = 0; i < WMT; i++) {
                 ss[i][0] = ss[i][1] = 0.0f;
@@ -466,14 +503,15 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
 }
 #define GEMM_S_ARGS GEMM_ARGS, float eps
 #define GEMM_S_PASS GEMM_PASS, eps
-// Dynamic shared memory: gemm_tcs_smem_bytes<WMT, STAGES>(64) (GpuKernels sets it at launch).
+// Dynamic shared memory: STAGES * (BM + 2 * 64) rows of SLD floats (GpuKernels.streamingShape). Shipped: all 8
+// warps along tokens, 32 tokens x 64 outputs each (BM 256), W split once per k-tile.
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 3, false>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 3, true>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, 3, false>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, 3, true>(GEMM_S_PASS); }
-// variants for GpuBench: 4 stages; 64 tokens per warp (BM 256)
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_st4(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 4, false>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 1) gemm_tf32x3_s64_m4(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 4, 3, false>(GEMM_S_PASS); }
+// variants for GpuBench: 4 x 2 warps of 32 x 32 (w2, BM 128); W split in every warp (nopre)
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_w2(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 3, false, 2>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_nopre(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, 3, false, 1, false>(GEMM_S_PASS); }
 
 // 64-output tiles only: the 128-output ones need 180+ registers (one block per SM) and measured slower
 // (H200, docs/benchmarks.md). 3xTF32 without the cp.async pipeline, which gave it nothing (its time goes to

@@ -135,11 +135,14 @@ final class GpuKernels {
     record StreamingGemm(CUfunction function, int tokenTile, int smemBytes, int blocksPerSm) {
     }
 
-    /** The tiles and stages of the streaming GEMM kernels named in mamba.cu: gemm_{tf32x3,tf32}[_norm]_s64[_st4|_m4]. */
+    /**
+     * Token tile and dynamic shared memory of the streaming GEMM kernels named in mamba.cu:
+     * gemm_{tf32x3,tf32}[_norm]_s64 (256 tokens), and the benchmark variants _w2 (128) and _nopre (256); 3 stages
+     * of (tokens + 2 x 64 outputs: heads and tails of W) rows of 20 floats.
+     */
     static int[] streamingShape(String name) {
-        int warpTiles = name.endsWith("_m4") ? 4 : 2, stages = name.endsWith("_st4") ? 4 : 3;
-        int tokenTile = 64 * warpTiles;
-        return new int[] {tokenTile, stages * (tokenTile + 64) * (16 + 4) * 4};
+        int tokenTile = name.endsWith("_w2") ? 128 : 256, stages = 3;
+        return new int[] {tokenTile, stages * (tokenTile + 2 * 64) * (16 + 4) * 4};
     }
 
     private static StreamingGemm streaming(GpuContext ctx, String name) {
@@ -156,7 +159,7 @@ final class GpuKernels {
         oneShotGemm = ctx.function(name);
     }
 
-    /** Benchmarks only: another streaming instantiation (e.g. gemm_tf32x3_s64_st4) for plain products. */
+    /** Benchmarks only: another streaming instantiation (e.g. gemm_tf32x3_s64_w2) for plain products. */
     GpuKernels withStreamingVariant(GpuContext ctx, String name) {
         return new GpuKernels(this, streaming(ctx, name));
     }

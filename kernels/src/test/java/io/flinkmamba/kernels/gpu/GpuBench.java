@@ -285,7 +285,7 @@ public final class GpuBench {
             java.util.List<GpuKernels> others = new java.util.ArrayList<>(java.util.List.of(old));
             java.util.List<String> labels = new java.util.ArrayList<>(java.util.List.of("one-shot"));
             if (mode == GpuPrecision.TF32X3) {
-                for (String v : new String[] {"gemm_tf32x3_s64_st4", "gemm_tf32x3_s64_m4"}) {
+                for (String v : new String[] {"gemm_tf32x3_s64_w2", "gemm_tf32x3_s64_nopre"}) {
                     others.add(k.withStreamingVariant(ctx, v));
                     labels.add(v);
                 }

@@ -196,12 +196,11 @@ class GpuCpuSideTest {
 
     @Test
     void streamingGemmShapesMatchTheKernelsInstantiations() {
-        // gemm_tcs_impl<64, P, WMT, STAGES>: STAGES * (64 * WMT + 64) rows of 20 floats
-        assertArrayEquals(new int[] {128, 3 * 192 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64"));
-        assertArrayEquals(new int[] {128, 3 * 192 * 80}, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
-        assertArrayEquals(new int[] {128, 4 * 192 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_st4"));
-        assertArrayEquals(new int[] {256, 3 * 320 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_m4"));
-        assertTrue(GpuKernels.streamingShape("gemm_tf32x3_s64")[1] <= 48 * 1024, "the default fits without opt-in");
+        // gemm_tcs_impl<64, P, WMT, STAGES, NORM, WN>: STAGES * ((8 / WN) * 16 * WMT + 2 * 64) rows of 20 floats
+        assertArrayEquals(new int[] {256, 3 * 384 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64"));
+        assertArrayEquals(new int[] {256, 3 * 384 * 80}, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
+        assertArrayEquals(new int[] {128, 3 * 256 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_w2"));
+        assertArrayEquals(new int[] {256, 3 * 384 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_nopre"));
     }
 
     @Test

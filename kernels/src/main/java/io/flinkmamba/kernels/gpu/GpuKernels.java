@@ -37,8 +37,11 @@ final class GpuKernels {
     static final int TENSOR_CORE_MIN_IN = 32;
 
     private final CUfunction rmsnorm, simtNarrow, simtWide, conv, scan, scanDt;
-    /** The streaming tensor-core GEMMs of the precision (null for FP32): plain, and with in_proj's RMSNorm fused. */
-    private final StreamingGemm tensorGemm, tensorNormGemm;
+    /**
+     * The streaming tensor-core GEMMs of the precision (null for FP32): 64-output tiles, 48-output tiles (for
+     * x_proj's r + 2N <= 48 outputs), and in_proj with its RMSNorm fused.
+     */
+    private final StreamingGemm tensorGemm, narrowTensorGemm, tensorNormGemm;
     private final int multiprocessors;
     /** Benchmarks only: a one-shot tensor-core kernel (gemm_*_n64, the previous ones) instead of the streaming one. */
     private CUfunction oneShotGemm;
@@ -60,6 +63,7 @@ final class GpuKernels {
         simtWide = ctx.function("gemm_xwt_n128");
         multiprocessors = ctx.multiprocessors;
         tensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s64");
+        narrowTensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s48");
         tensorNormGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_norm_s64");
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
@@ -103,7 +107,8 @@ final class GpuKernels {
                         ints(mode));
                 return;
             }
-            launchStreaming(tensorGemm, x, ldx, tokens, in, w, out, bias, y, ldy, mode, 0f, st);
+            StreamingGemm g = out <= 48 && narrowTensorGemm != null ? narrowTensorGemm : tensorGemm;
+            launchStreaming(g, x, ldx, tokens, in, w, out, bias, y, ldy, mode, 0f, st);
             return;
         }
         // CUDA cores: 64-output tiles when that covers the projection (x_proj, out_proj at small D), else 128
@@ -131,27 +136,43 @@ final class GpuKernels {
         launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_STORE, eps, st);
     }
 
-    /** Kernel, token tile and dynamic shared memory of a gemm_tcs_impl instantiation, and its blocks per SM. */
-    record StreamingGemm(CUfunction function, int tokenTile, int smemBytes, int blocksPerSm) {
+    /** A gemm_tcs_impl instantiation: its function, shape and how many of its blocks fit on an SM. */
+    record StreamingGemm(CUfunction function, StreamingShape shape, int blocksPerSm) {
+    }
+
+    /** Tiles, block size and dynamic shared memory of a gemm_tcs_impl instantiation (must match mamba.cu). */
+    record StreamingShape(int tokenTile, int outTile, int threads, int smemBytes) {
     }
 
     /**
-     * Token tile and dynamic shared memory of the streaming GEMM kernels named in mamba.cu:
-     * gemm_{tf32x3,tf32}[_norm]_s64 (256 tokens), and the benchmark variants _w2 (128) and _nopre (256); 3 stages
-     * of (tokens + 2 x 64 outputs: heads and tails of W) rows of 20 floats.
+     * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates gemm_tcs_impl<BN, passes,
+     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48, and the benchmark variants. Shared memory:
+     * STAGES x (32·NW tokens + BN outputs) rows of KB + 4 floats.
      */
-    static int[] streamingShape(String name) {
-        int tokenTile = name.endsWith("_w2") ? 128 : 256, stages = 3;
-        return new int[] {tokenTile, stages * (tokenTile + 2 * 64) * (16 + 4) * 4};
+    static StreamingShape streamingShape(String name) {
+        String kind = name.replaceFirst("^gemm_tf32(x3)?(_norm)?_", "");
+        return switch (kind) {
+            case "s64" -> shape(64, 2, 8, 32);
+            case "s48" -> shape(48, 3, 8, 16);
+            case "s64_k16" -> shape(64, 3, 8, 16);
+            case "s48_k32" -> shape(48, 2, 8, 32);
+            default -> throw new IllegalArgumentException("no streaming GEMM kernel " + name);
+        };
+    }
+
+    private static StreamingShape shape(int outTile, int stages, int warps, int kTile) {
+        int tokenTile = 32 * warps;
+        return new StreamingShape(tokenTile, outTile, 32 * warps, stages * (tokenTile + outTile) * (kTile + 4) * 4);
     }
 
     private static StreamingGemm streaming(GpuContext ctx, String name) {
         CUfunction f = ctx.function(name);
-        int[] shape = streamingShape(name);
-        JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shape[1]);
+        StreamingShape shape = streamingShape(name);
+        JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                shape.smemBytes());
         int[] blocks = new int[1];
-        JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, f, 256, shape[1]);
-        return new StreamingGemm(f, shape[0], shape[1], Math.max(1, blocks[0]));
+        JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, f, shape.threads(), shape.smemBytes());
+        return new StreamingGemm(f, shape, Math.max(1, blocks[0]));
     }
 
     /** Benchmarks only: time a one-shot tensor-core kernel (gemm_tf32x3_n64, gemm_tf32_n64) instead. */
@@ -159,7 +180,7 @@ final class GpuKernels {
         oneShotGemm = ctx.function(name);
     }
 
-    /** Benchmarks only: another streaming instantiation (e.g. gemm_tf32x3_s64_w2) for plain products. */
+    /** Benchmarks only: another streaming instantiation (e.g. gemm_tf32x3_s64_k16) for plain products. */
     GpuKernels withStreamingVariant(GpuContext ctx, String name) {
         return new GpuKernels(this, streaming(ctx, name));
     }
@@ -176,24 +197,27 @@ final class GpuKernels {
         this.multiprocessors = base.multiprocessors;
         System.arraycopy(base.convFixed, 0, this.convFixed, 0, convFixed.length);
         this.tensorGemm = variant;
+        this.narrowTensorGemm = null;
         this.tensorNormGemm = null;
     }
 
     /**
-     * Persistent grid: one column of blocks per 64 outputs, and as many token lanes as fit on the device at
+     * Persistent grid: one column of blocks per output tile, and as many token lanes as fit on the device at
      * once with all columns resident (so each X tile is read by all columns about together), at most one per tile.
      */
-    static int streamingLanes(int tokens, int tokenTile, int out, int multiprocessors, int blocksPerSm) {
-        int tiles = ceil(tokens, tokenTile), columns = ceil(out, 64);
+    static int streamingLanes(int tokens, int tokenTile, int columns, int multiprocessors, int blocksPerSm) {
+        int tiles = ceil(tokens, tokenTile);
         return Math.max(1, Math.min(tiles, multiprocessors * blocksPerSm / columns));
     }
 
     private void launchStreaming(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out,
                                  CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUstream st) {
-        int lanes = streamingLanes(tokens, g.tokenTile(), out, multiprocessors, g.blocksPerSm());
+        StreamingShape shape = g.shape();
+        int columns = ceil(out, shape.outTile());
+        int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
         Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
                 Pointer.to(y), ints(ldy), ints(mode), Pointer.to(new float[] {eps})};
-        JCudaDriver.cuLaunchKernel(g.function(), lanes, ceil(out, 64), 1, 256, 1, 1, g.smemBytes(), st,
+        JCudaDriver.cuLaunchKernel(g.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
                 Pointer.to(args), null);
     }
 

@@ -54,6 +54,12 @@ public final class GpuBench {
             return;
         }
         if (args.length > 0 && args[0].equals("layers")) { // the layer breakdowns and the forward, default mode only
+            for (String v : new String[] {"scan_dt_n16", "scan_dt_n16_lb5"}) {
+                variant = v;
+                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+            }
+            variant = null;
             for (GpuPrecision mode : GpuPrecision.values()) {
                 breakdown(ctx, 64, 16_384, 64, mode);
                 breakdown(ctx, 256, 4_096, 64, mode);
@@ -285,7 +291,7 @@ public final class GpuBench {
             java.util.List<GpuKernels> others = new java.util.ArrayList<>(java.util.List.of(old));
             java.util.List<String> labels = new java.util.ArrayList<>(java.util.List.of("one-shot"));
             if (mode == GpuPrecision.TF32X3) {
-                for (String v : new String[] {"gemm_tf32x3_s64_w2", "gemm_tf32x3_s64_nopre"}) {
+                for (String v : new String[] {"gemm_tf32x3_s64_k16", "gemm_tf32x3_s48_k32"}) {
                     others.add(k.withStreamingVariant(ctx, v));
                     labels.add(v);
                 }

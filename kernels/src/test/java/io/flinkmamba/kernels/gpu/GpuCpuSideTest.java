@@ -186,6 +186,7 @@ class GpuCpuSideTest {
             if (mode.kernelName != null) {
                 names.add(mode.kernelName + "_s64");
                 names.add(mode.kernelName + "_norm_s64");
+                names.add(mode.kernelName + "_s48");
             }
         }
         for (String k : names) { // every kernel GpuKernels loads: a missing one would fail only on a GPU
@@ -196,20 +197,23 @@ class GpuCpuSideTest {
 
     @Test
     void streamingGemmShapesMatchTheKernelsInstantiations() {
-        // gemm_tcs_impl<64, P, WMT, STAGES, NORM, WN>: STAGES * ((8 / WN) * 16 * WMT + 2 * 64) rows of 20 floats
-        assertArrayEquals(new int[] {256, 3 * 384 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64"));
-        assertArrayEquals(new int[] {256, 3 * 384 * 80}, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
-        assertArrayEquals(new int[] {128, 3 * 256 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_w2"));
-        assertArrayEquals(new int[] {256, 3 * 384 * 80}, GpuKernels.streamingShape("gemm_tf32x3_s64_nopre"));
+        // gemm_tcs_impl<BN, P, STAGES, NORM, NW, KB>: 32 * NW tokens; STAGES * (32 * NW + BN) rows of KB + 4 floats
+        GpuKernels.StreamingShape s64 = new GpuKernels.StreamingShape(256, 64, 256, 2 * 320 * 36 * 4);
+        assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_s64"));
+        assertEquals(s64, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
+        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 3 * 304 * 20 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48"));
+        assertEquals(new GpuKernels.StreamingShape(256, 64, 256, 3 * 320 * 20 * 4), GpuKernels.streamingShape("gemm_tf32x3_s64_k16"));
+        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48_k32"));
+        assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_tf32x3_s96"));
     }
 
     @Test
     void streamingGemmGridFillsTheDeviceOnceAndNeverExceedsTheTiles() {
         // 132 SMs x 2 blocks, in_proj at hidden 64 (256 outputs = 4 columns): 66 lanes of token tiles
-        assertEquals(66, GpuKernels.streamingLanes(1 << 20, 128, 256, 132, 2));
-        assertEquals(3, GpuKernels.streamingLanes(300, 128, 256, 132, 2), "3 tiles: one lane each");
-        assertEquals(1, GpuKernels.streamingLanes(1, 128, 36, 132, 2));
-        assertEquals(1, GpuKernels.streamingLanes(1 << 20, 128, 64 * 1000, 132, 2), "more columns than fit: one lane");
+        assertEquals(66, GpuKernels.streamingLanes(1 << 20, 256, 4, 132, 2));
+        assertEquals(2, GpuKernels.streamingLanes(300, 256, 4, 132, 2), "2 tiles: one lane each");
+        assertEquals(1, GpuKernels.streamingLanes(1, 256, 1, 132, 2));
+        assertEquals(1, GpuKernels.streamingLanes(1 << 20, 256, 1000, 132, 2), "more columns than fit: one lane");
     }
 
     @Test

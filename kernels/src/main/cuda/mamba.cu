@@ -483,17 +483,17 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
 #define GEMM_S_ARGS GEMM_ARGS, float eps
 #define GEMM_S_PASS GEMM_PASS, eps
 // Dynamic shared memory: STAGES * (BM + BN) rows of KB + 4 floats (GpuKernels.streamingShape). Shipped: 8 warps
-// (BM 256); 64-output tiles with k-tiles of 32 in 2 stages (faster than 16 in 3 by 5-10%, H200), and 48-output
-// tiles (x_proj's r + 2N <= 48 outputs) with k-tiles of 16 in 3 stages.
+// (BM 256), k-tiles of 32 in 2 stages (faster than 16 in 3 by 5-10%, H200); 64-output tiles, and 48-output
+// tiles for x_proj's r + 2N <= 48 outputs.
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 3, false>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 3, false>(GEMM_S_PASS); }
-// variants for GpuBench: the 64-output tiles with k-tiles of 16 in 3 stages; the 48-output ones with 32 in 2
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32>(GEMM_S_PASS); }
+// variants for GpuBench: k-tiles of 16 in 3 stages
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_k16(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 3, false>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_k32(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_k16(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 3, false>(GEMM_S_PASS); }
 
 // 64-output tiles only: the 128-output ones need 180+ registers (one block per SM) and measured slower
 // (H200, docs/benchmarks.md). 3xTF32 without the cp.async pipeline, which gave it nothing (its time goes to

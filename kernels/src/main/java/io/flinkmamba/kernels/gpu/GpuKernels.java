@@ -153,9 +153,9 @@ final class GpuKernels {
         String kind = name.replaceFirst("^gemm_tf32(x3)?(_norm)?_", "");
         return switch (kind) {
             case "s64" -> shape(64, 2, 8, 32);
-            case "s48" -> shape(48, 3, 8, 16);
+            case "s48" -> shape(48, 2, 8, 32);
             case "s64_k16" -> shape(64, 3, 8, 16);
-            case "s48_k32" -> shape(48, 2, 8, 32);
+            case "s48_k16" -> shape(48, 3, 8, 16);
             default -> throw new IllegalArgumentException("no streaming GEMM kernel " + name);
         };
     }

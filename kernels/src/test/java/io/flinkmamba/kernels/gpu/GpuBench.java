@@ -291,7 +291,7 @@ public final class GpuBench {
             java.util.List<GpuKernels> others = new java.util.ArrayList<>(java.util.List.of(old));
             java.util.List<String> labels = new java.util.ArrayList<>(java.util.List.of("one-shot"));
             if (mode == GpuPrecision.TF32X3) {
-                for (String v : new String[] {"gemm_tf32x3_s64_k16", "gemm_tf32x3_s48_k32"}) {
+                for (String v : new String[] {"gemm_tf32x3_s64_k16", "gemm_tf32x3_s48_k16"}) {
                     others.add(k.withStreamingVariant(ctx, v));
                     labels.add(v);
                 }

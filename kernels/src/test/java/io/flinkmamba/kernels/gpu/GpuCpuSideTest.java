@@ -201,9 +201,9 @@ class GpuCpuSideTest {
         GpuKernels.StreamingShape s64 = new GpuKernels.StreamingShape(256, 64, 256, 2 * 320 * 36 * 4);
         assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_s64"));
         assertEquals(s64, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
-        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 3 * 304 * 20 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48"));
+        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48"));
         assertEquals(new GpuKernels.StreamingShape(256, 64, 256, 3 * 320 * 20 * 4), GpuKernels.streamingShape("gemm_tf32x3_s64_k16"));
-        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48_k32"));
+        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 3 * 304 * 20 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48_k16"));
         assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_tf32x3_s96"));
     }
 

@@ -23,7 +23,8 @@ import java.util.List;
  * previous chunk's results out of and the next chunk's inputs into page-locked memory. A chunk
  * travels as three contiguous copies (offsets, token rows, states), never one per sequence.
  *
- * <p>Per layer on the device: rmsnorm → in_proj GEMM → conv+SiLU (carrying each sequence's window
+ * <p>Per layer on the device: rmsnorm → in_proj GEMM (one kernel with the norm folded in, on the tensor
+ * cores; see {@code GpuKernels.normGemm}) → conv+SiLU (carrying each sequence's window
  * in its state) → x_proj GEMM → fused selective scan with dt_proj + softplus, D skip and SiLU(z) gate
  * (state in registers; Δ computed in the scan from x_proj's δ columns for time_step_rank <= 16 and the
  * register-resident state sizes (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
@@ -49,7 +50,7 @@ public final class GpuBatchForward implements BatchForward {
     private final GpuContext ctx;
     private final DeviceWeights weights;
     private final GpuKernels kernels;
-    /** Δ computed inside the scan (no dt_proj GEMM, no Δ buffer traffic). */
+    /** Δ computed inside the scan (no dt_proj GEMM, no Δ buffer: the chunk buffers leave it out). */
     private final boolean fuseDt;
     private final int maxTokens;
     private final int maxSeqs;
@@ -174,6 +175,7 @@ public final class GpuBatchForward implements BatchForward {
             seqCap = Math.max(seqs, Math.min(maxSeqs, Math.max(seqCap, 1) * 2));
             int d = c.hiddenSize(), e = c.intermediateSize();
             long t = tokenCap;
+            // x, h, xz, u, bc, Δ (none when fused: dt then aliases y and is never used), y, states, offsets
             long[] sizes = {t * d, t * d, t * 2 * e, t * e, t * c.xProjRows(), fuseDt ? 0 : t * e, t * e,
                     (long) seqCap * c.stateFloats(), seqCap + 1L};
             long total = 0;

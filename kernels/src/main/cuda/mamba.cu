@@ -148,14 +148,12 @@ extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n64(GEMM_ARGS) { gemm
 extern "C" __global__ void __launch_bounds__(256) gemm_xwt_n128(GEMM_ARGS) { gemm_impl<128>(GEMM_PASS); }
 
 // The same product on the tensor cores: mma.sync m16n8k8 with TF32 inputs and float32 accumulators.
-// PASSES = 3 is "3xTF32": each operand is split into a TF32 head and the TF32-rounded remainder, and
+// PASSES = 3 is "3xTF32": each operand is split into a TF32 head and the TF32 remainder, and
 // head·head + head·tail + tail·head recovers float32 accuracy (the dropped tail·tail is ~2^-22 relative),
 // so results stay within the forward's 1e-5 of the CPU path; PASSES = 1 is plain TF32 (10-bit mantissa,
-// the opt-in mode flinkmamba.gpu.gemm=tf32 with its own tolerance). Block tile 128 tokens x BN outputs,
-// k-tiles of 32 through shared memory with rows padded to 36 floats, which makes the fragment loads below
-// conflict-free (lane (g, q) reads bank 4g + q). 8 warps: 4 along tokens (32 each) x 2 along outputs.
-#define TBK 32
-#define TLD (TBK + 4)
+// the opt-in mode flinkmamba.gpu.gemm=tf32 with its own tolerance). Each warp computes 32 tokens (two m16
+// tiles) x BN outputs (BN/8 n8 tiles); fragment coordinates g = lane / 4, q = lane % 4 (PTX ISA: groupID,
+// threadID_in_group).
 // The TF32 head of v, rounded to nearest (ties away from zero) with two integer instructions: on sm_90
 // cvt.rna.tf32.f32 is a sequence of several, and the operand splits dominated the GEMMs' instruction count.
 // Past ±3.4e38 it gives inf (unlike cvt): far outside what a layer's activations and weights hold.
@@ -171,26 +169,25 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-// Stores a warp's accumulators (i, j, v): token wm*32 + i*16 + g (+8 for v >= 2), output
-// wn*BN/2 + j*8 + 2q (+1 for odd v), with bias and the epilogue mode; two adjacent outputs per 8-byte store.
-// WMT m16 tiles per warp (rows wm*16*WMT + i*16 + ...), WN warps along the outputs (BN/WN each); a row scale (the fused RMSNorm's 1/rms) multiplies
-// the product before the bias when given.
-template <int BN, int NT, int WMT = 2, bool SCALE = false, int WN = 2>
-__device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long long t0, int o0, int wm, int wn, int g, int q,
+// Stores warp wm's accumulators (i, j, v): token wm*32 + i*16 + g (+8 for v >= 2), output j*8 + 2q (+1 for
+// odd v) of the block's column, with bias and the epilogue mode; two adjacent outputs per 8-byte store. A
+// row scale (the fused RMSNorm's 1/rms, per (i, row g or g + 8)) multiplies the product before the bias.
+template <int NT, bool SCALE>
+__device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long t0, int o0, int wm, int g, int q,
                                               int tokens, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode,
                                               const float (*rowScale)[2] = nullptr) {
     bool vec = (ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0);
 #pragma unroll
-    for (int i = 0; i < WMT; i++)
+    for (int i = 0; i < 2; i++)
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            long long t = t0 + wm * 16 * WMT + i * 16 + g + h * 8;
+            long long t = t0 + wm * 32 + i * 16 + g + h * 8;
             if (t >= tokens) continue;
             float sc = SCALE ? rowScale[i][h] : 1.0f;
 #pragma unroll
             for (int j = 0; j < NT; j++) {
-                int o = o0 + wn * (BN / WN) + j * 8 + 2 * q;
+                int o = o0 + j * 8 + 2 * q;
                 if (o >= out) continue;
                 float* dst = Y + t * ldy + o;
                 float v0 = (SCALE ? acc[i][j][2 * h] * sc : acc[i][j][2 * h]) + (bias != nullptr ? bias[o] : 0.0f);
@@ -213,17 +210,18 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long lon
             }
         }
 }
-// One 8-deep step of a k-tile for a warp's 32 x BN/2 block: load its A and B fragments from the shared
-// tiles (rows padded to LD floats), split them into TF32 head and tail for 3xTF32, and accumulate.
-// WMT m16 tiles per warp along tokens, WN warps along the outputs; SQ also sums the squares of the A values the lane loads, per row
-// (ss[i][0]: row g, ss[i][1]: row g + 8), for the fused RMSNorm.
-template <int BN, int PASSES, int LD, int WMT = 2, bool SQ = false, int WN = 2>
-__device__ __forceinline__ void mma_k8(float (&acc)[WMT][BN / (8 * WN)][4], const float (*xs)[LD], const float (*ws)[LD],
-                                       int kk, int wm, int wn, int g, int q, float (*ss)[2] = nullptr) {
+// One 8-deep step of a k-tile for warp wm's 32 x BN block: load its A and B fragments from the shared
+// tiles (rows padded to LD floats), split them into TF32 head and tail for 3xTF32, and accumulate. SQ also
+// sums the squares of the A values the lane loads, per row (ss[i][0]: row g, ss[i][1]: row g + 8), for the
+// fused RMSNorm.
+template <int BN, int PASSES, int LD, bool SQ>
+__device__ __forceinline__ void mma_k8(float (&acc)[2][BN / 8][4], const float (*xs)[LD], const float (*ws)[LD],
+                                       int kk, int wm, int g, int q, float (&ss)[2][2]) {
+    constexpr int WMT = 2, NT = BN / 8;
     unsigned ah[WMT][4], al[WMT][4];
 #pragma unroll
     for (int i = 0; i < WMT; i++) {
-        int row = wm * 16 * WMT + i * 16 + g;
+        int row = wm * 32 + i * 16 + g;
         float v[4] = {xs[row][kk + q], xs[row + 8][kk + q], xs[row][kk + q + 4], xs[row + 8][kk + q + 4]};
         if (SQ) {
             ss[i][0] = fmaf(v[0], v[0], fmaf(v[2], v[2], ss[i][0]));
@@ -235,20 +233,19 @@ __device__ __forceinline__ void mma_k8(float (&acc)[WMT][BN / (8 * WN)][4], cons
             al[i][x] = PASSES == 3 ? tf32_tail(v[x], ah[i][x]) : 0u;
         }
     }
-    constexpr int NT = BN / (8 * WN);
     unsigned bh[NT][2], bl[NT][2];
 #pragma unroll
     for (int j = 0; j < NT; j++) {
-        int col = wn * (BN / WN) + j * 8 + g;
+        int col = j * 8 + g;
         float w0 = ws[col][kk + q], w1 = ws[col][kk + q + 4];
         bh[j][0] = tf32_head(w0);
         bh[j][1] = tf32_head(w1);
         bl[j][0] = PASSES == 3 ? tf32_tail(w0, bh[j][0]) : 0u;
         bl[j][1] = PASSES == 3 ? tf32_tail(w1, bh[j][1]) : 0u;
     }
-    // pass by pass over all (i, j): consecutive mma go to different accumulators, so none waits on the
-    // previous one's result (in (i, j) order each waited on its predecessor: the profile's "stall wait").
-    // Per accumulator the small products still come first: they would be lost after the large one.
+    // pass by pass over all (i, j), so that consecutive mma go to different accumulators (measured: no
+    // slower than (i, j) order); per accumulator the small products come first, as they would be lost after
+    // the large one.
     if (PASSES == 3) {
 #pragma unroll
         for (int j = 0; j < NT; j++)
@@ -264,118 +261,20 @@ __device__ __forceinline__ void mma_k8(float (&acc)[WMT][BN / (8 * WN)][4], cons
 #pragma unroll
         for (int i = 0; i < WMT; i++) mma_tf32(acc[i][j], ah[i], bh[j][0], bh[j][1]);
 }
-template <int BN, int PASSES>
-__device__ __forceinline__ void gemm_tc_impl(const float* __restrict__ X, int ldx, int tokens, int in,
-                                             const float* __restrict__ W, int out, const float* __restrict__ bias,
-                                             float* __restrict__ Y, int ldy, int mode) {
-    constexpr int NT = BN / 16;                 // n8 tiles per warp (a warp covers BN/2 outputs)
-    __shared__ __align__(16) float xs[GBM][TLD];
-    __shared__ __align__(16) float ws[BN][TLD];
-    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
-    int wm = warp % 4, wn = warp / 4;
-    int g = lane >> 2, q = lane & 3;            // fragment coordinates (PTX ISA: groupID, threadID_in_group)
-    long long t0 = (long long)blockIdx.x * GBM;
-    int o0 = blockIdx.y * BN;
-    float acc[2][NT][4];
-#pragma unroll
-    for (int i = 0; i < 2; i++)
-#pragma unroll
-        for (int j = 0; j < NT; j++)
-#pragma unroll
-            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
-    for (int k0 = 0; k0 < in; k0 += TBK) {
-        // a warp loads 32 consecutive k of one row: 128 coalesced bytes
-#pragma unroll
-        for (int p = 0; p < (GBM * TBK) / 256; p++) {
-            int idx = p * 256 + tid, m = idx / TBK, k = idx % TBK;
-            long long t = t0 + m;
-            xs[m][k] = (t < tokens && k0 + k < in) ? X[t * ldx + k0 + k] : 0.0f;
-        }
-#pragma unroll
-        for (int p = 0; p < (BN * TBK) / 256; p++) {
-            int idx = p * 256 + tid, n = idx / TBK, k = idx % TBK;
-            int o = o0 + n;
-            ws[n][k] = (o < out && k0 + k < in) ? W[(long long)o * in + k0 + k] : 0.0f;
-        }
-        __syncthreads();
-#pragma unroll
-        for (int kk = 0; kk < TBK; kk += 8) mma_k8<BN, PASSES>(acc, xs, ws, kk, wm, wn, g, q);
-        __syncthreads();
-    }
-    gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);
-}
-
-// The tensor-core GEMM with its global loads overlapped with the mma work: k-tiles of 16 go through two
-// shared-memory stages by cp.async (4-byte copies: any row stride; out-of-range elements zero-filled),
-// so tile k+1 is in flight while tile k is multiplied. Rows padded to 20 floats: lane (g, q) reads bank
-// 20g + q mod 32, all distinct.
-#define PBK 16
-#define PLD (PBK + 4)
 __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool valid) {
     unsigned d = (unsigned)__cvta_generic_to_shared(dst);
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(d), "l"(src), "r"(valid ? 4 : 0));
 }
-template <int BN, int PASSES>
-__device__ __forceinline__ void gemm_tcp_impl(const float* __restrict__ X, int ldx, int tokens, int in,
-                                              const float* __restrict__ W, int out, const float* __restrict__ bias,
-                                              float* __restrict__ Y, int ldy, int mode) {
-    constexpr int NT = BN / 16;
-    __shared__ __align__(16) float xs[2][GBM][PLD];
-    __shared__ __align__(16) float ws[2][BN][PLD];
-    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
-    int wm = warp % 4, wn = warp / 4;
-    int g = lane >> 2, q = lane & 3;
-    long long t0 = (long long)blockIdx.x * GBM;
-    int o0 = blockIdx.y * BN;
-    float acc[2][NT][4];
-#pragma unroll
-    for (int i = 0; i < 2; i++)
-#pragma unroll
-        for (int j = 0; j < NT; j++)
-#pragma unroll
-            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
-    auto load = [&](int stage, int k0) {
-#pragma unroll
-        for (int p = 0; p < (GBM * PBK) / 256; p++) {
-            int idx = p * 256 + tid, m = idx / PBK, k = idx % PBK;
-            long long t = t0 + m;
-            bool ok = t < tokens && k0 + k < in;
-            cp_async4(&xs[stage][m][k], ok ? X + t * ldx + k0 + k : X, ok);
-        }
-#pragma unroll
-        for (int p = 0; p < (BN * PBK) / 256; p++) {
-            int idx = p * 256 + tid, n = idx / PBK, k = idx % PBK;
-            int o = o0 + n;
-            bool ok = o < out && k0 + k < in;
-            cp_async4(&ws[stage][n][k], ok ? W + (long long)o * in + k0 + k : W, ok);
-        }
-        asm volatile("cp.async.commit_group;");
-    };
-    int tiles = (in + PBK - 1) / PBK;
-    load(0, 0);
-    for (int kt = 0; kt < tiles; kt++) {
-        int stage = kt & 1;
-        if (kt + 1 < tiles) {
-            load(stage ^ 1, (kt + 1) * PBK);
-            asm volatile("cp.async.wait_group 1;");
-        } else {
-            asm volatile("cp.async.wait_group 0;");
-        }
-        __syncthreads();
-#pragma unroll
-        for (int kk = 0; kk < PBK; kk += 8) mma_k8<BN, PASSES>(acc, xs[stage], ws[stage], kk, wm, wn, g, q);
-        __syncthreads();   // the next iteration's load overwrites the stage read here
-    }
-    gemm_tc_store<BN, NT>(acc, t0, o0, wm, wn, g, q, tokens, out, bias, Y, ldy, mode);
-}
+
 // The streaming tensor-core GEMM the forward uses: persistent blocks, each owning one BN-output column
 // block and every gridDim.x-th tile of BM = 32 * NW tokens (each warp 32 tokens x all BN outputs, so a
 // warp splits each A value once and 8 warps share a W tile), run one flat loop over (tile, k-tile) through
 // STAGES shared-memory stages filled by cp.async (16-byte copies when rows are 16-byte aligned, else 4-byte
 // ones; past the end zero-filled), so the loads of the next k-tiles, and of the next tile, are in flight
-// while this one is multiplied, with one barrier per k-tile. (Measured on H200, docs/benchmarks.md: this
-// beats the one-shot kernels above by 10-15%; 4 x 2 warps of 32 x 32 were slower than 8 x 1 of 32 x 64, and
-// splitting W once per k-tile in shared memory instead of in every warp gained nothing.)
+// while this one is multiplied, with one barrier per k-tile. (Measured on H200, docs/benchmarks.md, fourth
+// session: 15-25% faster than the one-shot kernel it replaced, which waited on a global round trip per
+// k-tile; 4 x 2 warps of 32 x 32 were slower than 8 x 1 of 32 x 64, and splitting W once per k-tile in
+// shared memory instead of in every warp gained nothing.)
 // The grid is sized to the blocks that fit at once, so the blocks of all column blocks work on nearby
 // tiles and X is read from DRAM about once. NORM fuses the layer's RMSNorm: W holds in_proj·diag(norm
 // weight), the lanes sum the squares of the A values they load anyway, and the epilogue scales each row
@@ -453,7 +352,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
         int s = it % STAGES;
 #pragma unroll
         for (int kk = 0; kk < KB; kk += 8)
-            mma_k8<BN, PASSES, LD, WMT, NORM, 1>(acc, xs + s * BM, ws + s * BN, kk, wm, 0, g, q, ss);
+            mma_k8<BN, PASSES, LD, NORM>(acc, xs + s * BM, ws + s * BN, kk, wm, g, q, ss);
         if (it % kTiles == kTiles - 1) {
             long long t0 = (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM;
             if (NORM) {  // a row's squares are spread over its 4 lanes q
@@ -467,7 +366,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                         ss[i][h] = rsqrtf(v / in + eps);
                     }
             }
-            gemm_tc_store<BN, NT, WMT, NORM, 1>(acc, t0, o0, wm, 0, g, q, tokens, out, bias, Y, ldy, mode, ss);
+            gemm_tc_store<NT, NORM>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
 #pragma unroll
             for (int i = 0; i < WMT; i++) {
                 ss[i][0] = ss[i][1] = 0.0f;
@@ -484,7 +383,8 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
 #define GEMM_S_PASS GEMM_PASS, eps
 // Dynamic shared memory: STAGES * (BM + BN) rows of KB + 4 floats (GpuKernels.streamingShape). Shipped: 8 warps
 // (BM 256), k-tiles of 32 in 2 stages (faster than 16 in 3 by 5-10%, H200); 64-output tiles, and 48-output
-// tiles for x_proj's r + 2N <= 48 outputs.
+// tiles for x_proj's r + 2N <= 48 outputs. (128-output tiles need 180+ registers: one block per SM, slower
+// on H200 in the third session.)
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32>(GEMM_S_PASS); }
@@ -495,11 +395,6 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) 
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_k16(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 3, false>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_k16(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 3, false>(GEMM_S_PASS); }
 
-// 64-output tiles only: the 128-output ones need 180+ registers (one block per SM) and measured slower
-// (H200, docs/benchmarks.md). 3xTF32 without the cp.async pipeline, which gave it nothing (its time goes to
-// the three mma and the operand splits); plain TF32 with it, where it cut in_proj's time by a quarter.
-extern "C" __global__ void __launch_bounds__(256) gemm_tf32x3_n64(GEMM_ARGS) { gemm_tc_impl<64, 3>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_n64(GEMM_ARGS) { gemm_tcp_impl<64, 1>(GEMM_PASS); }
 
 // The same convolution for a kernel width known at compile time: the last K-1 pre values ride in
 // registers (each pre value is loaded once, not K times), and the window left behind is those registers.
@@ -588,7 +483,7 @@ extern "C" __global__ void conv_silu_k4(CONV_ARGS) { conv_silu_fixed<4>(CONV_PAS
 // to hide memory latency), and add their parts of s·C with shuffles. B and C of a chunk of tokens
 // are the same for every channel: staged once per block in shared memory.
 #define SCAN_CHUNK 32
-#define SCAN_GROUP 4   // tokens whose loads go ahead together in the variants; the shipped scans use 2 (SCAN_SHIP)
+#define SCAN_GROUP 2   // tokens whose loads go ahead together; the next group's are issued before this one's recurrence
 #define LOG2E 1.4426950408889634f
 #define DT_RMAX 16   // the fused-Δ scans stage dt_proj rows in shared memory: time_step_rank <= 16
 
@@ -622,10 +517,8 @@ __device__ __forceinline__ float softplus_sfu(float v) {
 }
 // FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
 // output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
-// GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic. PREV: the
-// inner loop as shipped before 2026-12 (exp2f with its denormal wrapper, B and C read from shared memory
-// one float at a time, IEEE softplus and SiLU), kept so that GpuBench measures the change in the same run.
-template <int NS, int SPLIT, int GROUP = SCAN_GROUP, bool PREV = false, bool FUSE_DT = false, bool PF = false>
+// GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic.
+template <int NS, int SPLIT, bool FUSE_DT>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ dtW, const float* __restrict__ dtB,
                                           const float* __restrict__ bc, int ldbc, int r,
@@ -634,10 +527,9 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                                           float* __restrict__ states, int stateFloats, int ssmOff,
                                           const float* __restrict__ aNeg, const float* __restrict__ dSkip,
                                           float* __restrict__ y, int e) {
-    constexpr int NP = NS / SPLIT;
-    // 16-byte aligned for the float4 reads (PREV: as before, 4-byte aligned, read one float at a time)
-    __shared__ __align__(PREV ? 4 : 16) float bs[SCAN_CHUNK][NS];
-    __shared__ __align__(PREV ? 4 : 16) float cs[SCAN_CHUNK][NS];
+    constexpr int NP = NS / SPLIT, GROUP = SCAN_GROUP;
+    __shared__ __align__(16) float bs[SCAN_CHUNK][NS];   // 16-byte aligned for the float4 reads
+    __shared__ __align__(16) float cs[SCAN_CHUNK][NS];
     __shared__ float ds[FUSE_DT ? SCAN_CHUNK : 1][FUSE_DT ? DT_RMAX : 1];
     __shared__ float wdt[FUSE_DT ? DT_RMAX : 1][FUSE_DT ? 128 : 1];   // [k][lane]: conflict-free
     int s = blockIdx.x;
@@ -679,8 +571,8 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
             }
         }
         __syncthreads();
-        // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence;
-        // PF: the next group's loads are issued before this group's recurrence runs (one group of latency hidden)
+        // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence, and
+        // the next group's loads before this group's recurrence runs (one group of latency hidden)
         auto fetch = [&](int g, float (&d)[GROUP], float (&uu)[GROUP], float (&zz)[GROUP]) {
 #pragma unroll
             for (int j = 0; j < GROUP; j++) {
@@ -690,7 +582,7 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                         float v = 0.0f;
 #pragma unroll 4
                         for (int i = 0; i < r; i++) v = fmaf(ds[g + j][i], wdt[i][threadIdx.x], v);
-                        d[j] = PREV ? softplus_f(v + bdt) : softplus_sfu(v + bdt);
+                        d[j] = softplus_sfu(v + bdt);
                     } else {
                         d[j] = dt[tok * e + chl];
                     }
@@ -703,52 +595,40 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
         fetch(0, dl, uv, zv);
         for (int g = 0; g < cl; g += GROUP) {
             float nd[GROUP], nu[GROUP], nz[GROUP];
-            if (PF && g + GROUP < cl) fetch(g + GROUP, nd, nu, nz);
-            if (!PF && g > 0) fetch(g, dl, uv, zv);
+            if (g + GROUP < cl) fetch(g + GROUP, nd, nu, nz);
 #pragma unroll
             for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {               // uniform across the block: shuffles stay converged
                     int t = g + j;
                     float du = dl[j] * uv[j];
                     float acc = 0.0f, acc2 = 0.0f;  // two chains: half the dependent FMA latency per token
-                    if (PREV) {
 #pragma unroll
-                        for (int n = 0; n < NP; n++) {
-                            float da = exp2f(dl[j] * a2[n]);
-                            st[n] = fmaf(da, st[n], du * bs[t][nb + n]);
-                            acc = fmaf(st[n], cs[t][nb + n], acc);
+                    for (int n = 0; n < NP; n += 4) {   // NP is a multiple of 4: one 16-byte load each of B, C
+                        float4 b4 = *reinterpret_cast<const float4*>(&bs[t][nb + n]);
+                        float4 c4 = *reinterpret_cast<const float4*>(&cs[t][nb + n]);
+                        float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
+#pragma unroll
+                        for (int m = 0; m < 4; m++) {
+                            float x = dl[j] * a2[n + m];
+                            float da = exp2_ftz(x);
+                            st[n + m] = fmaf(da, st[n + m], du * bv[m]);
+                            if (m % 2 == 0) acc = fmaf(st[n + m], cv[m], acc);
+                            else acc2 = fmaf(st[n + m], cv[m], acc2);
                         }
-                    } else {
-#pragma unroll
-                        for (int n = 0; n < NP; n += 4) {   // NP is a multiple of 4: one 16-byte load each of B, C
-                            float4 b4 = *reinterpret_cast<const float4*>(&bs[t][nb + n]);
-                            float4 c4 = *reinterpret_cast<const float4*>(&cs[t][nb + n]);
-                            float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
-#pragma unroll
-                            for (int m = 0; m < 4; m++) {
-                                float x = dl[j] * a2[n + m];
-                                float da = exp2_ftz(x);
-                                st[n + m] = fmaf(da, st[n + m], du * bv[m]);
-                                if (m % 2 == 0) acc = fmaf(st[n + m], cv[m], acc);
-                                else acc2 = fmaf(st[n + m], cv[m], acc2);
-                            }
-                        }
-                        acc += acc2;
                     }
+                    acc += acc2;
 #pragma unroll
                     for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
                     if (active && part == 0) {
-                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * (PREV ? silu_f(zv[j]) : silu_sfu(zv[j]));
+                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * silu_sfu(zv[j]);
                     }
                 }
             }
-            if (PF) {
 #pragma unroll
-                for (int j = 0; j < GROUP; j++) {
-                    dl[j] = nd[j];
-                    uv[j] = nu[j];
-                    zv[j] = nz[j];
-                }
+            for (int j = 0; j < GROUP; j++) {
+                dl[j] = nd[j];
+                uv[j] = nu[j];
+                zv[j] = nz[j];
             }
         }
     }
@@ -775,34 +655,24 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
 // Tried on H200 and dropped (docs/benchmarks.md): at most 64 registers for 8 blocks per SM (spills:
 // slower), and every input of a chunk staged in shared memory by cp.async, double-buffered (slower:
 // 7.6 vs 6.0 ms, the 4-byte copies and two barriers per 8 tokens cost more than the latency they hid).
-// Shipped: groups of 2 tokens, the next group's loads issued before this group's recurrence (PF). On H200
-// (docs/benchmarks.md) as fast as the groups of 4 without prefetch shipped before it (6.0 ms, 100,000 x 64
-// tokens) and 9% faster with Δ fused in (7.6 vs 8.4 ms, calls 5 and 7). The two variants below are
-// built from today's scan_impl, whose code layout ptxas schedules worse than the earlier build of the
-// same loop (7.5 vs 6.0 ms): compare with the raw outputs of the calls that shipped them.
-#define SCAN_SHIP 2, false, false, true
-#define SCAN_DT_SHIP 2, false, true, true
-extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1, SCAN_SHIP>(SCAN_PASS); }
-extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1, SCAN_SHIP>(SCAN_PASS); }
-extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1, SCAN_SHIP>(SCAN_PASS); }
-extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2, SCAN_SHIP>(SCAN_PASS); }
-extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4, SCAN_SHIP>(SCAN_PASS); }
-// Earlier versions GpuBench compares with scan_n16 (docs/benchmarks.md): groups of 4 without prefetch
-// (shipped until the prefetch), and that with the inner loop before 2026-11-30
-extern "C" __global__ void scan_x_groups(SCAN_ARGS) { scan_impl<16, 1>(SCAN_PASS); }
-extern "C" __global__ void scan_x_prev(SCAN_ARGS) { scan_impl<16, 1, 4, true>(SCAN_PASS); }
+// Groups of 2 tokens with the next group's loads issued early: on H200 (docs/benchmarks.md, third session)
+// as fast as the groups of 4 without prefetch shipped before it (6.0 ms, 100,000 x 64 tokens) and 9% faster
+// with Δ fused in (7.6 vs 8.4 ms).
+extern "C" __global__ void scan_n4(SCAN_ARGS) { scan_impl<4, 1, false>(SCAN_PASS); }
+extern "C" __global__ void scan_n8(SCAN_ARGS) { scan_impl<8, 1, false>(SCAN_PASS); }
+extern "C" __global__ void scan_n16(SCAN_ARGS) { scan_impl<16, 1, false>(SCAN_PASS); }
+extern "C" __global__ void scan_n32(SCAN_ARGS) { scan_impl<32, 2, false>(SCAN_PASS); }
+extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4, false>(SCAN_PASS); }
 
-// Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN otherwise)
-extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, SCAN_DT_SHIP>(SCAN_DT_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, SCAN_DT_SHIP>(SCAN_DT_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_DT_SHIP>(SCAN_DT_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, SCAN_DT_SHIP>(SCAN_DT_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, SCAN_DT_SHIP>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_groups(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, false, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_x_prev(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_GROUP, true, true>(SCAN_DT_PASS); }
-// no register cap (93 registers at N = 16: 5 blocks of 128 per SM), for comparison with the shipped cap of 7
-// blocks (72 registers, no spills; 9% faster on H200)
-extern "C" __global__ void scan_dt_n16_lb5(SCAN_DT_ARGS) { scan_impl<16, 1, SCAN_DT_SHIP>(SCAN_DT_PASS); }
+// Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN
+// otherwise), capped at 72 registers for 7 blocks of 128 per SM: 9% faster than uncapped (93 registers, 5
+// blocks) on H200, no spills (docs/benchmarks.md, fourth session; scan_dt_n16_lb5 is the uncapped build)
+extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, true>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, true>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, true>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, true>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, true>(SCAN_DT_PASS); }
+extern "C" __global__ void scan_dt_n16_lb5(SCAN_DT_ARGS) { scan_impl<16, 1, true>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

@@ -43,8 +43,6 @@ final class GpuKernels {
      */
     private final StreamingGemm tensorGemm, narrowTensorGemm, tensorNormGemm;
     private final int multiprocessors;
-    /** Benchmarks only: a one-shot tensor-core kernel (gemm_*_n64, the previous ones) instead of the streaming one. */
-    private CUfunction oneShotGemm;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     private final boolean scanGeneric;
     private final int stateSize;
@@ -101,12 +99,6 @@ final class GpuKernels {
             return;
         }
         if (tensorGemm != null && in >= TENSOR_CORE_MIN_IN) {
-            if (oneShotGemm != null) {
-                launch(oneShotGemm, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, 64), 256, st, Pointer.to(x), ints(ldx),
-                        ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias), Pointer.to(y), ints(ldy),
-                        ints(mode));
-                return;
-            }
             StreamingGemm g = out <= 48 && narrowTensorGemm != null ? narrowTensorGemm : tensorGemm;
             launchStreaming(g, x, ldx, tokens, in, w, out, bias, y, ldy, mode, 0f, st);
             return;
@@ -120,7 +112,7 @@ final class GpuKernels {
 
     /** Whether {@link #normGemm} serves a reduction of {@code in}: the tensor-core precisions, in >= 32. */
     boolean fusesNorm(int in) {
-        return tensorNormGemm != null && oneShotGemm == null && in >= TENSOR_CORE_MIN_IN;
+        return tensorNormGemm != null && in >= TENSOR_CORE_MIN_IN;
     }
 
     /**
@@ -173,11 +165,6 @@ final class GpuKernels {
         int[] blocks = new int[1];
         JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, f, shape.threads(), shape.smemBytes());
         return new StreamingGemm(f, shape, Math.max(1, blocks[0]));
-    }
-
-    /** Benchmarks only: time a one-shot tensor-core kernel (gemm_tf32x3_n64, gemm_tf32_n64) instead. */
-    void useOneShotGemm(GpuContext ctx, String name) {
-        oneShotGemm = ctx.function(name);
     }
 
     /** Benchmarks only: another streaming instantiation (e.g. gemm_tf32x3_s64_k16) for plain products. */

@@ -74,8 +74,8 @@ public final class GpuBench {
         scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
         scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
         scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
-        // earlier versions of scan_n16 (see mamba.cu); the shipped fused-Δ scan and its earlier versions
-        for (String v : new String[] {"scan_x_groups", "scan_x_prev", "scan_dt_n16", "scan_dt_x_groups", "scan_dt_x_prev"}) {
+        // the shipped fused-Δ scan, and without its register cap
+        for (String v : new String[] {"scan_dt_n16", "scan_dt_n16_lb5"}) {
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
@@ -285,16 +285,12 @@ public final class GpuBench {
                 lw.convBias, u, e, 4, st));
         flops.add(0.0);
         shipped.add(false);
-        if (mode != GpuPrecision.FP32) { // the previous one-shot tensor-core kernels, and streaming variants
-            GpuKernels old = new GpuKernels(ctx, 16, null, mode);
-            old.useOneShotGemm(ctx, mode == GpuPrecision.TF32X3 ? "gemm_tf32x3_n64" : "gemm_tf32_n64");
-            java.util.List<GpuKernels> others = new java.util.ArrayList<>(java.util.List.of(old));
-            java.util.List<String> labels = new java.util.ArrayList<>(java.util.List.of("one-shot"));
-            if (mode == GpuPrecision.TF32X3) {
-                for (String v : new String[] {"gemm_tf32x3_s64_k16", "gemm_tf32x3_s48_k16"}) {
-                    others.add(k.withStreamingVariant(ctx, v));
-                    labels.add(v);
-                }
+        if (mode == GpuPrecision.TF32X3) { // streaming variants: 16-deep k-tiles in 3 stages
+            java.util.List<GpuKernels> others = new java.util.ArrayList<>();
+            java.util.List<String> labels = new java.util.ArrayList<>();
+            for (String v : new String[] {"gemm_tf32x3_s64_k16", "gemm_tf32x3_s48_k16"}) {
+                others.add(k.withStreamingVariant(ctx, v));
+                labels.add(v);
             }
             for (int i = 0; i < others.size(); i++) {
                 GpuKernels o = others.get(i);

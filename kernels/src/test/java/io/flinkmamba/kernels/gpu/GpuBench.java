@@ -53,43 +53,30 @@ public final class GpuBench {
             breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
             return;
         }
-        if (args.length > 0 && args[0].equals("layers")) { // the layer breakdowns and the forward, default mode only
-            for (String v : new String[] {"scan_dt_n16", "scan_dt_n16_lb5"}) {
-                variant = v;
-                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
-                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
-            }
-            variant = null;
-            for (GpuPrecision mode : GpuPrecision.values()) {
-                breakdown(ctx, 64, 16_384, 64, mode);
-                breakdown(ctx, 256, 4_096, 64, mode);
-            }
-            System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|");
-            for (int[] s : new int[][] {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
-                forward(s[0], s[1], s[2], s[3], false);
-            }
-            return;
-        }
-        scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
-        scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
-        scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
-        // the shipped fused-Δ scan, and without its register cap
-        for (String v : new String[] {"scan_dt_n16", "scan_dt_n16_lb5"}) {
+        boolean layersOnly = args.length > 0 && args[0].equals("layers"); // breakdowns, forward in the default mode
+        for (String v : new String[] {null, "scan_dt_n16", "scan_dt_n16_lb5"}) { // shipped scans; the fused one uncapped
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
-            scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+            if (!layersOnly) {
+                scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+            }
         }
         variant = null;
         for (GpuPrecision mode : GpuPrecision.values()) {
             breakdown(ctx, 64, 16_384, 64, mode);
             breakdown(ctx, 256, 4_096, 64, mode);
         }
-        boolean both = !quick;
+        boolean both = !quick && !layersOnly;
         System.out.println();
         System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
+        if (layersOnly) {
+            for (int[] s : new int[][] {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
+                forward(s[0], s[1], s[2], s[3], false);
+            }
+            return;
+        }
         int[][] shapes = quick
                 ? new int[][] {{64, 2, 4096, 16}, {64, 2, 4096, 64}}
                 : new int[][] {{64, 2, 4096, 16}, {64, 2, 4096, 256}, {64, 2, 100_000, 16}, {64, 2, 100_000, 64},
@@ -289,7 +276,9 @@ public final class GpuBench {
             java.util.List<GpuKernels> others = new java.util.ArrayList<>();
             java.util.List<String> labels = new java.util.ArrayList<>();
             for (String v : new String[] {"gemm_tf32x3_s64_k16", "gemm_tf32x3_s48_k16"}) {
-                others.add(k.withStreamingVariant(ctx, v));
+                GpuKernels o = new GpuKernels(ctx, 16, null, mode);
+                o.useStreamingVariant(ctx, v);
+                others.add(o);
                 labels.add(v);
             }
             for (int i = 0; i < others.size(); i++) {

@@ -11,7 +11,6 @@ import io.flinkmamba.connectors.avro.DeadLetter;
 import io.flinkmamba.connectors.avro.Measurement;
 import io.flinkmamba.connectors.avro.SensorReading;
 import io.flinkmamba.connectors.avro.TradeTick;
-import io.flinkmamba.connectors.testing.LocalKafkaBroker;
 import io.flinkmamba.examples.demo.Demo;
 import io.flinkmamba.examples.generator.LabelledEvent;
 import io.flinkmamba.examples.generator.StreamGenerator;
@@ -34,8 +33,6 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -52,27 +49,17 @@ class AnomalyJobsKafkaTest {
   static final MiniClusterExtension FLINK = new MiniClusterExtension(
       new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
 
-  private static LocalKafkaBroker kafka;
+  @RegisterExtension
+  static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
+
   @TempDir static Path scratch;
 
-  @BeforeAll
-  static void startKafka() {
-    kafka = LocalKafkaBroker.start();
-  }
-
-  @AfterAll
-  static void stopKafka() {
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
-
   private static Map<String, String> jobSettings(String name, Path model) {
-    kafka.createTopic(name + "-in", 3);
-    kafka.createTopic(name + "-out", 3);
-    kafka.createTopic(name + "-dlq", 1);
+    KAFKA.broker().createTopic(name + "-in", 3);
+    KAFKA.broker().createTopic(name + "-out", 3);
+    KAFKA.broker().createTopic(name + "-dlq", 1);
     Map<String, String> s = new HashMap<>();
-    s.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+    s.put("kafka.bootstrap-servers", KAFKA.broker().bootstrapServers());
     s.put("kafka.input-topic", name + "-in");
     s.put("kafka.output-topic", name + "-out");
     s.put("kafka.dead-letter-topic", name + "-dlq");
@@ -101,7 +88,7 @@ class AnomalyJobsKafkaTest {
     AvroRecordCodec<SensorReading> codec = AvroRecordCodec.of(SensorReading.class);
     Map<String, List<LabelledEvent>> sent = new LinkedHashMap<>();
     Map<String, String> badReasons = new LinkedHashMap<>(); // key -> expected reason fragment
-    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(KAFKA.broker().bootstrapServers())) {
       StreamGenerator generator = Demo.generator(6, 11);
       for (int i = 0; i < 6 * 150; i++) {
         LabelledEvent e = generator.next();
@@ -127,7 +114,7 @@ class AnomalyJobsKafkaTest {
     }
     run(JobConfig.fromMap(settings, SensorAnomalyJob.DEFAULT_MODEL), SensorAnomalyJob::build);
 
-    Map<String, List<AnomalyScore>> scores = scoresByKey(KafkaTopics.readCommitted(kafka.bootstrapServers(), "sensors-out"));
+    Map<String, List<AnomalyScore>> scores = scoresByKey(KafkaTopics.readCommitted(KAFKA.broker().bootstrapServers(), "sensors-out"));
     assertEquals(sent.keySet(), scores.keySet(), "every key scored, no bad record scored");
     for (Map.Entry<String, List<LabelledEvent>> e : sent.entrySet()) {
       List<AnomalyScore> got = scores.get(e.getKey());
@@ -151,7 +138,7 @@ class AnomalyJobsKafkaTest {
     Map<String, String> settings = jobSettings("trades", TestModels.trade(scratch));
     AvroRecordCodec<TradeTick> codec = AvroRecordCodec.of(TradeTick.class);
     Map<String, List<TradeTick>> sent = new LinkedHashMap<>();
-    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(KAFKA.broker().bootstrapServers())) {
       StreamGenerator generator = new StreamGenerator(StreamGenerator.Family.TRADE, 4, 2, 100, 5);
       while (generator.hasNext()) {
         LabelledEvent e = generator.next();
@@ -164,7 +151,7 @@ class AnomalyJobsKafkaTest {
     }
     run(JobConfig.fromMap(settings, TradeAnomalyJob.DEFAULT_MODEL), TradeAnomalyJob::build);
 
-    Map<String, List<AnomalyScore>> scores = scoresByKey(KafkaTopics.readCommitted(kafka.bootstrapServers(), "trades-out"));
+    Map<String, List<AnomalyScore>> scores = scoresByKey(KafkaTopics.readCommitted(KAFKA.broker().bootstrapServers(), "trades-out"));
     assertEquals(sent.keySet(), scores.keySet());
     for (Map.Entry<String, List<TradeTick>> e : sent.entrySet()) {
       List<AnomalyScore> got = scores.get(e.getKey());
@@ -201,7 +188,7 @@ class AnomalyJobsKafkaTest {
   private static void assertDeadLetters(String topic, String inputTopic, Map<String, String> expected) throws Exception {
     AvroRecordCodec<DeadLetter> codec = AvroRecordCodec.of(DeadLetter.class);
     Map<String, DeadLetter> byKey = new HashMap<>();
-    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(kafka.bootstrapServers(), topic)) {
+    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(KAFKA.broker().bootstrapServers(), topic)) {
       DeadLetter letter = codec.decode(r.value());
       String key = new String(r.key(), StandardCharsets.UTF_8);
       assertFalse(byKey.containsKey(key), "one dead letter per bad record: " + key);

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flinkmamba.connectors.AvroRecordCodec;
 import io.flinkmamba.connectors.avro.AnomalyScore;
 import io.flinkmamba.connectors.avro.DeadLetter;
-import io.flinkmamba.connectors.testing.LocalKafkaBroker;
 import io.flinkmamba.examples.cli.ModelUpdateCommand;
 import io.flinkmamba.examples.demo.Demo;
 import io.flinkmamba.examples.generator.LabelledEvent;
@@ -27,8 +26,6 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -47,32 +44,21 @@ class HotSwapKafkaTest {
   static final MiniClusterExtension FLINK = new MiniClusterExtension(
       new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
 
-  private static LocalKafkaBroker kafka;
-
-  @BeforeAll
-  static void startKafka() {
-    kafka = LocalKafkaBroker.start();
-  }
-
-  @AfterAll
-  static void stopKafka() {
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  @RegisterExtension
+  static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
 
   @Test
   @Timeout(300)
   void updatesFromTheTopicSwitchTheLabelOnceAndBadOnesAreDeadLetters() throws Exception {
     String name = "hotswap";
     for (String t : List.of("-in", "-out")) {
-      kafka.createTopic(name + t, 3);
+      KAFKA.broker().createTopic(name + t, 3);
     }
-    kafka.createTopic(name + "-dlq", 1);
-    kafka.createTopic(name + "-models", 1);
+    KAFKA.broker().createTopic(name + "-dlq", 1);
+    KAFKA.broker().createTopic(name + "-models", 1);
     Path model = TestModels.sensor(null);
     Map<String, String> s = new HashMap<>();
-    s.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+    s.put("kafka.bootstrap-servers", KAFKA.broker().bootstrapServers());
     s.put("kafka.input-topic", name + "-in");
     s.put("kafka.output-topic", name + "-out");
     s.put("kafka.dead-letter-topic", name + "-dlq");
@@ -88,7 +74,7 @@ class HotSwapKafkaTest {
     AvroRecordCodec<io.flinkmamba.connectors.avro.SensorReading> codec =
         AvroRecordCodec.of(io.flinkmamba.connectors.avro.SensorReading.class);
     Map<String, List<LabelledEvent>> sent = new LinkedHashMap<>();
-    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(KAFKA.broker().bootstrapServers())) {
       io.flinkmamba.connectors.avro.ModelUpdate wrongSha = ModelUpdateCommand.record(model, "v-bad", "reset", null);
       wrongSha.setSha256("0".repeat(64));
       producer.send(new ProducerRecord<>(name + "-models", utf8("garbage"), utf8("{\"modelUri\": \"/x\"}")));
@@ -110,7 +96,7 @@ class HotSwapKafkaTest {
 
     AvroRecordCodec<AnomalyScore> scores = AvroRecordCodec.of(AnomalyScore.class);
     Map<String, List<AnomalyScore>> byKey = new LinkedHashMap<>();
-    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(kafka.bootstrapServers(), name + "-out")) {
+    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(KAFKA.broker().bootstrapServers(), name + "-out")) {
       AnomalyScore a = scores.decode(r.value());
       byKey.computeIfAbsent(a.getKey(), k -> new ArrayList<>()).add(a);
     }
@@ -130,7 +116,7 @@ class HotSwapKafkaTest {
 
     AvroRecordCodec<DeadLetter> letters = AvroRecordCodec.of(DeadLetter.class);
     List<String> reasons = new ArrayList<>();
-    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(kafka.bootstrapServers(), name + "-dlq")) {
+    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(KAFKA.broker().bootstrapServers(), name + "-dlq")) {
       DeadLetter d = letters.decode(r.value());
       assertEquals(name + "-models", d.getTopic());
       reasons.add(d.getReason());

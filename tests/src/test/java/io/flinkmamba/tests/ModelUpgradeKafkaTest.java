@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.flinkmamba.connectors.AvroRecordCodec;
 import io.flinkmamba.connectors.avro.AnomalyScore;
 import io.flinkmamba.connectors.avro.SensorReading;
-import io.flinkmamba.connectors.testing.LocalKafkaBroker;
 import io.flinkmamba.examples.cli.ModelUpdateCommand;
 import io.flinkmamba.examples.demo.Demo;
 import io.flinkmamba.examples.generator.LabelledEvent;
@@ -43,7 +42,6 @@ import org.apache.flink.util.ExceptionUtils;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
@@ -94,7 +92,9 @@ class ModelUpgradeKafkaTest {
   private static final Duration WAIT = Duration.ofSeconds(90);
 
   @TempDir static Path scratch;
-  private static LocalKafkaBroker kafka;
+  @RegisterExtension
+  static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
+
   private static Path v1, v2, otherArchitecture;
   private static String savepoint;
   /** Every reading, in the generator's order (keys interleaved), as written to the input topic. */
@@ -110,12 +110,11 @@ class ModelUpgradeKafkaTest {
   private static final AvroRecordCodec<AnomalyScore> SCORE_CODEC = AvroRecordCodec.of(AnomalyScore.class);
 
   @BeforeAll
-  static void startKafkaAndWriteModels() throws Exception {
+  static void writeModels() throws Exception {
     v1 = TestModels.sensor(scratch);
     v2 = ModelVariants.perturbed(v1, scratch.resolve("sensor-v2"), 0.05, 2);
     otherArchitecture = ModelVariants.withoutLastLayer(v1, scratch.resolve("sensor-one-layer"));
-    kafka = LocalKafkaBroker.start();
-    log("broker up");
+    log("models written; broker up at " + KAFKA.broker().bootstrapServers());
   }
 
   /**
@@ -141,9 +140,9 @@ class ModelUpgradeKafkaTest {
   private static Throwable v1PhaseFailure;
 
   private static void runV1Phase() throws Exception {
-    kafka.createTopic(IN, 3);
-    kafka.createTopic(DLQ, 1);
-    kafka.createTopic(SCORES, 3);
+    KAFKA.broker().createTopic(IN, 3);
+    KAFKA.broker().createTopic(DLQ, 1);
+    KAFKA.broker().createTopic(SCORES, 3);
 
     new StreamGenerator(StreamGenerator.Family.SENSOR, KEYS, 3, EVENTS_PER_KEY, 808).forEachRemaining(e -> {
       stream.add(e);
@@ -180,13 +179,6 @@ class ModelUpgradeKafkaTest {
     assertOnePerEventInOrder(phase1, v1Scores, "v1 run");
     ForecastScorer one = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
     assertEqualsReference(v1Scores, key -> run(one, null, phase1.get(key)), "v1", key -> 0, "phase 1");
-  }
-
-  @AfterAll
-  static void stopKafka() {
-    if (kafka != null) {
-      kafka.close();
-    }
   }
 
   // ------------------------------------------------------------------------------ refusals (first: they must not harm the savepoint)
@@ -294,9 +286,9 @@ class ModelUpgradeKafkaTest {
   void hotSwapThroughTheUpdatesTopicUpgradesEachKeyAtItsSwitch(String policy) throws Exception {
     String name = "hotswap-" + policy.toLowerCase(java.util.Locale.ROOT);
     String in = name + "-readings", out = name + "-scores", updates = name + "-models";
-    kafka.createTopic(in, 3);
-    kafka.createTopic(out, 3);
-    kafka.createTopic(updates, 1);
+    KAFKA.broker().createTopic(in, 3);
+    KAFKA.broker().createTopic(out, 3);
+    KAFKA.broker().createTopic(updates, 1);
     Settings settings = settings(out, v1, "v1", 2, null).put("kafka.input-topic", in).put("kafka.group-id", name)
         .put("kafka.transactional-id-prefix", name).put("model-updates-topic", updates);
     int beforeUpdate = KEYS * (BURST + DURING_STOP);
@@ -307,7 +299,7 @@ class ModelUpgradeKafkaTest {
     Map<String, List<AnomalyScore>> scores;
     try {
       awaitCommitted(job, out, beforeUpdate);
-      try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+      try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(KAFKA.broker().bootstrapServers())) {
         producer.send(new ProducerRecord<>(updates, "v2".getBytes(StandardCharsets.UTF_8),
             ModelUpdateCommand.encode(ModelUpdateCommand.record(v2, "v2", policy, null)))).get();
       }
@@ -485,7 +477,7 @@ class ModelUpgradeKafkaTest {
 
   private static Settings settings(String outputTopic, Path model, String version, int parallelism, String policy) {
     Settings s = new Settings()
-        .put("kafka.bootstrap-servers", kafka.bootstrapServers())
+        .put("kafka.bootstrap-servers", KAFKA.broker().bootstrapServers())
         .put("kafka.input-topic", IN)
         .put("kafka.output-topic", outputTopic)
         .put("kafka.dead-letter-topic", DLQ)
@@ -523,7 +515,7 @@ class ModelUpgradeKafkaTest {
   /** Resumes from the savepoint, waits for {@code count} committed scores, stops the job (with a savepoint, so all is committed). */
   private static void resume(String topic, Settings settings, int count) throws Exception {
     if (!topic.equals(SCORES)) {
-      kafka.createTopic(topic, 3);
+      KAFKA.broker().createTopic(topic, 3);
     }
     JobClient job = start(settings.map, savepoint);
     try {
@@ -556,7 +548,7 @@ class ModelUpgradeKafkaTest {
   }
 
   private static Throwable runToFailure(String topic, Settings settings) throws Exception {
-    kafka.createTopic(topic, 3);
+    KAFKA.broker().createTopic(topic, 3);
     JobClient job = start(settings.map, savepoint);
     try {
       job.getJobExecutionResult().get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -581,7 +573,7 @@ class ModelUpgradeKafkaTest {
     long deadline = System.nanoTime() + WAIT.toNanos();
     int seen = 0;
     while (System.nanoTime() < deadline) {
-      int now = KafkaTopics.readCommitted(kafka.bootstrapServers(), topic).size();
+      int now = KafkaTopics.readCommitted(KAFKA.broker().bootstrapServers(), topic).size();
       if (seen == 0 && now > 0) {
         log(topic + ": first scores committed");
       }
@@ -606,7 +598,7 @@ class ModelUpgradeKafkaTest {
 
   /** The readings one by one, 10 ms apart. */
   private static void producePaced(List<LabelledEvent> readings) {
-    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(KAFKA.broker().bootstrapServers())) {
       for (LabelledEvent e : readings) {
         producer.send(new ProducerRecord<>(IN, e.key.getBytes(StandardCharsets.UTF_8), READINGS.encode(Demo.reading(e))));
         producer.flush();
@@ -619,7 +611,7 @@ class ModelUpgradeKafkaTest {
   }
 
   private static void produce(String topic, List<LabelledEvent> events) {
-    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(kafka.bootstrapServers())) {
+    try (KafkaProducer<byte[], byte[]> producer = KafkaTopics.producer(KAFKA.broker().bootstrapServers())) {
       for (LabelledEvent e : events) {
         producer.send(new ProducerRecord<>(topic, e.key.getBytes(StandardCharsets.UTF_8), READINGS.encode(Demo.reading(e))));
       }
@@ -631,7 +623,7 @@ class ModelUpgradeKafkaTest {
   private static Map<String, List<AnomalyScore>> scoresByKey(String topic) {
     Map<String, List<AnomalyScore>> byKey = new LinkedHashMap<>();
     Map<String, Integer> partitionOfKey = new HashMap<>();
-    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(kafka.bootstrapServers(), topic)) {
+    for (ConsumerRecord<byte[], byte[]> r : KafkaTopics.readCommitted(KAFKA.broker().bootstrapServers(), topic)) {
       String key = new String(r.key(), StandardCharsets.UTF_8);
       assertEquals(partitionOfKey.computeIfAbsent(key, k -> r.partition()), r.partition(), "one partition per key");
       byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(topic.equals(DLQ) ? null : decode(r));

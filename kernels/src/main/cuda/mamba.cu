@@ -172,26 +172,27 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
 // Stores warp wm's accumulators (i, j, v): token wm*32 + i*16 + g (+8 for v >= 2), output j*8 + 2q (+1 for
 // odd v) of the block's column, with bias and the epilogue mode; two adjacent outputs per 8-byte store. A
 // row scale (the fused RMSNorm's 1/rms, per (i, row g or g + 8)) multiplies the product before the bias.
-template <int NT, bool SCALE>
+// FULL: the caller knows every token and output of the tile exists and Y's rows are 8-byte aligned.
+template <int NT, bool SCALE, bool FULL = false>
 __device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long t0, int o0, int wm, int g, int q,
                                               int tokens, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode,
                                               const float (*rowScale)[2] = nullptr) {
-    bool vec = (ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0);
+    bool vec = FULL || ((ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0));
 #pragma unroll
     for (int i = 0; i < 2; i++)
 #pragma unroll
         for (int h = 0; h < 2; h++) {
             long long t = t0 + wm * 32 + i * 16 + g + h * 8;
-            if (t >= tokens) continue;
+            if (!FULL && t >= tokens) continue;
             float sc = SCALE ? rowScale[i][h] : 1.0f;
 #pragma unroll
             for (int j = 0; j < NT; j++) {
                 int o = o0 + j * 8 + 2 * q;
-                if (o >= out) continue;
+                if (!FULL && o >= out) continue;
                 float* dst = Y + t * ldy + o;
                 float v0 = (SCALE ? acc[i][j][2 * h] * sc : acc[i][j][2 * h]) + (bias != nullptr ? bias[o] : 0.0f);
-                if (vec && o + 1 < out) {
+                if (vec && (FULL || o + 1 < out)) {
                     float v1 = (SCALE ? acc[i][j][2 * h + 1] * sc : acc[i][j][2 * h + 1]) + (bias != nullptr ? bias[o + 1] : 0.0f);
                     if (mode == 1) { v0 = softplus_f(v0); v1 = softplus_f(v1); }
                     if (mode == 2) { float2 old = *reinterpret_cast<float2*>(dst); v0 += old.x; v1 += old.y; }
@@ -297,7 +298,12 @@ __device__ __forceinline__ void stage4(float* dst, const float* row, const float
         }
     }
 }
-template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16>
+// LEAN (a variant not yet run on a device, see docs/gpu.md): the same product without the integer work that
+// a source-level profile found around the mma (half the warp-stall samples on integer compares, adds, branches
+// and parameter loads): each thread copies the same 16-byte column of rows pm, pm + RSTEP, ... of every
+// k-tile, the cursors over (tile, k-tile) advance by increments instead of divisions, and a full k-tile of an
+// in-range tile on aligned rows is copied, and a full tile stored, without per-element checks.
+template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16, bool LEAN = false>
 __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                               const float* __restrict__ W, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode, float eps) {
@@ -334,6 +340,46 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
         }
         asm volatile("cp.async.commit_group;");  // an empty group past the end keeps the wait count uniform
     };
+    constexpr int PPR = KB / 4, RSTEP = THREADS / PPR;  // LEAN: 16-byte pieces per k-tile row; rows per pass
+    const int pc = (tid % PPR) * 4, pm = tid / PPR;
+    const bool wFull = o0 + BN <= out;
+    int ldIt = 0, ldTile = 0, ldK = 0;                   // LEAN: the next k-tile to load
+    auto load_lean = [&]() {
+        if (ldIt < total) {
+            int s = ldIt % STAGES;
+            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * BM;
+            int k0 = ldK * KB;
+            if (vec && wFull && t0 + BM <= tokens && k0 + KB <= in) {
+                const float* xp = X + (t0 + pm) * ldx + k0 + pc;
+#pragma unroll
+                for (int i = 0; i < BM / RSTEP; i++)
+                    cp_async16(&xs[s * BM + pm + i * RSTEP][pc], xp + (long long)i * RSTEP * ldx, 16);
+                const float* wp = W + (long long)(o0 + pm) * in + k0 + pc;
+#pragma unroll
+                for (int i = 0; i < (BN + RSTEP - 1) / RSTEP; i++)
+                    if (pm + i * RSTEP < BN) cp_async16(&ws[s * BN + pm + i * RSTEP][pc], wp + (long long)i * RSTEP * in, 16);
+            } else {
+                for (int p = tid; p < BM * PPR; p += THREADS) {
+                    int m = p / PPR, c = (p % PPR) * 4;
+                    long long t = t0 + m;
+                    bool ok = t < tokens;
+                    stage4(&xs[s * BM + m][c], X + (ok ? t : 0) * ldx, X, k0 + c, in, ok, vec);
+                }
+                for (int p = tid; p < BN * PPR; p += THREADS) {
+                    int n = p / PPR, c = (p % PPR) * 4, o = o0 + n;
+                    bool ok = o < out;
+                    stage4(&ws[s * BN + n][c], W + (long long)(ok ? o : 0) * in, W, k0 + c, in, ok, vec);
+                }
+            }
+            if (++ldK == kTiles) {
+                ldK = 0;
+                ldTile++;
+            }
+            ldIt++;
+        }
+        asm volatile("cp.async.commit_group;");
+    };
+    int cTile = 0, cK = 0;                               // LEAN: the k-tile being multiplied
     float acc[WMT][NT][4], ss[WMT][2];
 #pragma unroll
     for (int i = 0; i < WMT; i++) {
@@ -344,17 +390,21 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
             for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
     }
 #pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) load(s);
+    for (int s = 0; s < STAGES - 1; s++) {
+        if constexpr (LEAN) load_lean();
+        else load(s);
+    }
     for (int it = 0; it < total; it++) {
         asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2));  // this k-tile's group has landed
         __syncthreads();    // ... for every thread; and every thread is done with the stage the next load refills
-        load(it + STAGES - 1);
+        if constexpr (LEAN) load_lean();
+        else load(it + STAGES - 1);
         int s = it % STAGES;
 #pragma unroll
         for (int kk = 0; kk < KB; kk += 8)
             mma_k8<BN, PASSES, LD, NORM>(acc, xs + s * BM, ws + s * BN, kk, wm, g, q, ss);
-        if (it % kTiles == kTiles - 1) {
-            long long t0 = (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM;
+        if (LEAN ? cK == kTiles - 1 : it % kTiles == kTiles - 1) {
+            long long t0 = (long long)(blockIdx.x + (LEAN ? cTile : it / kTiles) * gridDim.x) * BM;
             if (NORM) {  // a row's squares are spread over its 4 lanes q
 #pragma unroll
                 for (int i = 0; i < WMT; i++)
@@ -366,7 +416,10 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                         ss[i][h] = rsqrtf(v / in + eps);
                     }
             }
-            gemm_tc_store<NT, NORM>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
+            if (LEAN && wFull && t0 + BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
+                gemm_tc_store<NT, NORM, true>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
+            else
+                gemm_tc_store<NT, NORM>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
 #pragma unroll
             for (int i = 0; i < WMT; i++) {
                 ss[i][0] = ss[i][1] = 0.0f;
@@ -375,6 +428,10 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
 #pragma unroll
                     for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
             }
+        }
+        if (LEAN && ++cK == kTiles) {
+            cK = 0;
+            cTile++;
         }
     }
     asm volatile("cp.async.wait_group 0;");
@@ -391,6 +448,13 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32>(GEMM_S_PASS); }
+// LEAN variants (GpuKernels.LEAN_PROPERTY; not yet run on a device): the shipped tiles without the integer overhead
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_lean(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48_lean(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32, true>(GEMM_S_PASS); }
 // variants for GpuBench: k-tiles of 16 in 3 stages
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_k16(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 3, false>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_k16(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 3, false>(GEMM_S_PASS); }

@@ -33,6 +33,13 @@ final class GpuKernels {
     /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
+    /**
+     * System property: true takes the LEAN streaming GEMMs (mamba.cu: the same tiles without the per-copy and
+     * per-k-tile integer work a source-level profile found; written without a device, not yet measured), for
+     * their tests and benchmarks on a device before they replace the shipped ones.
+     */
+    static final String LEAN_PROPERTY = "flinkmamba.gpu.leanGemm";
+
     /** Reduction lengths below this take the CUDA-core GEMM (dt_proj's δ·Wᵀ): a 32-deep k-tile would be mostly padding. */
     static final int TENSOR_CORE_MIN_IN = 32;
 
@@ -43,8 +50,8 @@ final class GpuKernels {
      */
     private final StreamingGemm tensorGemm, narrowTensorGemm, tensorNormGemm;
     private final int multiprocessors;
-    /** Benchmarks only: a streaming GEMM variant that replaces the two above for plain products. */
-    private StreamingGemm benchGemm;
+    /** Benchmarks only: streaming GEMM variants that replace the ones above for plain products, for the fused norm. */
+    private StreamingGemm benchGemm, benchNormGemm;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     private final boolean scanGeneric;
     private final int stateSize;
@@ -62,9 +69,10 @@ final class GpuKernels {
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");
         multiprocessors = ctx.multiprocessors;
-        tensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s64");
-        narrowTensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s48");
-        tensorNormGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_norm_s64");
+        String lean = Boolean.getBoolean(LEAN_PROPERTY) ? "_lean" : "";
+        tensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s64" + lean);
+        narrowTensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s48" + lean);
+        tensorNormGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_norm_s64" + lean);
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);
@@ -127,7 +135,8 @@ final class GpuKernels {
         if (tokens == 0) {
             return;
         }
-        launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_STORE, eps, st);
+        launchStreaming(benchNormGemm != null ? benchNormGemm : tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y,
+                ldy, GEMM_MODE_STORE, eps, st);
     }
 
     /** A gemm_tcs_impl instantiation: its function, shape and how many of its blocks fit on an SM. */
@@ -140,11 +149,12 @@ final class GpuKernels {
 
     /**
      * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates gemm_tcs_impl<BN, passes,
-     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48, and the benchmark variants. Shared memory:
+     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48 (and their _lean twins, same shapes), and the
+     * benchmark variants. Shared memory:
      * STAGES x (32·NW tokens + BN outputs) rows of KB + 4 floats.
      */
     static StreamingShape streamingShape(String name) {
-        String kind = name.replaceFirst("^gemm_tf32(x3)?(_norm)?_", "");
+        String kind = name.replaceFirst("^gemm_tf32(x3)?(_norm)?_", "").replaceFirst("_lean$", "");
         return switch (kind) {
             case "s64" -> shape(64, 2, 8, 32);
             case "s48" -> shape(48, 2, 8, 32);
@@ -169,9 +179,13 @@ final class GpuKernels {
         return new StreamingGemm(f, shape, Math.max(1, blocks[0]));
     }
 
-    /** Benchmarks only: every tensor-core product (not the fused norm) on another streaming instantiation. */
+    /** Benchmarks only: every plain tensor-core product, or (a _norm_ kernel) the fused norm, on another instantiation. */
     void useStreamingVariant(GpuContext ctx, String name) {
-        benchGemm = streaming(ctx, name);
+        if (name.contains("_norm_")) {
+            benchNormGemm = streaming(ctx, name);
+        } else {
+            benchGemm = streaming(ctx, name);
+        }
     }
 
     /**

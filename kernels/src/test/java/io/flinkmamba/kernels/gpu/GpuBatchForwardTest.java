@@ -121,6 +121,31 @@ class GpuBatchForwardTest {
     }
 
     /**
+     * The LEAN streaming GEMMs (flinkmamba.gpu.leanGemm, not yet the default) against the CPU, in both tensor-core
+     * precisions: hidden 64 takes their unchecked full-tile copies and stores for most tiles, hidden 40 (partial
+     * output tiles) and 34 (rows not 16-byte aligned) their checked paths, ragged lengths the partial last tiles.
+     */
+    @ParameterizedTest(name = "lean gemm {0}, hidden {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"tf32x3,64", "tf32x3,40", "tf32x3,34", "tf32,64", "tf32,40"})
+    void leanGemmsMatchCpu(String mode, int hidden) {
+        MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 700 + hidden);
+        Random rnd = new Random(hidden + 1);
+        int[] lengths = {1024, 1, 0, 37, 300, 5, 64, 129, 2048};
+        MambaBatch cpu = randomBatch(m, lengths, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        String old = System.getProperty(GpuKernels.LEAN_PROPERTY);
+        System.setProperty(GpuKernels.LEAN_PROPERTY, "true");
+        try {
+            forwardWithProperty(m, gpu, GpuPrecision.PROPERTY, mode);
+        } finally {
+            restoreProperty(GpuKernels.LEAN_PROPERTY, old);
+        }
+        assertAgree(m, cpu, gpu, "lean gemm " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
+    }
+
+    /**
      * time_step_rank 32 (hidden 512): too large to fuse, so dt_proj is a GEMM, and with a reduction of 32
      * it takes the tensor-core kernel with its softplus epilogue, in each precision.
      */

@@ -272,10 +272,11 @@ public final class GpuBench {
                 lw.convBias, u, e, 4, st));
         flops.add(0.0);
         shipped.add(false);
-        if (mode == GpuPrecision.TF32X3) { // streaming variants: 16-deep k-tiles in 3 stages
+        if (mode == GpuPrecision.TF32X3) { // streaming variants: the lean twins, and 16-deep k-tiles in 3 stages
             java.util.List<GpuKernels> others = new java.util.ArrayList<>();
             java.util.List<String> labels = new java.util.ArrayList<>();
-            for (String v : new String[] {"gemm_tf32x3_s64_k16", "gemm_tf32x3_s48_k16"}) {
+            for (String v : new String[] {"gemm_tf32x3_s64_lean", "gemm_tf32x3_s48_lean", "gemm_tf32x3_s64_k16",
+                    "gemm_tf32x3_s48_k16"}) {
                 GpuKernels o = new GpuKernels(ctx, 16, null, mode);
                 o.useStreamingVariant(ctx, v);
                 others.add(o);
@@ -294,6 +295,12 @@ public final class GpuBench {
                 shipped.add(false);
                 shipped.add(false);
             }
+            GpuKernels leanNorm = new GpuKernels(ctx, 16, null, mode);
+            leanNorm.useStreamingVariant(ctx, "gemm_tf32x3_norm_s64_lean");
+            step.accept("[gemm_tf32x3_norm_s64_lean rmsnorm+in_proj]", () -> leanNorm.normGemm(x, d, t, d, lw.inProjNormed,
+                    2 * e, none, xz, 2 * e, eps, st));
+            flops.add(inFlops);
+            shipped.add(false);
         }
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);

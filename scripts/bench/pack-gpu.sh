@@ -5,11 +5,15 @@
 #   lib.tar.xz   the operator's runtime classpath, each jar re-zipped without compression so xz packs
 #                it well; the natives jar stripped to libJCudaDriver (about 28 MB)
 #   extra/       the stripped jcuda-natives jar and JUnit's console launcher
-#   lib2.tar.xz  what the state step adds: RocksDB (natives stripped to linux64), its Flink backend
+#   lib2.tar.xz  only with --state: what the state step adds: RocksDB (natives stripped to linux64), its Flink
+#                backend. Without it .gpu (about 51 MB) plus the checkout stays under the tool's 64 MiB carry.
 #   classes/     kernels, operator and tests classes and test classes
-# Then: device run with carry [".gpu"] and `bash scripts/bench/gpu-run.sh tests bench hf op op2 op3 state`
-# (state: StateAtScaleBench; carry at most what one call needs: .gpu with lib2 is about 58 MB).
+# Usage: scripts/bench/pack-gpu.sh [--state]
+# Then: device run with carry [".gpu"] and `bash .gpu/run.sh tests bench hf op3` (steps: scripts/bench/gpu-run.sh;
+# state: StateAtScaleBench, needs --state and a checkout small enough for .gpu with lib2, about 58 MB).
 set -euo pipefail
+with_state=false
+[ "${1:-}" = "--state" ] && with_state=true
 root="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$root"
 mvn -B -q -pl kernels,flink-mamba-operator,tests -am test-compile
 mvn -B -q -pl flink-mamba-operator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/op-cp.txt
@@ -51,6 +55,7 @@ cp -r flink-mamba-operator/target/classes .gpu/classes/op
 cp -r flink-mamba-operator/target/test-classes .gpu/classes/op-test
 cp -r tests/target/test-classes .gpu/classes/tests-test
 # the state step (StateAtScaleBench on EmbeddedRocksDB): RocksDB's jar holds natives for many platforms
+if $with_state; then
 rm -rf "$work/st" "$work/lib2" && mkdir -p "$work/st" "$work/lib2"
 (cd "$work/st" && unzip -q "$m2/com/ververica/frocksdbjni/8.10.0-ververica-1.0/frocksdbjni-8.10.0-ververica-1.0.jar" \
   && find . -maxdepth 1 \( -name '*.so' -o -name '*.jnilib' -o -name '*.dll' \) ! -name librocksdbjni-linux64.so -delete \
@@ -58,5 +63,6 @@ rm -rf "$work/st" "$work/lib2" && mkdir -p "$work/st" "$work/lib2"
 cp "$m2/org/apache/flink/flink-statebackend-rocksdb/2.2.1/flink-statebackend-rocksdb-2.2.1.jar" \
    "$m2/org/apache/flink/flink-annotations/2.2.1/flink-annotations-2.2.1.jar" "$work/lib2/"
 (cd "$work" && tar cf - lib2 | xz -6 -T0 > "$root/.gpu/lib2.tar.xz")
+fi
 cp scripts/bench/gpu-run.sh .gpu/run.sh
 du -sh .gpu

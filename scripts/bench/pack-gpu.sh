@@ -49,7 +49,7 @@ jlink --add-modules java.base,java.logging,jdk.unsupported,java.management,java.
 mkdir -p .gpu/classes
 cp -r kernels/target/classes .gpu/classes/kernels
 # the shipped PTX/cubin travel once, with the checkout (run.sh puts kernels/src/main/resources first on the classpath)
-rm -f .gpu/classes/kernels/io/flinkmamba/kernels/gpu/mamba.ptx .gpu/classes/kernels/io/flinkmamba/kernels/gpu/mamba.sm_90.cubin
+rm -f .gpu/classes/kernels/io/flinkmamba/kernels/gpu/mamba.*
 cp -r kernels/target/test-classes .gpu/classes/kernels-test
 cp -r flink-mamba-operator/target/classes .gpu/classes/op
 cp -r flink-mamba-operator/target/test-classes .gpu/classes/op-test

@@ -448,16 +448,12 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32>(GEMM_S_PASS); }
-// LEAN variants (GpuKernels.LEAN_PROPERTY; not yet run on a device): the shipped tiles without the integer overhead
+// LEAN variants of the 3xTF32 kernels (GpuKernels.LEAN_PROPERTY; not yet run on a device): the shipped tiles
+// without the integer overhead. Plain TF32 gets its twins once these are measured: every kernel here travels
+// in the PTX and the cubin (the 16-deep k-tile variants were dropped for the same reason, see docs/benchmarks.md).
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32, true>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_lean(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32, true>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32, true>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48_lean(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32, true>(GEMM_S_PASS); }
-// variants for GpuBench: k-tiles of 16 in 3 stages
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_k16(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 3, false>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_k16(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 3, false>(GEMM_S_PASS); }
 
 
 // The same convolution for a kernel width known at compile time: the last K-1 pre values ride in
@@ -730,13 +726,12 @@ extern "C" __global__ void scan_n64(SCAN_ARGS) { scan_impl<64, 4, false>(SCAN_PA
 
 // Δ fused in (time_step_rank <= DT_RMAX, blocks of <= 128 threads; GpuKernels falls back to dt GEMM + scan_nN
 // otherwise), capped at 72 registers for 7 blocks of 128 per SM: 9% faster than uncapped (93 registers, 5
-// blocks) on H200, no spills (docs/benchmarks.md, fourth session; scan_dt_n16_lb5 is the uncapped build)
+// blocks) on H200, no spills (docs/benchmarks.md, fourth session)
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n4(SCAN_DT_ARGS) { scan_impl<4, 1, true>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n8(SCAN_DT_ARGS) { scan_impl<8, 1, true>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, true>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, true>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, true>(SCAN_DT_PASS); }
-extern "C" __global__ void scan_dt_n16_lb5(SCAN_DT_ARGS) { scan_impl<16, 1, true>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.zip.GZIPInputStream;
 
 /**
  * The JVM-wide handle on device 0: its primary context (shared by every thread, as the runtime API
@@ -65,14 +66,17 @@ final class GpuContext {
         return f;
     }
 
+    /** A kernel image: shipped gzip-compressed as {@code name.gz} (scripts/build-ptx.sh), returned inflated. */
     static byte[] resource(String name) {
-        try (InputStream in = GpuContext.class.getResourceAsStream(RESOURCE_DIR + name)) {
+        try (InputStream in = GpuContext.class.getResourceAsStream(RESOURCE_DIR + name + ".gz")) {
             if (in == null) {
-                throw new IllegalStateException("kernel resource " + RESOURCE_DIR + name + " missing from the classpath");
+                throw new IllegalStateException("kernel resource " + RESOURCE_DIR + name + ".gz missing from the classpath");
             }
-            return in.readAllBytes();
+            try (InputStream inflated = new GZIPInputStream(in)) {
+                return inflated.readAllBytes();
+            }
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException("kernel resource " + RESOURCE_DIR + name + ".gz unreadable", e);
         }
     }
 

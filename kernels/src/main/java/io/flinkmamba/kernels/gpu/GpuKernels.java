@@ -34,9 +34,9 @@ final class GpuKernels {
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
     /**
-     * System property: true takes the LEAN streaming GEMMs (mamba.cu: the same tiles without the per-copy and
-     * per-k-tile integer work a source-level profile found; written without a device, not yet measured), for
-     * their tests and benchmarks on a device before they replace the shipped ones.
+     * System property: true takes the LEAN streaming GEMMs in the 3xTF32 precision (mamba.cu: the same tiles
+     * without the per-copy and per-k-tile integer work a source-level profile found; written without a device,
+     * not yet measured), for their tests and benchmarks on a device before they replace the shipped ones.
      */
     static final String LEAN_PROPERTY = "flinkmamba.gpu.leanGemm";
 
@@ -69,7 +69,7 @@ final class GpuKernels {
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");
         multiprocessors = ctx.multiprocessors;
-        String lean = Boolean.getBoolean(LEAN_PROPERTY) ? "_lean" : "";
+        String lean = gemmMode == GpuPrecision.TF32X3 && Boolean.getBoolean(LEAN_PROPERTY) ? "_lean" : "";
         tensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s64" + lean);
         narrowTensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s48" + lean);
         tensorNormGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_norm_s64" + lean);
@@ -149,8 +149,8 @@ final class GpuKernels {
 
     /**
      * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates gemm_tcs_impl<BN, passes,
-     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48 (and their _lean twins, same shapes), and the
-     * benchmark variants. Shared memory:
+     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48 (and the 3xTF32 ones' _lean twins, same
+     * shapes). Shared memory:
      * STAGES x (32·NW tokens + BN outputs) rows of KB + 4 floats.
      */
     static StreamingShape streamingShape(String name) {
@@ -158,8 +158,6 @@ final class GpuKernels {
         return switch (kind) {
             case "s64" -> shape(64, 2, 8, 32);
             case "s48" -> shape(48, 2, 8, 32);
-            case "s64_k16" -> shape(64, 3, 8, 16);
-            case "s48_k16" -> shape(48, 3, 8, 16);
             default -> throw new IllegalArgumentException("no streaming GEMM kernel " + name);
         };
     }

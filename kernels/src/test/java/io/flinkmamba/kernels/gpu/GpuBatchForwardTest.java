@@ -121,12 +121,12 @@ class GpuBatchForwardTest {
     }
 
     /**
-     * The LEAN streaming GEMMs (flinkmamba.gpu.leanGemm, not yet the default) against the CPU, in both tensor-core
-     * precisions: hidden 64 takes their unchecked full-tile copies and stores for most tiles, hidden 40 (partial
-     * output tiles) and 34 (rows not 16-byte aligned) their checked paths, ragged lengths the partial last tiles.
+     * The LEAN streaming GEMMs (flinkmamba.gpu.leanGemm, 3xTF32 only, not yet the default) against the CPU: hidden
+     * 64 takes their unchecked full-tile copies and stores for most tiles, hidden 40 (partial output tiles) and 34
+     * (rows not 16-byte aligned) their checked paths, ragged lengths the partial last tiles.
      */
     @ParameterizedTest(name = "lean gemm {0}, hidden {1}")
-    @org.junit.jupiter.params.provider.CsvSource({"tf32x3,64", "tf32x3,40", "tf32x3,34", "tf32,64", "tf32,40"})
+    @org.junit.jupiter.params.provider.CsvSource({"tf32x3,64", "tf32x3,40", "tf32x3,34"})
     void leanGemmsMatchCpu(String mode, int hidden) {
         MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
         MambaModel m = RandomModels.model(c, 700 + hidden);

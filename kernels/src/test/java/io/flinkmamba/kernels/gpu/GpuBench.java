@@ -54,7 +54,7 @@ public final class GpuBench {
             return;
         }
         boolean layersOnly = args.length > 0 && args[0].equals("layers"); // breakdowns, forward in the default mode
-        for (String v : new String[] {null, "scan_dt_n16", "scan_dt_n16_lb5"}) { // shipped scans; the fused one uncapped
+        for (String v : new String[] {null, "scan_dt_n16"}) { // the shipped scans, plain and with Δ fused
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
@@ -272,11 +272,10 @@ public final class GpuBench {
                 lw.convBias, u, e, 4, st));
         flops.add(0.0);
         shipped.add(false);
-        if (mode == GpuPrecision.TF32X3) { // streaming variants: the lean twins, and 16-deep k-tiles in 3 stages
+        if (mode == GpuPrecision.TF32X3) { // the lean twins of the streaming GEMMs
             java.util.List<GpuKernels> others = new java.util.ArrayList<>();
             java.util.List<String> labels = new java.util.ArrayList<>();
-            for (String v : new String[] {"gemm_tf32x3_s64_lean", "gemm_tf32x3_s48_lean", "gemm_tf32x3_s64_k16",
-                    "gemm_tf32x3_s48_k16"}) {
+            for (String v : new String[] {"gemm_tf32x3_s64_lean", "gemm_tf32x3_s48_lean"}) {
                 GpuKernels o = new GpuKernels(ctx, 16, null, mode);
                 o.useStreamingVariant(ctx, v);
                 others.add(o);

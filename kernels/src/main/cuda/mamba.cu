@@ -321,23 +321,23 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
     int tilesM = (tokens + BM - 1) / BM, kTiles = (in + KB - 1) / KB;
     int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
     int total = myTiles * kTiles;
-    auto load = [&](int it) {
-        if (it < total) {
-            int s = it % STAGES;
-            long long t0 = (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM;
-            int k0 = (it % kTiles) * KB;
-            for (int p = tid; p < BM * (KB / 4); p += THREADS) {      // KB/4 lanes per row, contiguous bytes
-                int m = p / (KB / 4), c = (p % (KB / 4)) * 4;
-                long long t = t0 + m;
-                bool ok = t < tokens;
-                stage4(&xs[s * BM + m][c], X + (ok ? t : 0) * ldx, X, k0 + c, in, ok, vec);
-            }
-            for (int p = tid; p < BN * (KB / 4); p += THREADS) {
-                int n = p / (KB / 4), c = (p % (KB / 4)) * 4, o = o0 + n;
-                bool ok = o < out;
-                stage4(&ws[s * BN + n][c], W + (long long)(ok ? o : 0) * in, W, k0 + c, in, ok, vec);
-            }
+    // k-tile k0 of the token tile at t0 into stage s, every copy checked (rows past the end, partial k-tiles)
+    auto load_checked = [&](int s, long long t0, int k0) {
+        for (int p = tid; p < BM * (KB / 4); p += THREADS) {      // KB/4 lanes per row, contiguous bytes
+            int m = p / (KB / 4), c = (p % (KB / 4)) * 4;
+            long long t = t0 + m;
+            bool ok = t < tokens;
+            stage4(&xs[s * BM + m][c], X + (ok ? t : 0) * ldx, X, k0 + c, in, ok, vec);
         }
+        for (int p = tid; p < BN * (KB / 4); p += THREADS) {
+            int n = p / (KB / 4), c = (p % (KB / 4)) * 4, o = o0 + n;
+            bool ok = o < out;
+            stage4(&ws[s * BN + n][c], W + (long long)(ok ? o : 0) * in, W, k0 + c, in, ok, vec);
+        }
+    };
+    auto load = [&](int it) {
+        if (it < total)
+            load_checked(it % STAGES, (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM, (it % kTiles) * KB);
         asm volatile("cp.async.commit_group;");  // an empty group past the end keeps the wait count uniform
     };
     constexpr int PPR = KB / 4, RSTEP = THREADS / PPR;  // LEAN: 16-byte pieces per k-tile row; rows per pass
@@ -359,17 +359,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                 for (int i = 0; i < (BN + RSTEP - 1) / RSTEP; i++)
                     if (pm + i * RSTEP < BN) cp_async16(&ws[s * BN + pm + i * RSTEP][pc], wp + (long long)i * RSTEP * in, 16);
             } else {
-                for (int p = tid; p < BM * PPR; p += THREADS) {
-                    int m = p / PPR, c = (p % PPR) * 4;
-                    long long t = t0 + m;
-                    bool ok = t < tokens;
-                    stage4(&xs[s * BM + m][c], X + (ok ? t : 0) * ldx, X, k0 + c, in, ok, vec);
-                }
-                for (int p = tid; p < BN * PPR; p += THREADS) {
-                    int n = p / PPR, c = (p % PPR) * 4, o = o0 + n;
-                    bool ok = o < out;
-                    stage4(&ws[s * BN + n][c], W + (long long)(ok ? o : 0) * in, W, k0 + c, in, ok, vec);
-                }
+                load_checked(s, t0, k0);
             }
             if (++ldK == kTiles) {
                 ldK = 0;
@@ -381,14 +371,17 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
     };
     int cTile = 0, cK = 0;                               // LEAN: the k-tile being multiplied
     float acc[WMT][NT][4], ss[WMT][2];
+    auto clear = [&]() {
 #pragma unroll
-    for (int i = 0; i < WMT; i++) {
-        ss[i][0] = ss[i][1] = 0.0f;
+        for (int i = 0; i < WMT; i++) {
+            ss[i][0] = ss[i][1] = 0.0f;
 #pragma unroll
-        for (int j = 0; j < NT; j++)
+            for (int j = 0; j < NT; j++)
 #pragma unroll
-            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
-    }
+                for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+        }
+    };
+    clear();
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
         if constexpr (LEAN) load_lean();
@@ -420,14 +413,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                 gemm_tc_store<NT, NORM, true>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
             else
                 gemm_tc_store<NT, NORM>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
-#pragma unroll
-            for (int i = 0; i < WMT; i++) {
-                ss[i][0] = ss[i][1] = 0.0f;
-#pragma unroll
-                for (int j = 0; j < NT; j++)
-#pragma unroll
-                    for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
-            }
+            clear();
         }
         if (LEAN && ++cK == kTiles) {
             cK = 0;

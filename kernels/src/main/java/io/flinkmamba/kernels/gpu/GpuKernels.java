@@ -69,10 +69,9 @@ final class GpuKernels {
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");
         multiprocessors = ctx.multiprocessors;
-        String lean = gemmMode == GpuPrecision.TF32X3 && Boolean.getBoolean(LEAN_PROPERTY) ? "_lean" : "";
-        tensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s64" + lean);
-        narrowTensorGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_s48" + lean);
-        tensorNormGemm = gemmMode.kernelName == null ? null : streaming(ctx, gemmMode.kernelName + "_norm_s64" + lean);
+        tensorGemm = tensorKernel(ctx, gemmMode, "_s64");
+        narrowTensorGemm = tensorKernel(ctx, gemmMode, "_s48");
+        tensorNormGemm = tensorKernel(ctx, gemmMode, "_norm_s64");
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);
@@ -165,6 +164,15 @@ final class GpuKernels {
     private static StreamingShape shape(int outTile, int stages, int warps, int kTile) {
         int tokenTile = 32 * warps;
         return new StreamingShape(tokenTile, outTile, 32 * warps, stages * (tokenTile + outTile) * (kTile + 4) * 4);
+    }
+
+    /** The precision's streaming GEMM of this kind (its _lean twin under LEAN_PROPERTY); null for FP32. */
+    private static StreamingGemm tensorKernel(GpuContext ctx, GpuPrecision mode, String kind) {
+        if (mode.kernelName == null) {
+            return null;
+        }
+        boolean lean = mode == GpuPrecision.TF32X3 && Boolean.getBoolean(LEAN_PROPERTY);
+        return streaming(ctx, mode.kernelName + kind + (lean ? "_lean" : ""));
     }
 
     private static StreamingGemm streaming(GpuContext ctx, String name) {

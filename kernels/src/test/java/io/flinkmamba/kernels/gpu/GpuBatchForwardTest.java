@@ -18,6 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -109,15 +110,8 @@ class GpuBatchForwardTest {
     @org.junit.jupiter.params.provider.CsvSource({"fp32,40", "tf32x3,40", "tf32,40", "fp32,64", "tf32x3,64", "tf32,64",
             "tf32x3,34", "tf32,34"})
     void everyGemmModeMatchesCpu(String mode, int hidden) {
-        MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
-        MambaModel m = RandomModels.model(c, 500 + hidden);
-        Random rnd = new Random(hidden);
-        int[] lengths = {1024, 1, 0, 37, 300, 5, 64, 129};
-        MambaBatch cpu = randomBatch(m, lengths, rnd);
-        MambaBatch gpu = copy(m, cpu);
-        new CpuParallelForward(m).forward(cpu);
-        forwardWithProperty(m, gpu, GpuPrecision.PROPERTY, mode);
-        assertAgree(m, cpu, gpu, "gemm " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
+        gemmModeMatchesCpu("gemm", mode, hidden, 500 + hidden, new Random(hidden), new int[] {1024, 1, 0, 37, 300, 5, 64, 129},
+                Map.of(GpuPrecision.PROPERTY, mode));
     }
 
     /**
@@ -128,21 +122,24 @@ class GpuBatchForwardTest {
     @ParameterizedTest(name = "lean gemm {0}, hidden {1}")
     @org.junit.jupiter.params.provider.CsvSource({"tf32x3,64", "tf32x3,40", "tf32x3,34"})
     void leanGemmsMatchCpu(String mode, int hidden) {
+        gemmModeMatchesCpu("lean gemm", mode, hidden, 700 + hidden, new Random(hidden + 1),
+                new int[] {1024, 1, 0, 37, 300, 5, 64, 129, 2048},
+                Map.of(GpuPrecision.PROPERTY, mode, GpuKernels.LEAN_PROPERTY, "true"));
+    }
+
+    /**
+     * A 2-layer model of the given hidden size (biases on, rank ceil(hidden / 16)) on ragged {@code lengths}: the
+     * GPU forward created under {@code properties} against the CPU, within TF32_TOL for plain tf32, else TOL.
+     */
+    private static void gemmModeMatchesCpu(String what, String mode, int hidden, long modelSeed, Random rnd,
+                                           int[] lengths, Map<String, String> properties) {
         MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
-        MambaModel m = RandomModels.model(c, 700 + hidden);
-        Random rnd = new Random(hidden + 1);
-        int[] lengths = {1024, 1, 0, 37, 300, 5, 64, 129, 2048};
+        MambaModel m = RandomModels.model(c, modelSeed);
         MambaBatch cpu = randomBatch(m, lengths, rnd);
         MambaBatch gpu = copy(m, cpu);
         new CpuParallelForward(m).forward(cpu);
-        String old = System.getProperty(GpuKernels.LEAN_PROPERTY);
-        System.setProperty(GpuKernels.LEAN_PROPERTY, "true");
-        try {
-            forwardWithProperty(m, gpu, GpuPrecision.PROPERTY, mode);
-        } finally {
-            restoreProperty(GpuKernels.LEAN_PROPERTY, old);
-        }
-        assertAgree(m, cpu, gpu, "lean gemm " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
+        forwardWithProperties(m, gpu, properties);
+        assertAgree(m, cpu, gpu, what + " " + mode + " hidden " + hidden, mode.equals("tf32") ? TF32_TOL : TOL);
     }
 
     /**
@@ -280,11 +277,17 @@ class GpuBatchForwardTest {
 
     /** The GPU forward of {@code batch} by a GpuBatchForward created while {@code key} is {@code value}. */
     private static void forwardWithProperty(MambaModel m, MambaBatch batch, String key, String value) {
-        String old = System.setProperty(key, value);
+        forwardWithProperties(m, batch, Map.of(key, value));
+    }
+
+    /** The same while every property of {@code properties} is set; each is put back as it was. */
+    private static void forwardWithProperties(MambaModel m, MambaBatch batch, Map<String, String> properties) {
+        Map<String, String> old = new java.util.HashMap<>();
+        properties.forEach((k, v) -> old.put(k, System.setProperty(k, v)));
         try (GpuBatchForward f = new GpuBatchForward(m)) {
             f.forward(batch);
         } finally {
-            restoreProperty(key, old);
+            old.forEach(GpuBatchForwardTest::restoreProperty);
         }
     }
 

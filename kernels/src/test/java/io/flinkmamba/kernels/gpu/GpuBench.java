@@ -27,6 +27,10 @@ import java.util.Random;
  * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute).
  */
 public final class GpuBench {
+    /** hidden, layers, keys, events per key: the shapes every GEMM mode runs, and the layers-only run. */
+    private static final int[][] MODE_SHAPES = {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64},
+            {256, 4, 16_384, 64}};
+
     public static void main(String[] args) {
         boolean quick = args.length > 0 && args[0].equals("quick");
         GpuDevices.Probe probe = GpuDevices.probe();
@@ -72,7 +76,7 @@ public final class GpuBench {
         System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         if (layersOnly) {
-            for (int[] s : new int[][] {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
+            for (int[] s : MODE_SHAPES) {
                 forward(s[0], s[1], s[2], s[3], false);
             }
             return;
@@ -87,8 +91,7 @@ public final class GpuBench {
         for (String mode : new String[] {"fp32", "tf32"}) { // the other GEMM modes on the same shapes
             System.setProperty(GpuPrecision.PROPERTY, mode);
             System.out.println("with -D" + GpuPrecision.PROPERTY + "=" + mode + ":");
-            for (int[] s : quick ? new int[][] {{64, 2, 4096, 64}}
-                    : new int[][] {{64, 2, 100_000, 64}, {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}}) {
+            for (int[] s : quick ? new int[][] {{64, 2, 4096, 64}} : MODE_SHAPES) {
                 forward(s[0], s[1], s[2], s[3], false);
             }
             System.clearProperty(GpuPrecision.PROPERTY);

@@ -280,6 +280,11 @@ __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool val
 // tiles and X is read from DRAM about once. NORM fuses the layer's RMSNorm: W holds in_proj·diag(norm
 // weight), the lanes sum the squares of the A values they load anyway, and the epilogue scales each row
 // by 1/rms (only when the reduction spans the whole row: in_proj, K = D).
+// The integer work around the mma is kept small (a source-level profile found half the warp-stall samples on
+// compares, adds, branches and parameter loads): each thread copies the same 16-byte column of rows pm,
+// pm + RSTEP, ... of a k-tile, the (tile, k-tile) cursors advance by increments instead of divisions, and a
+// full k-tile of an in-range tile on aligned rows is copied, and a full tile stored, without per-element
+// checks (fifth session, H200: in_proj 0.72 vs 1.07 ms per 1M tokens at hidden 64).
 __device__ __forceinline__ void cp_async16(float* dst, const float* src, int bytes) {
     unsigned d = (unsigned)__cvta_generic_to_shared(dst);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(d), "l"(src), "r"(bytes));
@@ -298,12 +303,7 @@ __device__ __forceinline__ void stage4(float* dst, const float* row, const float
         }
     }
 }
-// LEAN (a variant not yet run on a device, see docs/gpu.md): the same product without the integer work that
-// a source-level profile found around the mma (half the warp-stall samples on integer compares, adds, branches
-// and parameter loads): each thread copies the same 16-byte column of rows pm, pm + RSTEP, ... of every
-// k-tile, the cursors over (tile, k-tile) advance by increments instead of divisions, and a full k-tile of an
-// in-range tile on aligned rows is copied, and a full tile stored, without per-element checks.
-template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16, bool LEAN = false>
+template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16>
 __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                               const float* __restrict__ W, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode, float eps) {
@@ -335,16 +335,11 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
             stage4(&ws[s * BN + n][c], W + (long long)(ok ? o : 0) * in, W, k0 + c, in, ok, vec);
         }
     };
-    auto load = [&](int it) {
-        if (it < total)
-            load_checked(it % STAGES, (long long)(blockIdx.x + (it / kTiles) * gridDim.x) * BM, (it % kTiles) * KB);
-        asm volatile("cp.async.commit_group;");  // an empty group past the end keeps the wait count uniform
-    };
-    constexpr int PPR = KB / 4, RSTEP = THREADS / PPR;  // LEAN: 16-byte pieces per k-tile row; rows per pass
+    constexpr int PPR = KB / 4, RSTEP = THREADS / PPR;  // 16-byte pieces per k-tile row; rows per pass
     const int pc = (tid % PPR) * 4, pm = tid / PPR;
     const bool wFull = o0 + BN <= out;
-    int ldIt = 0, ldTile = 0, ldK = 0;                   // LEAN: the next k-tile to load
-    auto load_lean = [&]() {
+    int ldIt = 0, ldTile = 0, ldK = 0;                   // the next k-tile to load (its stage, tile, k-tile)
+    auto load = [&]() {
         if (ldIt < total) {
             int s = ldIt % STAGES;
             long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * BM;
@@ -369,7 +364,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
         }
         asm volatile("cp.async.commit_group;");
     };
-    int cTile = 0, cK = 0;                               // LEAN: the k-tile being multiplied
+    int cTile = 0, cK = 0;                               // the k-tile being multiplied
     float acc[WMT][NT][4], ss[WMT][2];
     auto clear = [&]() {
 #pragma unroll
@@ -383,21 +378,17 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
     };
     clear();
 #pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) {
-        if constexpr (LEAN) load_lean();
-        else load(s);
-    }
+    for (int s = 0; s < STAGES - 1; s++) load();
     for (int it = 0; it < total; it++) {
         asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2));  // this k-tile's group has landed
         __syncthreads();    // ... for every thread; and every thread is done with the stage the next load refills
-        if constexpr (LEAN) load_lean();
-        else load(it + STAGES - 1);
+        load();
         int s = it % STAGES;
 #pragma unroll
         for (int kk = 0; kk < KB; kk += 8)
             mma_k8<BN, PASSES, LD, NORM>(acc, xs + s * BM, ws + s * BN, kk, wm, g, q, ss);
-        if (LEAN ? cK == kTiles - 1 : it % kTiles == kTiles - 1) {
-            long long t0 = (long long)(blockIdx.x + (LEAN ? cTile : it / kTiles) * gridDim.x) * BM;
+        if (cK == kTiles - 1) {
+            long long t0 = (long long)(blockIdx.x + cTile * gridDim.x) * BM;
             if (NORM) {  // a row's squares are spread over its 4 lanes q
 #pragma unroll
                 for (int i = 0; i < WMT; i++)
@@ -409,13 +400,13 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                         ss[i][h] = rsqrtf(v / in + eps);
                     }
             }
-            if (LEAN && wFull && t0 + BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
+            if (wFull && t0 + BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
                 gemm_tc_store<NT, NORM, true>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
             else
                 gemm_tc_store<NT, NORM>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
             clear();
         }
-        if (LEAN && ++cK == kTiles) {
+        if (++cK == kTiles) {
             cK = 0;
             cTile++;
         }
@@ -434,12 +425,6 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32>(GEMM_S_PASS); }
-// LEAN variants of the 3xTF32 kernels (GpuKernels.LEAN_PROPERTY; not yet run on a device): the shipped tiles
-// without the integer overhead. Plain TF32 gets its twins once these are measured: every kernel here travels
-// in the PTX and the cubin (the 16-deep k-tile variants were dropped for the same reason, see docs/benchmarks.md).
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64_lean(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32, true>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48_lean(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
 
 
 // The same convolution for a kernel width known at compile time: the last K-1 pre values ride in

@@ -33,13 +33,6 @@ final class GpuKernels {
     /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
-    /**
-     * System property: true takes the LEAN streaming GEMMs in the 3xTF32 precision (mamba.cu: the same tiles
-     * without the per-copy and per-k-tile integer work a source-level profile found; written without a device,
-     * not yet measured), for their tests and benchmarks on a device before they replace the shipped ones.
-     */
-    static final String LEAN_PROPERTY = "flinkmamba.gpu.leanGemm";
-
     /** Reduction lengths below this take the CUDA-core GEMM (dt_proj's δ·Wᵀ): a 32-deep k-tile would be mostly padding. */
     static final int TENSOR_CORE_MIN_IN = 32;
 
@@ -148,12 +141,11 @@ final class GpuKernels {
 
     /**
      * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates gemm_tcs_impl<BN, passes,
-     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48 (and the 3xTF32 ones' _lean twins, same
-     * shapes). Shared memory:
+     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48. Shared memory:
      * STAGES x (32·NW tokens + BN outputs) rows of KB + 4 floats.
      */
     static StreamingShape streamingShape(String name) {
-        String kind = name.replaceFirst("^gemm_tf32(x3)?(_norm)?_", "").replaceFirst("_lean$", "");
+        String kind = name.replaceFirst("^gemm_tf32(x3)?(_norm)?_", "");
         return switch (kind) {
             case "s64" -> shape(64, 2, 8, 32);
             case "s48" -> shape(48, 2, 8, 32);
@@ -166,13 +158,12 @@ final class GpuKernels {
         return new StreamingShape(tokenTile, outTile, 32 * warps, stages * (tokenTile + outTile) * (kTile + 4) * 4);
     }
 
-    /** The precision's streaming GEMM of this kind (its _lean twin under LEAN_PROPERTY); null for FP32. */
+    /** The precision's streaming GEMM of this kind; null for FP32. */
     private static StreamingGemm tensorKernel(GpuContext ctx, GpuPrecision mode, String kind) {
         if (mode.kernelName == null) {
             return null;
         }
-        boolean lean = mode == GpuPrecision.TF32X3 && Boolean.getBoolean(LEAN_PROPERTY);
-        return streaming(ctx, mode.kernelName + kind + (lean ? "_lean" : ""));
+        return streaming(ctx, mode.kernelName + kind);
     }
 
     private static StreamingGemm streaming(GpuContext ctx, String name) {

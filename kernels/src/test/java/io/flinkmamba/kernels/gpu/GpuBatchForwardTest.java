@@ -103,28 +103,17 @@ class GpuBatchForwardTest {
      * Every GEMM mode against the CPU: the CUDA-core fp32 GEMM and the default 3xTF32 one within the
      * forward's 1e-5; plain TF32 (opt-in) within its declared {@link #TF32_TOL}. Hidden 40 gives
      * reductions (40, 80) that are not multiples of the 32-deep k-tile, and outputs (80, 160) that are
-     * not multiples of the 64/128-output tiles. Hidden 34: in_proj's rows (34 floats) are not 16-byte
-     * aligned, so the streaming GEMM with the fused RMSNorm stages them by 4-byte copies.
+     * not multiples of the 64/128-output tiles, so the streaming GEMMs take their checked copies and stores
+     * there; hidden 64 their unchecked full-tile ones for most tiles, and the ragged lengths (up to 2048)
+     * partial last tiles. Hidden 34: in_proj's rows (34 floats) are not 16-byte aligned, so the streaming GEMM
+     * with the fused RMSNorm stages them by 4-byte copies.
      */
     @ParameterizedTest(name = "gemm {0}, hidden {1}")
     @org.junit.jupiter.params.provider.CsvSource({"fp32,40", "tf32x3,40", "tf32,40", "fp32,64", "tf32x3,64", "tf32,64",
             "tf32x3,34", "tf32,34"})
     void everyGemmModeMatchesCpu(String mode, int hidden) {
-        gemmModeMatchesCpu("gemm", mode, hidden, 500 + hidden, new Random(hidden), new int[] {1024, 1, 0, 37, 300, 5, 64, 129},
+        gemmModeMatchesCpu("gemm", mode, hidden, 500 + hidden, new Random(hidden), new int[] {1024, 1, 0, 37, 300, 5, 64, 129, 2048},
                 Map.of(GpuPrecision.PROPERTY, mode));
-    }
-
-    /**
-     * The LEAN streaming GEMMs (flinkmamba.gpu.leanGemm, 3xTF32 only, not yet the default) against the CPU: hidden
-     * 64 takes their unchecked full-tile copies and stores for most tiles, hidden 40 (partial output tiles) and 34
-     * (rows not 16-byte aligned) their checked paths, ragged lengths the partial last tiles.
-     */
-    @ParameterizedTest(name = "lean gemm {0}, hidden {1}")
-    @org.junit.jupiter.params.provider.CsvSource({"tf32x3,64", "tf32x3,40", "tf32x3,34"})
-    void leanGemmsMatchCpu(String mode, int hidden) {
-        gemmModeMatchesCpu("lean gemm", mode, hidden, 700 + hidden, new Random(hidden + 1),
-                new int[] {1024, 1, 0, 37, 300, 5, 64, 129, 2048},
-                Map.of(GpuPrecision.PROPERTY, mode, GpuKernels.LEAN_PROPERTY, "true"));
     }
 
     /**

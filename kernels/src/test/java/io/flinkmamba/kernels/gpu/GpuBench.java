@@ -275,35 +275,6 @@ public final class GpuBench {
                 lw.convBias, u, e, 4, st));
         flops.add(0.0);
         shipped.add(false);
-        if (mode == GpuPrecision.TF32X3) { // the lean twins of the streaming GEMMs
-            java.util.List<GpuKernels> others = new java.util.ArrayList<>();
-            java.util.List<String> labels = new java.util.ArrayList<>();
-            for (String v : new String[] {"gemm_tf32x3_s64_lean", "gemm_tf32x3_s48_lean"}) {
-                GpuKernels o = new GpuKernels(ctx, 16, null, mode);
-                o.useStreamingVariant(ctx, v);
-                others.add(o);
-                labels.add(v);
-            }
-            for (int i = 0; i < others.size(); i++) {
-                GpuKernels o = others.get(i);
-                String l = labels.get(i);
-                step.accept("[" + l + " in_proj]", () -> o.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st));
-                flops.add(inFlops);
-                step.accept("[" + l + " x_proj]", () -> o.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st));
-                flops.add(xFlops);
-                step.accept("[" + l + " out_proj]", () -> o.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st));
-                flops.add(outFlops);
-                shipped.add(false);
-                shipped.add(false);
-                shipped.add(false);
-            }
-            GpuKernels leanNorm = new GpuKernels(ctx, 16, null, mode);
-            leanNorm.useStreamingVariant(ctx, "gemm_tf32x3_norm_s64_lean");
-            step.accept("[gemm_tf32x3_norm_s64_lean rmsnorm+in_proj]", () -> leanNorm.normGemm(x, d, t, d, lw.inProjNormed,
-                    2 * e, none, xz, 2 * e, eps, st));
-            flops.add(inFlops);
-            shipped.add(false);
-        }
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);

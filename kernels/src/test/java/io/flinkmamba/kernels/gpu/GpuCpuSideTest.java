@@ -188,11 +188,6 @@ class GpuCpuSideTest {
                 names.add(mode.kernelName + "_s64");
                 names.add(mode.kernelName + "_norm_s64");
                 names.add(mode.kernelName + "_s48");
-                if (mode == GpuPrecision.TF32X3) {
-                    for (String k : List.of("_s64_lean", "_norm_s64_lean", "_s48_lean")) {
-                        names.add(mode.kernelName + k);
-                    }
-                }
             }
         }
         for (String k : names) { // every kernel GpuKernels loads: a missing one would fail only on a GPU
@@ -210,7 +205,6 @@ class GpuCpuSideTest {
         assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_s64"));
         assertEquals(s64, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
         assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48"));
-        assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_norm_s64_lean"), "the lean twins have the same shapes");
         assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_tf32x3_s96"));
     }
 

@@ -211,19 +211,42 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long 
             }
         }
 }
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const float* src) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(src);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
 // One 8-deep step of a k-tile for warp wm's 32 x BN block: load its A and B fragments from the shared
 // tiles (rows padded to LD floats), split them into TF32 head and tail for 3xTF32, and accumulate. SQ also
 // sums the squares of the A values the lane loads, per row (ss[i][0]: row g, ss[i][1]: row g + 8), for the
 // fused RMSNorm.
-template <int BN, int PASSES, int LD, bool SQ>
+// WSPLIT (3xTF32): W arrives split on the host (DeviceWeights.tf32Split): ws holds the TF32 heads and wt the
+// tails, used as they are instead of split in every warp; and the fragments come by ldmatrix (four 8 x 4 tf32
+// sub-tiles per instruction; rows are 16-byte aligned). Measured on H200 (fifth session, call 2): fused norm +
+// in_proj 0.79 vs 0.83 ms at hidden 64 and 2.47 vs 2.65 at 256, x_proj 0.35 vs 0.38; the split alone gained
+// 1%. Plain TF32 keeps its loads: there the same change was slower (0.69 vs 0.65 ms, out_proj 1.08 vs 0.97).
+template <int BN, int PASSES, int LD, bool SQ, bool WSPLIT = false>
 __device__ __forceinline__ void mma_k8(float (&acc)[2][BN / 8][4], const float (*xs)[LD], const float (*ws)[LD],
-                                       int kk, int wm, int g, int q, float (&ss)[2][2]) {
+                                       const float (*wt)[LD], int kk, int wm, int g, int q, int lane,
+                                       float (&ss)[2][2]) {
     constexpr int WMT = 2, NT = BN / 8;
+    static_assert(!WSPLIT || (PASSES == 3 && NT % 2 == 0), "split weights: 3xTF32, pairs of n-tiles");
     unsigned ah[WMT][4], al[WMT][4];
 #pragma unroll
     for (int i = 0; i < WMT; i++) {
         int row = wm * 32 + i * 16 + g;
-        float v[4] = {xs[row][kk + q], xs[row + 8][kk + q], xs[row][kk + q + 4], xs[row + 8][kk + q + 4]};
+        float v[4];
+        if constexpr (WSPLIT) {
+            unsigned r[4];
+            ldmatrix_x4(r, &xs[wm * 32 + i * 16 + (lane & 7) + ((lane >> 3) & 1) * 8][kk + (lane >> 4) * 4]);
+#pragma unroll
+            for (int x = 0; x < 4; x++) v[x] = __uint_as_float(r[x]);
+        } else {
+            v[0] = xs[row][kk + q];
+            v[1] = xs[row + 8][kk + q];
+            v[2] = xs[row][kk + q + 4];
+            v[3] = xs[row + 8][kk + q + 4];
+        }
         if (SQ) {
             ss[i][0] = fmaf(v[0], v[0], fmaf(v[2], v[2], ss[i][0]));
             ss[i][1] = fmaf(v[1], v[1], fmaf(v[3], v[3], ss[i][1]));
@@ -235,14 +258,26 @@ __device__ __forceinline__ void mma_k8(float (&acc)[2][BN / 8][4], const float (
         }
     }
     unsigned bh[NT][2], bl[NT][2];
+    if constexpr (WSPLIT) {
 #pragma unroll
-    for (int j = 0; j < NT; j++) {
-        int col = j * 8 + g;
-        float w0 = ws[col][kk + q], w1 = ws[col][kk + q + 4];
-        bh[j][0] = tf32_head(w0);
-        bh[j][1] = tf32_head(w1);
-        bl[j][0] = PASSES == 3 ? tf32_tail(w0, bh[j][0]) : 0u;
-        bl[j][1] = PASSES == 3 ? tf32_tail(w1, bh[j][1]) : 0u;
+        for (int j = 0; j < NT; j += 2) {   // sub-tiles (j, k lo), (j, k hi), (j + 1, k lo), (j + 1, k hi)
+            const float* a = &ws[(j + (lane >> 4)) * 8 + (lane & 7)][kk + ((lane >> 3) & 1) * 4];
+            unsigned r[4];
+            ldmatrix_x4(r, a);
+            bh[j][0] = r[0]; bh[j][1] = r[1]; bh[j + 1][0] = r[2]; bh[j + 1][1] = r[3];
+            ldmatrix_x4(r, a + (wt - ws) * LD);
+            bl[j][0] = r[0]; bl[j][1] = r[1]; bl[j + 1][0] = r[2]; bl[j + 1][1] = r[3];
+        }
+    } else {
+#pragma unroll
+        for (int j = 0; j < NT; j++) {
+            int col = j * 8 + g;
+            float w0 = ws[col][kk + q], w1 = ws[col][kk + q + 4];
+            bh[j][0] = tf32_head(w0);
+            bh[j][1] = tf32_head(w1);
+            bl[j][0] = PASSES == 3 ? tf32_tail(w0, bh[j][0]) : 0u;
+            bl[j][1] = PASSES == 3 ? tf32_tail(w1, bh[j][1]) : 0u;
+        }
     }
     // pass by pass over all (i, j), so that consecutive mma go to different accumulators (measured: no
     // slower than (i, j) order); per accumulator the small products come first, as they would be lost after
@@ -303,16 +338,18 @@ __device__ __forceinline__ void stage4(float* dst, const float* row, const float
         }
     }
 }
-template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16>
+template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16, bool WSPLIT = false>
 __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                               const float* __restrict__ W, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode, float eps) {
     // NW warps, all along tokens, 32 tokens x BN outputs each; k-tiles of KB through rows padded to KB + 4
     // floats (fragment loads conflict-free: lane (g, q) reads bank (g * (KB + 4) + q) mod 32, all distinct)
     constexpr int WMT = 2, NT = BN / 8, BM = NW * 32, LD = KB + 4, THREADS = NW * WARP;
+    // WSPLIT: W is [2][out][in], the TF32 heads then the tails, each staged like W
+    constexpr int WPARTS = WSPLIT ? 2 : 1;
     extern __shared__ __align__(16) float smem[];
     float (*xs)[LD] = reinterpret_cast<float (*)[LD]>(smem);                     // [STAGES * BM][LD]
-    float (*ws)[LD] = reinterpret_cast<float (*)[LD]>(smem + STAGES * BM * LD);  // [STAGES * BN][LD]
+    float (*ws)[LD] = reinterpret_cast<float (*)[LD]>(smem + STAGES * BM * LD);  // [WPARTS][STAGES * BN][LD]
     int tid = threadIdx.x, lane = tid % WARP, wm = tid / WARP;
     int g = lane >> 2, q = lane & 3;
     int o0 = blockIdx.y * BN;
@@ -332,7 +369,10 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
         for (int p = tid; p < BN * (KB / 4); p += THREADS) {
             int n = p / (KB / 4), c = (p % (KB / 4)) * 4, o = o0 + n;
             bool ok = o < out;
-            stage4(&ws[s * BN + n][c], W + (long long)(ok ? o : 0) * in, W, k0 + c, in, ok, vec);
+#pragma unroll
+            for (int part = 0; part < WPARTS; part++)
+                stage4(&ws[part * STAGES * BN + s * BN + n][c], W + (long long)part * out * in + (long long)(ok ? o : 0) * in,
+                       W, k0 + c, in, ok, vec);
         }
     };
     constexpr int PPR = KB / 4, RSTEP = THREADS / PPR;  // 16-byte pieces per k-tile row; rows per pass
@@ -351,8 +391,12 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                     cp_async16(&xs[s * BM + pm + i * RSTEP][pc], xp + (long long)i * RSTEP * ldx, 16);
                 const float* wp = W + (long long)(o0 + pm) * in + k0 + pc;
 #pragma unroll
-                for (int i = 0; i < (BN + RSTEP - 1) / RSTEP; i++)
-                    if (pm + i * RSTEP < BN) cp_async16(&ws[s * BN + pm + i * RSTEP][pc], wp + (long long)i * RSTEP * in, 16);
+                for (int part = 0; part < WPARTS; part++)
+#pragma unroll
+                    for (int i = 0; i < (BN + RSTEP - 1) / RSTEP; i++)
+                        if (pm + i * RSTEP < BN)
+                            cp_async16(&ws[part * STAGES * BN + s * BN + pm + i * RSTEP][pc],
+                                       wp + (long long)part * out * in + (long long)i * RSTEP * in, 16);
             } else {
                 load_checked(s, t0, k0);
             }
@@ -386,7 +430,8 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
         int s = it % STAGES;
 #pragma unroll
         for (int kk = 0; kk < KB; kk += 8)
-            mma_k8<BN, PASSES, LD, NORM>(acc, xs + s * BM, ws + s * BN, kk, wm, g, q, ss);
+            mma_k8<BN, PASSES, LD, NORM, WSPLIT>(acc, xs + s * BM, ws + s * BN, ws + (STAGES + s) * BN, kk, wm, g, q,
+                                                      lane, ss);
         if (cK == kTiles - 1) {
             long long t0 = (long long)(blockIdx.x + cTile * gridDim.x) * BM;
             if (NORM) {  // a row's squares are spread over its 4 lanes q
@@ -415,13 +460,14 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
 }
 #define GEMM_S_ARGS GEMM_ARGS, float eps
 #define GEMM_S_PASS GEMM_PASS, eps
-// Dynamic shared memory: STAGES * (BM + BN) rows of KB + 4 floats (GpuKernels.streamingShape). Shipped: 8 warps
+// Dynamic shared memory: STAGES * (BM + BN) rows of KB + 4 floats, 2 * BN for the W heads and tails of 3xTF32
+// (GpuKernels.streamingShape). Shipped: 8 warps
 // (BM 256), k-tiles of 32 in 2 stages (faster than 16 in 3 by 5-10%, H200); 64-output tiles, and 48-output
 // tiles for x_proj's r + 2N <= 48 outputs. (128-output tiles need 180+ registers: one block per SM, slower
 // on H200 in the third session.)
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32>(GEMM_S_PASS); }
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32>(GEMM_S_PASS); }

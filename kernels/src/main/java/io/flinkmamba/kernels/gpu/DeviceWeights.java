@@ -32,8 +32,15 @@ final class DeviceWeights {
      * is in_proj · diag(norm weight), for the in_proj GEMM with the RMSNorm fused (GpuKernels.normGemm).
      */
     static final class Layer {
-        CUdeviceptr norm, inProj, inProjBias, convWeight, convBias, xProj, dtProj, dtProjBias, aNeg, d, outProj,
-                outProjBias, inProjNormed;
+        CUdeviceptr norm, inProjBias, convWeight, convBias, dtProjBias, aNeg, d, outProjBias;
+        Projection inProj, xProj, dtProj, outProj, inProjNormed;
+    }
+
+    /**
+     * A projection matrix [out][in] as float32 ({@code plain}: CUDA-core GEMM, fused-Δ scan) and split for the
+     * tensor cores ({@code split}: [2][out][in], TF32 heads then tails, see {@link #tf32Split}).
+     */
+    record Projection(CUdeviceptr plain, CUdeviceptr split) {
     }
 
     private DeviceWeights(MambaModel model) {
@@ -69,26 +76,48 @@ final class DeviceWeights {
         for (int l = 0; l < layers.length; l++) {
             Layer x = new Layer();
             x.norm = ptrs.get(i++);
-            x.inProj = ptrs.get(i++);
+            x.inProj = new Projection(ptrs.get(i++), null);
             x.inProjBias = ptrs.get(i++);
             x.convWeight = ptrs.get(i++);
             x.convBias = ptrs.get(i++);
-            x.xProj = ptrs.get(i++);
-            x.dtProj = ptrs.get(i++);
+            x.xProj = new Projection(ptrs.get(i++), null);
+            x.dtProj = new Projection(ptrs.get(i++), null);
             x.dtProjBias = ptrs.get(i++);
             x.aNeg = ptrs.get(i++);
             x.d = ptrs.get(i++);
-            x.outProj = ptrs.get(i++);
+            x.outProj = new Projection(ptrs.get(i++), null);
             x.outProjBias = ptrs.get(i++);
-            x.inProjNormed = ptrs.get(i++);
+            x.inProjNormed = new Projection(ptrs.get(i++), null);
+            x.inProj = new Projection(x.inProj.plain(), ptrs.get(i++));
+            x.xProj = new Projection(x.xProj.plain(), ptrs.get(i++));
+            x.dtProj = new Projection(x.dtProj.plain(), ptrs.get(i++));
+            x.outProj = new Projection(x.outProj.plain(), ptrs.get(i++));
+            x.inProjNormed = new Projection(x.inProjNormed.plain(), ptrs.get(i++));
             layers[l] = x;
         }
         normF = ptrs.get(i);
     }
 
     private static float[][] order(LayerWeights l) {
+        float[] inProjNormed = scaledColumns(l.inProj, l.norm);
         return new float[][] {l.norm, l.inProj, l.inProjBias, l.convWeight, l.convBias, l.xProj, l.dtProj,
-                l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias, scaledColumns(l.inProj, l.norm)};
+                l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias, inProjNormed, tf32Split(l.inProj),
+                tf32Split(l.xProj), tf32Split(l.dtProj), tf32Split(l.outProj), tf32Split(inProjNormed)};
+    }
+
+    /**
+     * w as the tensor-core GEMMs take it: the TF32 head of every value (rounded to 10 mantissa bits, as a float)
+     * and then its tail (w - head, truncated to TF32), so head + tail carries w to about 2^-21, and the kernels
+     * need not split each W fragment in every warp. Bit for bit what mamba.cu's tf32_head/tf32_tail give.
+     */
+    static float[] tf32Split(float[] w) {
+        float[] out = new float[2 * w.length];
+        for (int i = 0; i < w.length; i++) {
+            int head = (Float.floatToRawIntBits(w[i]) + 0x1000) & 0xffffe000;
+            out[i] = Float.intBitsToFloat(head);
+            out[w.length + i] = Float.intBitsToFloat(Float.floatToRawIntBits(w[i] - out[i]) & 0xffffe000);
+        }
+        return out;
     }
 
     /** w · diag(g): row-major w [rows, g.length] with column k scaled by g[k]. */

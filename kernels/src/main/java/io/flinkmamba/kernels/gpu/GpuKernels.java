@@ -43,8 +43,6 @@ final class GpuKernels {
      */
     private final StreamingGemm tensorGemm, narrowTensorGemm, tensorNormGemm;
     private final int multiprocessors;
-    /** Benchmarks only: streaming GEMM variants that replace the ones above for plain products, for the fused norm. */
-    private StreamingGemm benchGemm, benchNormGemm;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     private final boolean scanGeneric;
     private final int stateSize;
@@ -95,20 +93,20 @@ final class GpuKernels {
     }
 
     /** Y[t, o] (row stride ldy) = X[t, :in] (row stride ldx) · W[o, :]ᵀ + bias, epilogue by mode. */
-    void gemm(CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out, CUdeviceptr bias,
+    void gemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection w, int out, CUdeviceptr bias,
               CUdeviceptr y, int ldy, int mode, CUstream st) {
         if (tokens == 0) {
             return;
         }
         if (tensorGemm != null && in >= TENSOR_CORE_MIN_IN) {
-            StreamingGemm g = benchGemm != null ? benchGemm : out <= 48 ? narrowTensorGemm : tensorGemm;
+            StreamingGemm g = out <= 48 ? narrowTensorGemm : tensorGemm;
             launchStreaming(g, x, ldx, tokens, in, w, out, bias, y, ldy, mode, 0f, st);
             return;
         }
         // CUDA cores: 64-output tiles when that covers the projection (x_proj, out_proj at small D), else 128
         boolean narrow = out <= 64;
         launch(narrow ? simtNarrow : simtWide, ceil(tokens, GEMM_TOKENS_TILE), ceil(out, narrow ? 64 : 128), 256, st,
-                Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
+                Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w.plain()), ints(out), Pointer.to(bias),
                 Pointer.to(y), ints(ldy), ints(mode));
     }
 
@@ -122,12 +120,12 @@ final class GpuKernels {
      * diag(norm weight) (DeviceWeights.Layer.inProjNormed) and rms over the whole row of {@code in} values.
      * Only when {@link #fusesNorm}.
      */
-    void normGemm(CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr wNormed, int out, CUdeviceptr bias,
+    void normGemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection wNormed, int out, CUdeviceptr bias,
                   CUdeviceptr y, int ldy, float eps, CUstream st) {
         if (tokens == 0) {
             return;
         }
-        launchStreaming(benchNormGemm != null ? benchNormGemm : tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y,
+        launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y,
                 ldy, GEMM_MODE_STORE, eps, st);
     }
 
@@ -135,27 +133,35 @@ final class GpuKernels {
     record StreamingGemm(CUfunction function, StreamingShape shape, int blocksPerSm) {
     }
 
-    /** Tiles, block size and dynamic shared memory of a gemm_tcs_impl instantiation (must match mamba.cu). */
-    record StreamingShape(int tokenTile, int outTile, int threads, int smemBytes) {
+    /**
+     * Tiles, block size and dynamic shared memory of a gemm_tcs_impl instantiation (must match mamba.cu), and
+     * whether it takes W split on the host (DeviceWeights.Projection.split) or as float32.
+     */
+    record StreamingShape(int tokenTile, int outTile, int threads, int smemBytes, boolean splitWeights) {
     }
 
     /**
      * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates gemm_tcs_impl<BN, passes,
-     * STAGES, norm, NW, KB>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48. Shared memory:
-     * STAGES x (32·NW tokens + BN outputs) rows of KB + 4 floats.
+     * STAGES, norm, NW, KB, split W>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48. Shared memory: STAGES x (32·NW
+     * tokens + BN outputs) rows of KB + 4 floats, 2·BN outputs for 3xTF32 (W's heads and tails).
      */
     static StreamingShape streamingShape(String name) {
-        String kind = name.replaceFirst("^gemm_tf32(x3)?(_norm)?_", "");
-        return switch (kind) {
-            case "s64" -> shape(64, 2, 8, 32);
-            case "s48" -> shape(48, 2, 8, 32);
-            default -> throw new IllegalArgumentException("no streaming GEMM kernel " + name);
-        };
+        java.util.regex.Matcher m = STREAMING_NAME.matcher(name);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("no streaming GEMM kernel " + name);
+        }
+        // 3xTF32 takes W split on the host and stages heads and tails: twice the W rows
+        boolean split = m.group(1) != null;
+        return shape(m.group(3).equals("s64") ? 64 : 48, 2, 8, 32, split ? 2 : 1, split);
     }
 
-    private static StreamingShape shape(int outTile, int stages, int warps, int kTile) {
+    private static final java.util.regex.Pattern STREAMING_NAME =
+            java.util.regex.Pattern.compile("gemm_tf32(x3)?(_norm)?_(s64|s48)");
+
+    private static StreamingShape shape(int outTile, int stages, int warps, int kTile, int wParts, boolean split) {
         int tokenTile = 32 * warps;
-        return new StreamingShape(tokenTile, outTile, 32 * warps, stages * (tokenTile + outTile) * (kTile + 4) * 4);
+        return new StreamingShape(tokenTile, outTile, 32 * warps,
+                stages * (tokenTile + wParts * outTile) * (kTile + 4) * 4, split);
     }
 
     /** The precision's streaming GEMM of this kind; null for FP32. */
@@ -176,15 +182,6 @@ final class GpuKernels {
         return new StreamingGemm(f, shape, Math.max(1, blocks[0]));
     }
 
-    /** Benchmarks only: every plain tensor-core product, or (a _norm_ kernel) the fused norm, on another instantiation. */
-    void useStreamingVariant(GpuContext ctx, String name) {
-        if (name.contains("_norm_")) {
-            benchNormGemm = streaming(ctx, name);
-        } else {
-            benchGemm = streaming(ctx, name);
-        }
-    }
-
     /**
      * Persistent grid: one column of blocks per output tile, and as many token lanes as fit on the device at
      * once with all columns resident (so each X tile is read by all columns about together), at most one per tile.
@@ -194,9 +191,10 @@ final class GpuKernels {
         return Math.max(1, Math.min(tiles, multiprocessors * blocksPerSm / columns));
     }
 
-    private void launchStreaming(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out,
-                                 CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUstream st) {
+    private void launchStreaming(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection p,
+                                 int out, CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUstream st) {
         StreamingShape shape = g.shape();
+        CUdeviceptr w = shape.splitWeights() ? p.split() : p.plain();
         int columns = ceil(out, shape.outTile());
         int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
         Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),

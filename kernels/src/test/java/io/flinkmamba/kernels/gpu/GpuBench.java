@@ -264,7 +264,7 @@ public final class GpuBench {
         step.accept("scan", () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st));
         flops.add(0.0);
         shipped.add(false);
-        step.accept("scan with fused dt_proj", () -> k.scanFusedDt(u, lw.dtProj, lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs,
+        step.accept("scan with fused dt_proj", () -> k.scanFusedDt(u, lw.dtProj.plain(), lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs,
                 states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st));
         flops.add(0.0);
         shipped.add(true);

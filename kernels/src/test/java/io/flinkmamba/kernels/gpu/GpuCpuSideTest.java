@@ -199,12 +199,36 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void tf32SplitCarriesEachWeightToTwoToTheMinus21() {
+        Random rnd = new Random(5);
+        float[] w = new float[4096];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9) - 4));
+        }
+        w[0] = 0f;
+        w[1] = -1.9999999f; // rounds up across a power of two
+        float[] s = DeviceWeights.tf32Split(w);
+        assertEquals(2 * w.length, s.length);
+        for (int i = 0; i < w.length; i++) {
+            float head = s[i], tail = s[w.length + i];
+            assertEquals(0, Float.floatToRawIntBits(head) & 0x1fff, "head is TF32 (10 mantissa bits)");
+            assertEquals(0, Float.floatToRawIntBits(tail) & 0x1fff, "tail is TF32");
+            assertTrue(Math.abs(head - w[i]) <= Math.ulp(w[i]) * 4096, "head rounds to nearest TF32");
+            assertTrue(Math.abs((double) head + tail - w[i]) <= Math.abs(w[i]) * 0x1p-21, "head + tail carries w: " + w[i]);
+        }
+        assertEquals(-2f, s[1]);
+    }
+
+    @Test
     void streamingGemmShapesMatchTheKernelsInstantiations() {
         // gemm_tcs_impl<BN, P, STAGES, NORM, NW, KB>: 32 * NW tokens; STAGES * (32 * NW + BN) rows of KB + 4 floats
-        GpuKernels.StreamingShape s64 = new GpuKernels.StreamingShape(256, 64, 256, 2 * 320 * 36 * 4);
+        // 3xTF32 takes W split on the host: heads and tails staged, twice the W rows; plain TF32 stages W as it is
+        GpuKernels.StreamingShape s64 = new GpuKernels.StreamingShape(256, 64, 256, 2 * 384 * 36 * 4, true);
         assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_s64"));
-        assertEquals(s64, GpuKernels.streamingShape("gemm_tf32_norm_s64"));
-        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4), GpuKernels.streamingShape("gemm_tf32x3_s48"));
+        assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_norm_s64"));
+        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 352 * 36 * 4, true), GpuKernels.streamingShape("gemm_tf32x3_s48"));
+        assertEquals(new GpuKernels.StreamingShape(256, 64, 256, 2 * 320 * 36 * 4, false), GpuKernels.streamingShape("gemm_tf32_norm_s64"));
+        assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4, false), GpuKernels.streamingShape("gemm_tf32_s48"));
         assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_tf32x3_s96"));
     }
 

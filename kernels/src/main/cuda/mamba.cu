@@ -595,7 +595,9 @@ __device__ __forceinline__ float softplus_sfu(float v) {
 // FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
 // output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
 // GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic.
-template <int NS, int SPLIT, bool FUSE_DT>
+// RK: time_step_rank known at compile time (0: the argument r): the fused Δ's dot product unrolled and δ
+// read 16 bytes at a time.
+template <int NS, int SPLIT, bool FUSE_DT, int RK = 0>
 __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                           const float* __restrict__ dtW, const float* __restrict__ dtB,
                                           const float* __restrict__ bc, int ldbc, int r,
@@ -607,7 +609,9 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
     constexpr int NP = NS / SPLIT, GROUP = SCAN_GROUP;
     __shared__ __align__(16) float bs[SCAN_CHUNK][NS];   // 16-byte aligned for the float4 reads
     __shared__ __align__(16) float cs[SCAN_CHUNK][NS];
-    __shared__ float ds[FUSE_DT ? SCAN_CHUNK : 1][FUSE_DT ? DT_RMAX : 1];
+    __shared__ __align__(16) float ds[FUSE_DT ? SCAN_CHUNK : 1][FUSE_DT ? DT_RMAX : 1];
+    static_assert(RK % 4 == 0 && RK <= DT_RMAX, "compile-time ranks: multiples of 4 up to DT_RMAX");
+    if (RK > 0) r = RK;
     __shared__ float wdt[FUSE_DT ? DT_RMAX : 1][FUSE_DT ? 128 : 1];   // [k][lane]: conflict-free
     int s = blockIdx.x;
     if (s >= seqs) return;                      // whole block leaves together
@@ -657,8 +661,19 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
                     long long tok = tok0 + c0 + g + j;
                     if (FUSE_DT) {
                         float v = 0.0f;
+                        if constexpr (RK > 0) {
+#pragma unroll
+                            for (int i = 0; i < RK; i += 4) {
+                                float4 d4 = *reinterpret_cast<const float4*>(&ds[g + j][i]);
+                                v = fmaf(d4.x, wdt[i][threadIdx.x], v);
+                                v = fmaf(d4.y, wdt[i + 1][threadIdx.x], v);
+                                v = fmaf(d4.z, wdt[i + 2][threadIdx.x], v);
+                                v = fmaf(d4.w, wdt[i + 3][threadIdx.x], v);
+                            }
+                        } else {
 #pragma unroll 4
-                        for (int i = 0; i < r; i++) v = fmaf(ds[g + j][i], wdt[i][threadIdx.x], v);
+                            for (int i = 0; i < r; i++) v = fmaf(ds[g + j][i], wdt[i][threadIdx.x], v);
+                        }
                         d[j] = softplus_sfu(v + bdt);
                     } else {
                         d[j] = dt[tok * e + chl];
@@ -749,6 +764,9 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n8(SCAN_DT_ARGS) { 
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16(SCAN_DT_ARGS) { scan_impl<16, 1, true>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n32(SCAN_DT_ARGS) { scan_impl<32, 2, true>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n64(SCAN_DT_ARGS) { scan_impl<64, 4, true>(SCAN_DT_PASS); }
+// state 16 with rank 4 (hidden 64) compiled in (GpuKernels.FUSED_DT_COMPILED_RANKS; H200, fifth session: 6.47 vs
+// 6.94 ms at 100,000 x 64 tokens, E 128; rank 16 compiled in was no faster: it spills under the register cap)
+extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS) { scan_impl<16, 1, true, 4>(SCAN_DT_PASS); }
 
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).

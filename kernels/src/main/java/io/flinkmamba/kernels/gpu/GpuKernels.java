@@ -30,6 +30,13 @@ final class GpuKernels {
      * ms). Before that change (second session) it lost at rank 16 (1.90 vs 1.83 ms), so only rank <= 4 was fused.
      */
     static final int FUSED_DT_DEFAULT_MAX_RANK = FUSED_DT_MAX_RANK;
+    /**
+     * Ranks with their own fused-Δ scan at state size 16 (rank 4: hidden 64): the dot product unrolled and δ read
+     * 16 bytes at a time. Measured on H200 (docs/benchmarks.md, fifth session): 6.47 vs 6.94 ms at rank 4,
+     * 100,000 x 64 tokens, E 128; at rank 16 (hidden 256) no faster (5.82 vs 5.81 ms, it spills under the
+     * 72-register cap), so not shipped.
+     */
+    static final int[] FUSED_DT_COMPILED_RANKS = {4};
     /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
@@ -44,6 +51,8 @@ final class GpuKernels {
     private final StreamingGemm tensorGemm, narrowTensorGemm, tensorNormGemm;
     private final int multiprocessors;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
+    /** Fused-Δ scans with the rank compiled in (scan_dt_n16_rR), by rank; null where the runtime-rank one serves. */
+    private final CUfunction[] scanDtByRank = new CUfunction[FUSED_DT_MAX_RANK + 1];
     private final boolean scanGeneric;
     private final int stateSize;
     /** Benchmarks only: the runtime-width conv kernel even where a fixed-width one exists. */
@@ -75,6 +84,11 @@ final class GpuKernels {
         boolean dtVariant = scanOverride != null && scanOverride.startsWith("scan_dt");
         scan = ctx.function(scanOverride != null && !dtVariant ? scanOverride : shipped ? "scan_n" + stateSize : "scan_generic");
         scanDt = !shipped ? null : ctx.function(dtVariant ? scanOverride : "scan_dt_n" + stateSize);
+        if (stateSize == 16 && scanOverride == null) {
+            for (int rank : FUSED_DT_COMPILED_RANKS) {
+                scanDtByRank[rank] = ctx.function("scan_dt_n16_r" + rank);
+            }
+        }
     }
 
     /** Whether {@link #scanFusedDt} serves this model: a shipped state size and a rank it handles and pays for. */
@@ -244,7 +258,8 @@ final class GpuKernels {
             return;
         }
         ScanLaunch shape = scanLaunch(e, stateSize, false);
-        launch(scanDt, seqs, shape.channelBlocks(), shape.block(), st, Pointer.to(u), Pointer.to(dtW), Pointer.to(dtB),
+        CUfunction f = r < scanDtByRank.length && scanDtByRank[r] != null ? scanDtByRank[r] : scanDt;
+        launch(f, seqs, shape.channelBlocks(), shape.block(), st, Pointer.to(u), Pointer.to(dtW), Pointer.to(dtB),
                 Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs),
                 Pointer.to(states), ints(stateFloats), ints(ssmOff), Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y),
                 ints(e));

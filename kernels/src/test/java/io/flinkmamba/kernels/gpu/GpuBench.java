@@ -58,7 +58,7 @@ public final class GpuBench {
             return;
         }
         boolean layersOnly = args.length > 0 && args[0].equals("layers"); // breakdowns, forward in the default mode
-        for (String v : new String[] {null, "scan_dt_n16"}) { // the shipped scans, plain and with Δ fused
+        for (String v : new String[] {null, "fused"}) { // the shipped scans, plain and with Δ fused (the model's rank)
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
@@ -136,7 +136,7 @@ public final class GpuBench {
     private static String variant;
 
     static void scanAlone(GpuContext ctx, int e, int n, int seqs, int len, double copyGBs) {
-        int r = 4, xr = r + 2 * n;
+        int r = (e / 2 + 15) / 16, xr = r + 2 * n; // the model's rank: ceil(hidden / 16), hidden = E / 2
         long t = (long) seqs * len;
         int sf = e * n; // a state holding only the SSM part: ssmOff = 0
         long[] floats = {t * e, t * e, t * xr, t * 2 * e, t * e, (long) seqs * sf, e * (long) n, e};
@@ -153,13 +153,13 @@ public final class GpuBench {
         CUdeviceptr off = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
         JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
-        GpuKernels k = new GpuKernels(ctx, n, variant, GpuPrecision.fromSystemProperty());
+        GpuKernels k = new GpuKernels(ctx, n, "fused".equals(variant) ? null : variant, GpuPrecision.fromSystemProperty());
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
-        boolean fused = variant != null && variant.startsWith("scan_dt");
+        boolean fused = variant != null && (variant.startsWith("scan_dt") || variant.equals("fused"));
         CUdeviceptr dtW = new CUdeviceptr(), dtB = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(dtW, 4L * e * r);
         JCudaDriver.cuMemAlloc(dtB, 4L * e);
@@ -186,8 +186,8 @@ public final class GpuBench {
         double bytes = fused ? 4.0 * (t * (2L * e + r + 2L * n + e) + 2L * seqs * sf)
                 : 4.0 * (t * (3L * e + 2L * n + e) + 2L * seqs * sf);
         double gbs = bytes / (best * 1e-3) / 1e9;
-        System.out.printf((variant != null ? variant + " " : "") + "scan alone: E=%d N=%d %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
-                e, n, seqs, len, best, gbs, 100 * gbs / copyGBs);
+        System.out.printf((variant != null ? variant + " " : "") + "scan alone: E=%d N=%d%s %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
+                e, n, fused ? " r=" + r : "", seqs, len, best, gbs, 100 * gbs / copyGBs);
         for (CUdeviceptr q : p) {
             JCudaDriver.cuMemFree(q);
         }

@@ -183,6 +183,9 @@ class GpuCpuSideTest {
             names.add("scan_n" + n);
             names.add("scan_dt_n" + n);
         }
+        for (int rank : GpuKernels.FUSED_DT_COMPILED_RANKS) {
+            names.add("scan_dt_n16_r" + rank);
+        }
         for (GpuPrecision mode : GpuPrecision.values()) {
             if (mode.kernelName != null) {
                 names.add(mode.kernelName + "_s64");

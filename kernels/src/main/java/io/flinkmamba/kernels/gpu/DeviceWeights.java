@@ -8,6 +8,7 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,8 +22,11 @@ final class DeviceWeights {
     private static final Map<String, DeviceWeights> CACHE = new HashMap<>();
 
     private final String fingerprint;
+    private final MambaModel model;
     private final CUdeviceptr base = new CUdeviceptr();
+    private final CUdeviceptr splitBase = new CUdeviceptr();
     private final long bytes;
+    private long splitBytes;
     private int references;
     final Layer[] layers;
     final CUdeviceptr normF;
@@ -37,40 +41,25 @@ final class DeviceWeights {
     }
 
     /**
-     * A projection matrix [out][in] as float32 ({@code plain}: CUDA-core GEMM, fused-Δ scan) and split for the
-     * tensor cores ({@code split}: [2][out][in], TF32 heads then tails, see {@link #tf32Split}).
+     * A projection matrix [out][in] as float32 ({@code plain}: CUDA-core GEMM, fused-Δ scan, plain TF32) and split
+     * for the 3xTF32 tensor-core GEMMs ({@code split}: [2][out][in], TF32 heads then tails, see {@link #tf32Split};
+     * null until a 3xTF32 forward of the model acquires the weights).
      */
     record Projection(CUdeviceptr plain, CUdeviceptr split) {
     }
 
     private DeviceWeights(MambaModel model) {
         this.fingerprint = model.fingerprint();
+        this.model = model;
         MambaWeights w = model.weights();
         List<float[]> tensors = new ArrayList<>();
         for (LayerWeights l : w.layers) {
-            for (float[] a : order(l)) {
-                tensors.add(a);
-            }
+            tensors.addAll(Arrays.asList(l.norm, l.inProj, l.inProjBias, l.convWeight, l.convBias, l.xProj, l.dtProj,
+                    l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias, scaledColumns(l.inProj, l.norm)));
         }
         tensors.add(w.normF);
-        long total = 0;
-        for (float[] a : tensors) {
-            total += aligned(a);
-        }
-        this.bytes = total;
-        JCudaDriver.cuMemAlloc(base, Math.max(total, 4));
-        long off = 0;
         List<CUdeviceptr> ptrs = new ArrayList<>();
-        for (float[] a : tensors) {
-            if (a == null) {
-                ptrs.add(new CUdeviceptr());
-                continue;
-            }
-            CUdeviceptr p = base.withByteOffset(off);
-            JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), 4L * a.length);
-            ptrs.add(p);
-            off += aligned(a);
-        }
+        this.bytes = upload(tensors, base, ptrs);
         layers = new Layer[w.layers.length];
         int i = 0;
         for (int l = 0; l < layers.length; l++) {
@@ -88,21 +77,57 @@ final class DeviceWeights {
             x.outProj = new Projection(ptrs.get(i++), null);
             x.outProjBias = ptrs.get(i++);
             x.inProjNormed = new Projection(ptrs.get(i++), null);
-            x.inProj = new Projection(x.inProj.plain(), ptrs.get(i++));
-            x.xProj = new Projection(x.xProj.plain(), ptrs.get(i++));
-            x.dtProj = new Projection(x.dtProj.plain(), ptrs.get(i++));
-            x.outProj = new Projection(x.outProj.plain(), ptrs.get(i++));
-            x.inProjNormed = new Projection(x.inProjNormed.plain(), ptrs.get(i++));
             layers[l] = x;
         }
         normF = ptrs.get(i);
     }
 
-    private static float[][] order(LayerWeights l) {
-        float[] inProjNormed = scaledColumns(l.inProj, l.norm);
-        return new float[][] {l.norm, l.inProj, l.inProjBias, l.convWeight, l.convBias, l.xProj, l.dtProj,
-                l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias, inProjNormed, tf32Split(l.inProj),
-                tf32Split(l.xProj), tf32Split(l.dtProj), tf32Split(l.outProj), tf32Split(inProjNormed)};
+    /**
+     * Uploads the TF32-split projections (3xTF32 only: twice each projection's size) unless they are resident
+     * already; the first 3xTF32 forward of the model calls it under the cache's lock. Until then {@code split} is
+     * null, and FP32/TF32 forwards never read it.
+     */
+    private void ensureSplit() {
+        if (splitBytes > 0) {
+            return;
+        }
+        List<float[]> tensors = new ArrayList<>();
+        for (LayerWeights l : model.weights().layers) {
+            float[] inProjNormed = scaledColumns(l.inProj, l.norm);
+            tensors.addAll(Arrays.asList(tf32Split(l.inProj), tf32Split(l.xProj), tf32Split(l.dtProj),
+                    tf32Split(l.outProj), tf32Split(inProjNormed)));
+        }
+        List<CUdeviceptr> ptrs = new ArrayList<>();
+        splitBytes = upload(tensors, splitBase, ptrs);
+        int i = 0;
+        for (Layer x : layers) {
+            x.inProj = new Projection(x.inProj.plain(), ptrs.get(i++));
+            x.xProj = new Projection(x.xProj.plain(), ptrs.get(i++));
+            x.dtProj = new Projection(x.dtProj.plain(), ptrs.get(i++));
+            x.outProj = new Projection(x.outProj.plain(), ptrs.get(i++));
+            x.inProjNormed = new Projection(x.inProjNormed.plain(), ptrs.get(i++));
+        }
+    }
+
+    /** One allocation at {@code into} holding the tensors in 256-byte aligned slots; their pointers (0 for null). */
+    private static long upload(List<float[]> tensors, CUdeviceptr into, List<CUdeviceptr> ptrs) {
+        long total = 0;
+        for (float[] a : tensors) {
+            total += aligned(a);
+        }
+        JCudaDriver.cuMemAlloc(into, Math.max(total, 4));
+        long off = 0;
+        for (float[] a : tensors) {
+            if (a == null) {
+                ptrs.add(new CUdeviceptr());
+                continue;
+            }
+            CUdeviceptr p = into.withByteOffset(off);
+            JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), 4L * a.length);
+            ptrs.add(p);
+            off += aligned(a);
+        }
+        return total;
     }
 
     /**
@@ -134,14 +159,20 @@ final class DeviceWeights {
         return a == null ? 0 : (4L * a.length + 255) / 256 * 256;
     }
 
-    /** The device copy of the model's weights, uploading it if this JVM has none; pair with {@link #release()}. */
-    static DeviceWeights acquire(GpuContext ctx, MambaModel model) {
+    /**
+     * The device copy of the model's weights, uploading it if this JVM has none, with the TF32-split projections
+     * when {@code precision} is 3xTF32; pair with {@link #release()}.
+     */
+    static DeviceWeights acquire(GpuContext ctx, MambaModel model, GpuPrecision precision) {
         synchronized (CACHE) {
             DeviceWeights w = CACHE.get(model.fingerprint());
+            ctx.makeCurrent();
             if (w == null) {
-                ctx.makeCurrent();
                 w = new DeviceWeights(model);
                 CACHE.put(model.fingerprint(), w);
+            }
+            if (precision == GpuPrecision.TF32X3) {
+                w.ensureSplit();
             }
             w.references++;
             return w;
@@ -154,6 +185,9 @@ final class DeviceWeights {
                 CACHE.remove(fingerprint);
                 GpuContext.get().makeCurrent();
                 JCudaDriver.cuMemFree(base);
+                if (splitBytes > 0) {
+                    JCudaDriver.cuMemFree(splitBase);
+                }
             }
         }
     }
@@ -166,6 +200,6 @@ final class DeviceWeights {
     }
 
     long bytes() {
-        return bytes;
+        return bytes + splitBytes;
     }
 }

@@ -219,6 +219,32 @@ class GpuBatchForwardTest {
         assertEquals(before, DeviceWeights.residentModels());
     }
 
+    /**
+     * The TF32-split projections (twice each projection) are uploaded by the first 3xTF32 forward of a model, not
+     * for FP32: an FP32 forward opened first shares the upload, keeps working after the split copies arrive, and
+     * both agree with the CPU.
+     */
+    @Test
+    void splitWeightsArriveWithTheFirst3xTf32Forward() {
+        MambaModel m = RandomModels.model(MambaConfig.of(64, 16, 2), 123);
+        MambaBatch cpu = randomBatch(m, new int[] {300, 1, 0, 64}, new Random(3));
+        MambaBatch viaFp32 = copy(m, cpu), via3x = copy(m, cpu), viaFp32After = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward fp32 = new GpuBatchForward(m, GpuPrecision.FP32)) {
+            long plain = fp32.weightBytes();
+            fp32.forward(viaFp32);
+            try (GpuBatchForward x3 = new GpuBatchForward(m, GpuPrecision.TF32X3)) {
+                assertTrue(x3.weightBytes() > plain, "3xTF32 adds the split projections");
+                assertEquals(x3.weightBytes(), fp32.weightBytes(), "one shared upload");
+                x3.forward(via3x);
+                fp32.forward(viaFp32After);
+            }
+        }
+        assertAgree(m, cpu, viaFp32, "fp32 before the split upload");
+        assertAgree(m, cpu, via3x, "3xTF32");
+        assertAgree(m, cpu, viaFp32After, "fp32 after the split upload");
+    }
+
     @Test
     void factoryGivesTheGpuForGpuAndAuto() {
         MambaModel m = RandomModels.model(MambaConfig.of(16, 8, 1), 5);

@@ -104,6 +104,7 @@ class AvroRecordCodecTest {
     assertEquals(0.5, read.getScore());
     assertEquals(List.of(), read.getForecast());
     assertEquals(List.of(), read.getInput());
+    assertEquals("", read.getModelFingerprint(), "field added after v1 takes its default");
   }
 
   @Test

@@ -178,7 +178,8 @@ class ModelUpgradeKafkaTest {
     log("v1 job stopped with a savepoint; readings scored by v1 per key: " + split + " of " + EVENTS_PER_KEY);
     assertOnePerEventInOrder(phase1, v1Scores, "v1 run");
     ForecastScorer one = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
-    assertEqualsReference(v1Scores, key -> run(one, null, phase1.get(key)), "v1", key -> 0, "phase 1");
+    assertEqualsReference(v1Scores, key -> run(one, null, phase1.get(key)), "v1", one.forecaster().fingerprint(), key -> 0,
+        "phase 1");
   }
 
   // ------------------------------------------------------------------------------ refusals (first: they must not harm the savepoint)
@@ -355,7 +356,7 @@ class ModelUpgradeKafkaTest {
         default: // RESET: a fresh v2 state
       }
       return run(two, state, events.subList(j, events.size()));
-    }, "v2", key -> policy.equals("REPLAY") ? W : policy.equals("CARRY") ? switchAt.get(key) : 0, name);
+    }, "v2", two.forecaster().fingerprint(), key -> policy.equals("REPLAY") ? W : policy.equals("CARRY") ? switchAt.get(key) : 0, name);
     if (policy.equals("RESET")) {
       after.forEach((key, s) -> assertTrue(s.get(0).getWarmingUp(), key + ": a reset key warms up again"));
     } else {
@@ -405,7 +406,7 @@ class ModelUpgradeKafkaTest {
    */
   private void assertPhaseTwo(Map<String, List<AnomalyScore>> after, Function<String, List<ForecastResult>> reference,
                               Function<String, Integer> eventsBefore) {
-    assertEqualsReference(after, reference, "v2", eventsBefore, "phase 2");
+    assertEqualsReference(after, reference, "v2", Forecaster.load(v2).fingerprint(), eventsBefore, "phase 2");
     ForecastScorer v1Continued = new ForecastScorer(Forecaster.load(v1), CALIBRATION);
     int differsFromV1 = 0;
     for (Map.Entry<String, List<AnomalyScore>> e : after.entrySet()) {
@@ -425,10 +426,10 @@ class ModelUpgradeKafkaTest {
     assertTrue(scoresByKey(DLQ).isEmpty(), "no dead letters");
   }
 
-  /** Per key, each score is the reference's result for that event, by model {@code version}. */
+  /** Per key, each score is the reference's result for that event, by model {@code version} with {@code fingerprint}. */
   private static void assertEqualsReference(Map<String, List<AnomalyScore>> scores,
                                             Function<String, List<ForecastResult>> reference, String version,
-                                            Function<String, Integer> eventsBefore, String phase) {
+                                            String fingerprint, Function<String, Integer> eventsBefore, String phase) {
     double maxDifference = 0;
     for (Map.Entry<String, List<AnomalyScore>> e : scores.entrySet()) {
       List<ForecastResult> expected = reference.apply(e.getKey());
@@ -439,6 +440,7 @@ class ModelUpgradeKafkaTest {
         ForecastResult r = expected.get(i);
         String what = e.getKey() + " " + phase + " event " + i;
         assertEquals(version, s.getModelVersion(), what + ": model version");
+        assertEquals(fingerprint, s.getModelFingerprint(), what + ": model fingerprint");
         assertEquals(eventsBefore.apply(e.getKey()) + i + 1, s.getEventsSeen(), what + ": events seen");
         assertEquals(r.eventsSeen, s.getEventsSeen(), what);
         assertEquals(r.warmingUp, s.getWarmingUp(), what + ": warming up");

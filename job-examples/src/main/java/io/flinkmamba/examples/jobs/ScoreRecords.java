@@ -27,6 +27,7 @@ public final class ScoreRecords {
                 .setForecastStd(floats(s.forecastStd))
                 .setWarmingUp(s.warmingUp)
                 .setEventsSeen(s.eventsSeen)
+                .setModelFingerprint(s.modelFingerprint == null ? "" : s.modelFingerprint)
                 .build();
     }
 

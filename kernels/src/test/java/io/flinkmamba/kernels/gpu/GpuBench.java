@@ -49,7 +49,13 @@ public final class GpuBench {
                 variant = args[i];
                 scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
                 scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+                scanAlone(ctx, 128, 16, 400_000, 16, copyGBs);
             }
+            return;
+        }
+        if (args.length > 0 && args[0].equals("layers16")) { // a layer's kernels at 16-token sequences
+            breakdown(ctx, 64, 65_536, 16, GpuPrecision.TF32X3);
+            breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
             return;
         }
         if (args.length > 0 && args[0].equals("gemmprofile")) { // one launch of each kernel of a layer: for ncu

@@ -14,19 +14,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A model's weights in device memory: one allocation, uploaded once per model per JVM and shared
- * by every {@link GpuBatchForward} of that model (every operator instance of a TaskManager), keyed
- * by {@link MambaModel#fingerprint()} and reference counted; the last {@link #release()} frees it.
+ * A model's weights in device memory, uploaded once per model per JVM and shared by every {@link GpuBatchForward}
+ * of that model (every operator instance of a TaskManager), keyed by {@link MambaModel#fingerprint()} and reference
+ * counted; the last {@link #release()} frees it. The norms, biases, conv weights, A and D are uploaded at once; each
+ * projection in the form a kernel first asks for (see {@link Projection}), so a precision uploads only what its
+ * kernels read.
  */
 final class DeviceWeights {
     private static final Map<String, DeviceWeights> CACHE = new HashMap<>();
 
     private final String fingerprint;
-    private final MambaModel model;
     private final CUdeviceptr base = new CUdeviceptr();
-    private final CUdeviceptr splitBase = new CUdeviceptr();
     private final long bytes;
-    private long splitBytes;
+    /** The projections' uploads so far (guarded by this). */
+    private final List<CUdeviceptr> projectionCopies = new ArrayList<>();
+    private long projectionBytes;
     private int references;
     final Layer[] layers;
     final CUdeviceptr normF;
@@ -41,21 +43,56 @@ final class DeviceWeights {
     }
 
     /**
-     * A projection matrix [out][in] as float32 ({@code plain}: CUDA-core GEMM, fused-Δ scan, plain TF32) and split
-     * for the 3xTF32 tensor-core GEMMs ({@code split}: [2][out][in], TF32 heads then tails, see {@link #tf32Split};
-     * null until a 3xTF32 forward of the model acquires the weights).
+     * A projection matrix [out][in], uploaded in the form a kernel first asks for: {@link #plain()} as float32
+     * (CUDA-core GEMM, fused-Δ scan, plain TF32) or {@link #split()} as [2][out][in], TF32 heads then tails (the
+     * 3xTF32 tensor-core GEMMs, see {@link #tf32Split}). FP32 never uploads the split form, 3xTF32 with the norm
+     * fused never the plain in_proj: what the kernels read, with no table of it per precision to keep in step. The
+     * first call uploads, on the calling thread (its context current: a forward's); later calls only read.
      */
-    record Projection(CUdeviceptr plain, CUdeviceptr split) {
+    final class Projection {
+        private final java.util.function.Supplier<float[]> host;
+        private volatile CUdeviceptr plain, split;
+
+        private Projection(java.util.function.Supplier<float[]> host) {
+            this.host = host;
+        }
+
+        CUdeviceptr plain() {
+            CUdeviceptr p = plain;
+            return p != null ? p : upload(this, false);
+        }
+
+        CUdeviceptr split() {
+            CUdeviceptr p = split;
+            return p != null ? p : upload(this, true);
+        }
+    }
+
+    private synchronized CUdeviceptr upload(Projection p, boolean split) {
+        CUdeviceptr d = split ? p.split : p.plain;
+        if (d == null) {
+            float[] a = split ? tf32Split(p.host.get()) : p.host.get();
+            d = new CUdeviceptr();
+            JCudaDriver.cuMemAlloc(d, 4L * a.length);
+            JCudaDriver.cuMemcpyHtoD(d, Pointer.to(a), 4L * a.length);
+            projectionCopies.add(d);
+            projectionBytes += 4L * a.length;
+            if (split) {
+                p.split = d;
+            } else {
+                p.plain = d;
+            }
+        }
+        return d;
     }
 
     private DeviceWeights(MambaModel model) {
         this.fingerprint = model.fingerprint();
-        this.model = model;
         MambaWeights w = model.weights();
         List<float[]> tensors = new ArrayList<>();
         for (LayerWeights l : w.layers) {
-            tensors.addAll(Arrays.asList(l.norm, l.inProj, l.inProjBias, l.convWeight, l.convBias, l.xProj, l.dtProj,
-                    l.dtProjBias, l.aNeg, l.d, l.outProj, l.outProjBias, scaledColumns(l.inProj, l.norm)));
+            tensors.addAll(Arrays.asList(l.norm, l.inProjBias, l.convWeight, l.convBias, l.dtProjBias, l.aNeg, l.d,
+                    l.outProjBias));
         }
         tensors.add(w.normF);
         List<CUdeviceptr> ptrs = new ArrayList<>();
@@ -63,50 +100,24 @@ final class DeviceWeights {
         layers = new Layer[w.layers.length];
         int i = 0;
         for (int l = 0; l < layers.length; l++) {
+            LayerWeights lw = w.layers[l];
             Layer x = new Layer();
             x.norm = ptrs.get(i++);
-            x.inProj = new Projection(ptrs.get(i++), null);
             x.inProjBias = ptrs.get(i++);
             x.convWeight = ptrs.get(i++);
             x.convBias = ptrs.get(i++);
-            x.xProj = new Projection(ptrs.get(i++), null);
-            x.dtProj = new Projection(ptrs.get(i++), null);
             x.dtProjBias = ptrs.get(i++);
             x.aNeg = ptrs.get(i++);
             x.d = ptrs.get(i++);
-            x.outProj = new Projection(ptrs.get(i++), null);
             x.outProjBias = ptrs.get(i++);
-            x.inProjNormed = new Projection(ptrs.get(i++), null);
+            x.inProj = new Projection(() -> lw.inProj);
+            x.xProj = new Projection(() -> lw.xProj);
+            x.dtProj = new Projection(() -> lw.dtProj);
+            x.outProj = new Projection(() -> lw.outProj);
+            x.inProjNormed = new Projection(() -> scaledColumns(lw.inProj, lw.norm));
             layers[l] = x;
         }
         normF = ptrs.get(i);
-    }
-
-    /**
-     * Uploads the TF32-split projections (3xTF32 only: twice each projection's size) unless they are resident
-     * already; the first 3xTF32 forward of the model calls it under the cache's lock. Until then {@code split} is
-     * null, and FP32/TF32 forwards never read it.
-     */
-    private void ensureSplit() {
-        if (splitBytes > 0) {
-            return;
-        }
-        List<float[]> tensors = new ArrayList<>();
-        for (LayerWeights l : model.weights().layers) {
-            float[] inProjNormed = scaledColumns(l.inProj, l.norm);
-            tensors.addAll(Arrays.asList(tf32Split(l.inProj), tf32Split(l.xProj), tf32Split(l.dtProj),
-                    tf32Split(l.outProj), tf32Split(inProjNormed)));
-        }
-        List<CUdeviceptr> ptrs = new ArrayList<>();
-        splitBytes = upload(tensors, splitBase, ptrs);
-        int i = 0;
-        for (Layer x : layers) {
-            x.inProj = new Projection(x.inProj.plain(), ptrs.get(i++));
-            x.xProj = new Projection(x.xProj.plain(), ptrs.get(i++));
-            x.dtProj = new Projection(x.dtProj.plain(), ptrs.get(i++));
-            x.outProj = new Projection(x.outProj.plain(), ptrs.get(i++));
-            x.inProjNormed = new Projection(x.inProjNormed.plain(), ptrs.get(i++));
-        }
     }
 
     /** One allocation at {@code into} holding the tensors in 256-byte aligned slots; their pointers (0 for null). */
@@ -159,20 +170,14 @@ final class DeviceWeights {
         return a == null ? 0 : (4L * a.length + 255) / 256 * 256;
     }
 
-    /**
-     * The device copy of the model's weights, uploading it if this JVM has none, with the TF32-split projections
-     * when {@code precision} is 3xTF32; pair with {@link #release()}.
-     */
-    static DeviceWeights acquire(GpuContext ctx, MambaModel model, GpuPrecision precision) {
+    /** The device copy of the model's weights, uploading it if this JVM has none; pair with {@link #release()}. */
+    static DeviceWeights acquire(GpuContext ctx, MambaModel model) {
         synchronized (CACHE) {
             DeviceWeights w = CACHE.get(model.fingerprint());
-            ctx.makeCurrent();
             if (w == null) {
+                ctx.makeCurrent();
                 w = new DeviceWeights(model);
                 CACHE.put(model.fingerprint(), w);
-            }
-            if (precision == GpuPrecision.TF32X3) {
-                w.ensureSplit();
             }
             w.references++;
             return w;
@@ -185,8 +190,11 @@ final class DeviceWeights {
                 CACHE.remove(fingerprint);
                 GpuContext.get().makeCurrent();
                 JCudaDriver.cuMemFree(base);
-                if (splitBytes > 0) {
-                    JCudaDriver.cuMemFree(splitBase);
+                synchronized (this) {
+                    for (CUdeviceptr p : projectionCopies) {
+                        JCudaDriver.cuMemFree(p);
+                    }
+                    projectionCopies.clear();
                 }
             }
         }
@@ -199,7 +207,13 @@ final class DeviceWeights {
         }
     }
 
-    long bytes() {
-        return bytes + splitBytes;
+    /** Device bytes of the projections' forms uploaded so far. */
+    synchronized long projectionBytes() {
+        return projectionBytes;
+    }
+
+    /** Device bytes held: the tensors uploaded at once, and the projections' forms uploaded so far. */
+    synchronized long bytes() {
+        return bytes + projectionBytes;
     }
 }

@@ -62,9 +62,9 @@ public final class GpuBatchForward implements BatchForward {
     /** When profiling: host time spent copying between the batch's arrays and page-locked memory. */
     double hostCopyMillis;
 
-    /** Device bytes of the model's weights this forward shares (tests: the split copies come with 3xTF32). */
-    long weightBytes() {
-        return weights.bytes();
+    /** The model's device weights this forward shares (tests). */
+    DeviceWeights weights() {
+        return weights;
     }
 
     /** With the precision of {@link GpuPrecision#fromSystemProperty()}. */
@@ -87,7 +87,7 @@ public final class GpuBatchForward implements BatchForward {
         this.ctx = GpuContext.get();
         try {
             ctx.makeCurrent();
-            this.weights = DeviceWeights.acquire(ctx, model, gemmMode);
+            this.weights = DeviceWeights.acquire(ctx, model);
             this.kernels = new GpuKernels(ctx, c.stateSize(), null, gemmMode);
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
             this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c, !fuseDt)));

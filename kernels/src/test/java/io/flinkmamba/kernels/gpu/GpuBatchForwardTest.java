@@ -220,29 +220,36 @@ class GpuBatchForwardTest {
     }
 
     /**
-     * The TF32-split projections (twice each projection) are uploaded by the first 3xTF32 forward of a model, not
-     * for FP32: an FP32 forward opened first shares the upload, keeps working after the split copies arrive, and
-     * both agree with the CPU.
+     * Each projection is uploaded in the forms the kernels read, when they first read it: a 3xTF32 forward at hidden
+     * 64 (norm fused into in_proj, dt_proj fused into the scan) holds in_proj·diag(norm), x_proj and out_proj split
+     * (twice their size) and dt_proj plain, and never the plain in_proj; an FP32 forward of the same model then
+     * adds the plain in_proj, x_proj and out_proj, and never a split form. Both agree with the CPU, before and after.
      */
     @Test
-    void splitWeightsArriveWithTheFirst3xTf32Forward() {
+    void projectionsAreUploadedInTheFormsTheKernelsRead() {
         MambaModel m = RandomModels.model(MambaConfig.of(64, 16, 2), 123);
         MambaBatch cpu = randomBatch(m, new int[] {300, 1, 0, 64}, new Random(3));
-        MambaBatch viaFp32 = copy(m, cpu), via3x = copy(m, cpu), viaFp32After = copy(m, cpu);
+        MambaBatch via3x = copy(m, cpu), viaFp32 = copy(m, cpu), via3xAgain = copy(m, cpu);
         new CpuParallelForward(m).forward(cpu);
-        try (GpuBatchForward fp32 = new GpuBatchForward(m, GpuPrecision.FP32)) {
-            long plain = fp32.weightBytes();
-            fp32.forward(viaFp32);
-            try (GpuBatchForward x3 = new GpuBatchForward(m, GpuPrecision.TF32X3)) {
-                assertTrue(x3.weightBytes() > plain, "3xTF32 adds the split projections");
-                assertEquals(x3.weightBytes(), fp32.weightBytes(), "one shared upload");
-                x3.forward(via3x);
-                fp32.forward(viaFp32After);
+        long split3x = 0, plainFp32 = 0;
+        for (io.flinkmamba.kernels.model.LayerWeights l : m.weights().layers) {
+            split3x += 4L * (2 * l.inProj.length + 2 * l.xProj.length + 2 * l.outProj.length + l.dtProj.length);
+            plainFp32 += 4L * (l.inProj.length + l.xProj.length + l.outProj.length);
+        }
+        try (GpuBatchForward x3 = new GpuBatchForward(m, GpuPrecision.TF32X3)) {
+            assertEquals(0, x3.weights().projectionBytes(), "nothing uploaded before a kernel reads it");
+            x3.forward(via3x);
+            assertEquals(split3x, x3.weights().projectionBytes(), "3xTF32: the split normed in_proj, x_proj, out_proj; plain dt_proj");
+            try (GpuBatchForward fp32 = new GpuBatchForward(m, GpuPrecision.FP32)) {
+                fp32.forward(viaFp32);
+                assertEquals(split3x + plainFp32, fp32.weights().projectionBytes(), "FP32 adds the plain forms it reads");
+                x3.forward(via3xAgain);
+                assertEquals(split3x + plainFp32, x3.weights().projectionBytes(), "nothing uploaded twice");
             }
         }
-        assertAgree(m, cpu, viaFp32, "fp32 before the split upload");
         assertAgree(m, cpu, via3x, "3xTF32");
-        assertAgree(m, cpu, viaFp32After, "fp32 after the split upload");
+        assertAgree(m, cpu, viaFp32, "fp32 after 3xTF32's uploads");
+        assertAgree(m, cpu, via3xAgain, "3xTF32 again");
     }
 
     @Test

@@ -210,7 +210,7 @@ public final class GpuBench {
     static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuPrecision mode) {
         MambaConfig c = MambaConfig.of(hidden, 16, 1);
         MambaModel m = RandomModels.model(c, 3);
-        DeviceWeights w = DeviceWeights.acquire(ctx, m, mode);
+        DeviceWeights w = DeviceWeights.acquire(ctx, m);
         DeviceWeights.Layer lw = w.layers[0];
         int d = c.hiddenSize(), e = c.intermediateSize(), r = c.timeStepRank(), xr = c.xProjRows(), sf = c.stateFloats();
         int t = seqs * len;

@@ -461,10 +461,9 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
 #define GEMM_S_ARGS GEMM_ARGS, float eps
 #define GEMM_S_PASS GEMM_PASS, eps
 // Dynamic shared memory: STAGES * (BM + BN) rows of KB + 4 floats, 2 * BN for the W heads and tails of 3xTF32
-// (GpuKernels.streamingShape). Shipped: 8 warps
-// (BM 256), k-tiles of 32 in 2 stages (faster than 16 in 3 by 5-10%, H200); 64-output tiles, and 48-output
-// tiles for x_proj's r + 2N <= 48 outputs. (128-output tiles need 180+ registers: one block per SM, slower
-// on H200 in the third session.)
+// (GpuKernels.streamingShape). Shipped: 8 warps (BM 256), k-tiles of 32 in 2 stages (faster than 16 in 3 by
+// 5-10%, H200); 64-output tiles, and 48-output tiles for x_proj's r + 2N <= 48 outputs. (128-output tiles need
+// 180+ registers: one block per SM, slower on H200 in the third session.)
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, true, 8, 32, true>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 3, 2, false, 8, 32, true>(GEMM_S_PASS); }

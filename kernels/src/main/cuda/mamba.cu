@@ -43,7 +43,8 @@ extern "C" __global__ void rmsnorm_rows(const float* __restrict__ x, const float
 }
 
 // Y[t, o] = Σ_i X[t*ldx + i] · W[o*in + i] + bias[o], epilogue by mode:
-//   0: store, 1: store softplus(v), 2: Y += v (residual add).
+//   0: store, 1: store softplus(v), 2: Y += v (residual add); the streaming tensor-core GEMMs' _rms kernels
+//   add the residual and apply the final RMSNorm into another buffer (gemm_tc_store_rms).
 // Block tile: 128 tokens x BN outputs, k-tiles of 16 through shared memory; 256 threads, each
 // 8 tokens x BN/16 outputs in registers (register blocking keeps shared-memory reads per FMA low).
 // BN = 64 for narrow projections (x_proj, out_proj at small D), 128 otherwise.
@@ -211,6 +212,45 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long 
             }
         }
 }
+// The _rms kernels' epilogue (the last layer's out_proj with the final RMSNorm fused): v = Y + product + bias, the residual stream's
+// row, is not stored; Y2 gets v / rms(v) · normW. The block's column must hold the whole row (out <= BN): a row's
+// outputs are then spread over the 4 lanes q of one warp, which sum their squares by two shuffles.
+template <int NT>
+__device__ __forceinline__ void gemm_tc_store_rms(float (&acc)[2][NT][4], long long t0, int wm, int g, int q,
+                                                  int tokens, int out, const float* __restrict__ bias,
+                                                  const float* __restrict__ Y, int ldy,
+                                                  const float* __restrict__ normW, float* __restrict__ Y2,
+                                                  float eps) {
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            long long t = t0 + wm * 32 + i * 16 + g + h * 8;
+            bool row = t < tokens;
+            float v[NT][2], ss = 0.0f;
+#pragma unroll
+            for (int j = 0; j < NT; j++)
+#pragma unroll
+                for (int c = 0; c < 2; c++) {
+                    int o = j * 8 + 2 * q + c;
+                    bool ok = row && o < out;
+                    float x = ok ? acc[i][j][2 * h + c] + (bias != nullptr ? bias[o] : 0.0f) + Y[t * ldy + o] : 0.0f;
+                    v[j][c] = x;
+                    ss = fmaf(x, x, ss);
+                }
+            ss += __shfl_xor_sync(0xffffffffu, ss, 1);   // every lane takes part: rows past the end sum zeros
+            ss += __shfl_xor_sync(0xffffffffu, ss, 2);
+            float inv = rsqrtf(ss / out + eps);
+            if (row)
+#pragma unroll
+                for (int j = 0; j < NT; j++)
+#pragma unroll
+                    for (int c = 0; c < 2; c++) {
+                        int o = j * 8 + 2 * q + c;
+                        if (o < out) Y2[t * ldy + o] = v[j][c] * inv * normW[o];
+                    }
+        }
+}
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const float* src) {
     unsigned a = (unsigned)__cvta_generic_to_shared(src);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
@@ -338,10 +378,13 @@ __device__ __forceinline__ void stage4(float* dst, const float* row, const float
         }
     }
 }
-template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16, bool WSPLIT = false>
+// RMSOUT: the epilogue is mode 3's (gemm_tc_store_rms), whatever mode says: its own kernels, so that the others
+// keep their registers.
+template <int BN, int PASSES, int STAGES, bool NORM, int NW = 8, int KB = 16, bool WSPLIT = false, bool RMSOUT = false>
 __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                               const float* __restrict__ W, int out, const float* __restrict__ bias,
-                                              float* __restrict__ Y, int ldy, int mode, float eps) {
+                                              float* __restrict__ Y, int ldy, int mode, float eps,
+                                              const float* __restrict__ normW, float* __restrict__ Y2) {
     // NW warps, all along tokens, 32 tokens x BN outputs each; k-tiles of KB through rows padded to KB + 4
     // floats (fragment loads conflict-free: lane (g, q) reads bank (g * (KB + 4) + q) mod 32, all distinct)
     constexpr int WMT = 2, NT = BN / 8, BM = NW * 32, LD = KB + 4, THREADS = NW * WARP;
@@ -445,7 +488,9 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
                         ss[i][h] = rsqrtf(v / in + eps);
                     }
             }
-            if (wFull && t0 + BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
+            if constexpr (RMSOUT)
+                gemm_tc_store_rms<NT>(acc, t0, wm, g, q, tokens, out, bias, Y, ldy, normW, Y2, eps);
+            else if (wFull && t0 + BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
                 gemm_tc_store<NT, NORM, true>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
             else
                 gemm_tc_store<NT, NORM>(acc, t0, o0, wm, g, q, tokens, out, bias, Y, ldy, mode, ss);
@@ -458,8 +503,9 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
     }
     asm volatile("cp.async.wait_group 0;");
 }
-#define GEMM_S_ARGS GEMM_ARGS, float eps
-#define GEMM_S_PASS GEMM_PASS, eps
+// eps: the fused norms' epsilon; normW, Y2: the _rms kernels' norm weight and output (null for the others)
+#define GEMM_S_ARGS GEMM_ARGS, float eps, const float* __restrict__ normW, float* __restrict__ Y2
+#define GEMM_S_PASS GEMM_PASS, eps, normW, Y2
 // Dynamic shared memory: STAGES * (BM + BN) rows of KB + 4 floats, 2 * BN for the W heads and tails of 3xTF32
 // (GpuKernels.streamingShape). Shipped: 8 warps (BM 256), k-tiles of 32 in 2 stages (faster than 16 in 3 by
 // 5-10%, H200); 64-output tiles, and 48-output tiles for x_proj's r + 2N <= 48 outputs. (128-output tiles need
@@ -470,6 +516,9 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_s48(GEMM_S_ARGS
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_norm_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, true, 8, 32>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) { gemm_tcs_impl<48, 1, 2, false, 8, 32>(GEMM_S_PASS); }
+// the last layer's out_proj with the final RMSNorm (mode 3), for hidden sizes up to 64 (one output tile)
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_rms_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32, true, true>(GEMM_S_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_rms_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32, false, true>(GEMM_S_PASS); }
 
 
 // The same convolution for a kernel width known at compile time: the last K-1 pre values ride in

@@ -234,6 +234,8 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
             JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
             JCudaDriver.cuEventRecord(kernelsStart, stream);
+            // at hidden <= 64 the last out_proj applies the final norm too (one 64-output tile holds the row)
+            boolean finalNormFused = kernels.fusesFinalNorm(e, d);
             for (int l = 0; l < c.numLayers(); l++) {
                 DeviceWeights.Layer w = weights.layers[l];
                 if (kernels.fusesNorm(d)) {
@@ -257,10 +259,17 @@ public final class GpuBatchForward implements BatchForward {
                     kernels.scan(u, dt, bc, xr, r, xz, 2 * e, offsets, seqs, states, sf, c.ssmStateOffset(l),
                             w.aNeg, w.d, y, e, stream);
                 }
-                kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
-                        GpuKernels.GEMM_MODE_ACCUMULATE, stream);
+                if (finalNormFused && l == c.numLayers() - 1) {
+                    kernels.residualNormGemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d, weights.normF, h,
+                            c.layerNormEpsilon(), stream);
+                } else {
+                    kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
+                            GpuKernels.GEMM_MODE_ACCUMULATE, stream);
+                }
             }
-            kernels.rmsnorm(x, weights.normF, h, tokens, d, c.layerNormEpsilon(), stream);
+            if (!finalNormFused) {
+                kernels.rmsnorm(x, weights.normF, h, tokens, d, c.layerNormEpsilon(), stream);
+            }
             JCudaDriver.cuEventRecord(kernelsEnd, stream);
             JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostRowsAt), h, 4L * tokens * d, stream);
             JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostStatesAt), states, 4L * seqs * sf, stream);

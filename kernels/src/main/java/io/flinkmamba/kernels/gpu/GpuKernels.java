@@ -40,6 +40,12 @@ final class GpuKernels {
     /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
+    /**
+     * System property: false keeps the final RMSNorm a kernel of its own even where the last out_proj could apply
+     * it (comparisons; default true).
+     */
+    static final String FUSE_FINAL_NORM_PROPERTY = "flinkmamba.gpu.fuseFinalNorm";
+
     /** Reduction lengths below this take the CUDA-core GEMM (dt_proj's δ·Wᵀ): a 32-deep k-tile would be mostly padding. */
     static final int TENSOR_CORE_MIN_IN = 32;
 
@@ -49,6 +55,8 @@ final class GpuKernels {
      * x_proj's r + 2N <= 48 outputs), and in_proj with its RMSNorm fused.
      */
     private final StreamingGemm tensorGemm, narrowTensorGemm, tensorNormGemm;
+    /** The last out_proj with the final RMSNorm in its epilogue (null for FP32). */
+    private final StreamingGemm tensorRmsGemm;
     private final int multiprocessors;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     /** Fused-Δ scans with the rank compiled in (scan_dt_n16_rR), by rank; null where the runtime-rank one serves. */
@@ -72,6 +80,7 @@ final class GpuKernels {
         tensorGemm = tensorKernel(ctx, gemmMode, "_s64");
         narrowTensorGemm = tensorKernel(ctx, gemmMode, "_s48");
         tensorNormGemm = tensorKernel(ctx, gemmMode, "_norm_s64");
+        tensorRmsGemm = tensorKernel(ctx, gemmMode, "_rms_s64");
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);
@@ -114,7 +123,7 @@ final class GpuKernels {
         }
         if (tensorGemm != null && in >= TENSOR_CORE_MIN_IN) {
             StreamingGemm g = out <= 48 ? narrowTensorGemm : tensorGemm;
-            launchStreaming(g, x, ldx, tokens, in, w, out, bias, y, ldy, mode, 0f, st);
+            launchStreaming(g, x, ldx, tokens, in, w, out, bias, y, ldy, mode, 0f, null, null, st);
             return;
         }
         // CUDA cores: 64-output tiles when that covers the projection (x_proj, out_proj at small D), else 128
@@ -140,7 +149,31 @@ final class GpuKernels {
             return;
         }
         launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y,
-                ldy, GEMM_MODE_STORE, eps, st);
+                ldy, GEMM_MODE_STORE, eps, null, null, st);
+    }
+
+    /**
+     * Whether {@link #residualNormGemm} serves the last out_proj: a tensor-core precision, a reduction of 32 or
+     * more, and the whole row ({@code out} = D) in one 64-output tile, unless {@value #FUSE_FINAL_NORM_PROPERTY} is
+     * false.
+     */
+    boolean fusesFinalNorm(int in, int out) {
+        return tensorRmsGemm != null && in >= TENSOR_CORE_MIN_IN && out <= tensorRmsGemm.shape().outTile()
+                && !"false".equals(System.getProperty(FUSE_FINAL_NORM_PROPERTY));
+    }
+
+    /**
+     * The last layer's out_proj and the final RMSNorm in one kernel: v = Y[t] + X[t] · Wᵀ + bias (the residual
+     * stream, not stored) and Y2[t] = v / rms(v) · normW, rows of stride ldy. Only when {@link #fusesFinalNorm}.
+     */
+    void residualNormGemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection w, int out,
+                          CUdeviceptr bias, CUdeviceptr y, int ldy, CUdeviceptr normW, CUdeviceptr y2, float eps,
+                          CUstream st) {
+        if (tokens == 0) {
+            return;
+        }
+        launchStreaming(tensorRmsGemm, x, ldx, tokens, in, w, out, bias, y, ldy, GEMM_MODE_ACCUMULATE, eps, normW, y2,
+                st);
     }
 
     /** A gemm_tcs_impl instantiation: its function, shape and how many of its blocks fit on an SM. */
@@ -156,7 +189,7 @@ final class GpuKernels {
 
     /**
      * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates gemm_tcs_impl<BN, passes,
-     * STAGES, norm, NW, KB, split W>: gemm_{tf32x3,tf32}[_norm]_s64 and _s48. Shared memory: STAGES x (32·NW
+     * STAGES, norm, NW, KB, split W, rms out>: gemm_{tf32x3,tf32}[_norm|_rms]_s64 and _s48. Shared memory: STAGES x (32·NW
      * tokens + BN outputs) rows of KB + 4 floats, 2·BN outputs for 3xTF32 (W's heads and tails).
      */
     static StreamingShape streamingShape(String name) {
@@ -170,7 +203,7 @@ final class GpuKernels {
     }
 
     private static final java.util.regex.Pattern STREAMING_NAME =
-            java.util.regex.Pattern.compile("gemm_tf32(x3)?(_norm)?_(s64|s48)");
+            java.util.regex.Pattern.compile("gemm_tf32(x3)?(_norm|_rms)?_(s64|s48)");
 
     private static StreamingShape shape(int outTile, int stages, int warps, int kTile, int wParts, boolean split) {
         int tokenTile = 32 * warps;
@@ -206,13 +239,15 @@ final class GpuKernels {
     }
 
     private void launchStreaming(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection p,
-                                 int out, CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUstream st) {
+                                 int out, CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps,
+                                 CUdeviceptr normW, CUdeviceptr y2, CUstream st) {
         StreamingShape shape = g.shape();
         CUdeviceptr w = shape.splitWeights() ? p.split() : p.plain();
         int columns = ceil(out, shape.outTile());
         int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
         Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
-                Pointer.to(y), ints(ldy), ints(mode), Pointer.to(new float[] {eps})};
+                Pointer.to(y), ints(ldy), ints(mode), Pointer.to(new float[] {eps}),
+                Pointer.to(normW != null ? normW : new CUdeviceptr()), Pointer.to(y2 != null ? y2 : new CUdeviceptr())};
         JCudaDriver.cuLaunchKernel(g.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
                 Pointer.to(args), null);
     }

@@ -119,6 +119,17 @@ class GpuBatchForwardTest {
     }
 
     /**
+     * The final RMSNorm in the last out_proj's epilogue (hidden <= 64 on the tensor cores) and as its own kernel
+     * (the property off, and hidden 96, whose rows span two output tiles): each agrees with the CPU.
+     */
+    @ParameterizedTest(name = "{0}, hidden {1}, fusion property {2}")
+    @org.junit.jupiter.params.provider.CsvSource({"tf32x3,64,true", "tf32x3,64,false", "tf32,48,true", "tf32x3,96,true"})
+    void finalNormFusedOrNotMatchesCpu(String mode, int hidden, boolean fuse) {
+        gemmModeMatchesCpu("final norm", mode, hidden, 900 + hidden, new Random(hidden + 7), new int[] {300, 1, 0, 257, 64},
+                Map.of(GpuPrecision.PROPERTY, mode, GpuKernels.FUSE_FINAL_NORM_PROPERTY, String.valueOf(fuse)));
+    }
+
+    /**
      * A 2-layer model of the given hidden size (biases on, rank ceil(hidden / 16)) on ragged {@code lengths}: the
      * GPU forward created under {@code properties} against the CPU, within TF32_TOL for plain tf32, else TOL.
      */

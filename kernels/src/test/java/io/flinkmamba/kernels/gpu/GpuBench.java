@@ -85,6 +85,12 @@ public final class GpuBench {
             for (int[] s : MODE_SHAPES) {
                 forward(s[0], s[1], s[2], s[3], false);
             }
+            System.setProperty(GpuKernels.FUSE_FINAL_NORM_PROPERTY, "false");
+            System.out.println("with -D" + GpuKernels.FUSE_FINAL_NORM_PROPERTY + "=false:");
+            for (int[] s : MODE_SHAPES) {
+                forward(s[0], s[1], s[2], s[3], false);
+            }
+            System.clearProperty(GpuKernels.FUSE_FINAL_NORM_PROPERTY);
             return;
         }
         int[][] shapes = quick

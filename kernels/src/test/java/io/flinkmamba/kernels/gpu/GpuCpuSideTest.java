@@ -190,6 +190,7 @@ class GpuCpuSideTest {
             if (mode.kernelName != null) {
                 names.add(mode.kernelName + "_s64");
                 names.add(mode.kernelName + "_norm_s64");
+                names.add(mode.kernelName + "_rms_s64");
                 names.add(mode.kernelName + "_s48");
             }
         }
@@ -229,6 +230,7 @@ class GpuCpuSideTest {
         GpuKernels.StreamingShape s64 = new GpuKernels.StreamingShape(256, 64, 256, 2 * 384 * 36 * 4, true);
         assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_s64"));
         assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_norm_s64"));
+        assertEquals(s64, GpuKernels.streamingShape("gemm_tf32x3_rms_s64"));
         assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 352 * 36 * 4, true), GpuKernels.streamingShape("gemm_tf32x3_s48"));
         assertEquals(new GpuKernels.StreamingShape(256, 64, 256, 2 * 320 * 36 * 4, false), GpuKernels.streamingShape("gemm_tf32_norm_s64"));
         assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4, false), GpuKernels.streamingShape("gemm_tf32_s48"));

@@ -28,7 +28,8 @@ import java.util.List;
  * in its state) → x_proj GEMM → fused selective scan with dt_proj + softplus, D skip and SiLU(z) gate
  * (state in registers; Δ computed in the scan from x_proj's δ columns for time_step_rank <= 16 and the
  * register-resident state sizes (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
- * GEMM accumulated into the residual; then norm_f.
+ * GEMM accumulated into the residual; then norm_f (at hidden <= 64 on the tensor cores, in the last out_proj's
+ * epilogue: {@code GpuKernels.residualNormGemm}).
  * Projections with a reduction of 32 or more run on the tensor cores as 3xTF32 (each product from three
  * TF32 products of split operands), the rest on the CUDA cores in float32: results match
  * {@code CpuParallelForward} within 1e-5 relative L2. {@code -Dflinkmamba.gpu.gemm=fp32} keeps every
@@ -52,6 +53,8 @@ public final class GpuBatchForward implements BatchForward {
     private final GpuKernels kernels;
     /** Δ computed inside the scan (no dt_proj GEMM, no Δ buffer: the chunk buffers leave it out). */
     private final boolean fuseDt;
+    /** The final RMSNorm in the last out_proj's epilogue (hidden <= 64 on the tensor cores; GpuKernels.fusesFinalNorm). */
+    private final boolean fuseFinalNorm;
     private final int maxTokens;
     private final int maxSeqs;
     private final Slot[] slots = new Slot[2];
@@ -90,6 +93,7 @@ public final class GpuBatchForward implements BatchForward {
             this.weights = DeviceWeights.acquire(ctx, model);
             this.kernels = new GpuKernels(ctx, c.stateSize(), null, gemmMode);
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
+            this.fuseFinalNorm = kernels.fusesFinalNorm(c.intermediateSize(), c.hiddenSize());
             this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c, !fuseDt)));
             this.maxSeqs = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / (4L * c.stateFloats() + 4)));
             for (int i = 0; i < slots.length; i++) {
@@ -234,8 +238,6 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
             JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
             JCudaDriver.cuEventRecord(kernelsStart, stream);
-            // at hidden <= 64 the last out_proj applies the final norm too (one 64-output tile holds the row)
-            boolean finalNormFused = kernels.fusesFinalNorm(e, d);
             for (int l = 0; l < c.numLayers(); l++) {
                 DeviceWeights.Layer w = weights.layers[l];
                 if (kernels.fusesNorm(d)) {
@@ -259,7 +261,7 @@ public final class GpuBatchForward implements BatchForward {
                     kernels.scan(u, dt, bc, xr, r, xz, 2 * e, offsets, seqs, states, sf, c.ssmStateOffset(l),
                             w.aNeg, w.d, y, e, stream);
                 }
-                if (finalNormFused && l == c.numLayers() - 1) {
+                if (fuseFinalNorm && l == c.numLayers() - 1) {
                     kernels.residualNormGemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d, weights.normF, h,
                             c.layerNormEpsilon(), stream);
                 } else {
@@ -267,7 +269,7 @@ public final class GpuBatchForward implements BatchForward {
                             GpuKernels.GEMM_MODE_ACCUMULATE, stream);
                 }
             }
-            if (!finalNormFused) {
+            if (!fuseFinalNorm) {
                 kernels.rmsnorm(x, weights.normF, h, tokens, d, c.layerNormEpsilon(), stream);
             }
             JCudaDriver.cuEventRecord(kernelsEnd, stream);

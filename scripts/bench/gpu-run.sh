@@ -24,7 +24,7 @@ for step in "$@"; do
            $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench gemmprofile > $OUT/ncu.txt 2>&1 ;;
     # SASS of the shipped cubin's scan and GEMM kernels (for instruction counts; no cuobjdump on the build machine)
     sass) zcat kernels/src/main/resources/io/flinkmamba/kernels/gpu/mamba.sm_90.cubin.gz > /tmp/mamba.cubin
-          for f in scan_n16 scan_dt_n16 gemm_tf32x3_s64; do
+          for f in scan_n16 scan_dt_n16 scan_dt_n16_r4 gemm_tf32x3_s64; do
             /usr/local/cuda/bin/cuobjdump -sass -fun $f /tmp/mamba.cubin > $OUT/sass-$f.txt 2>&1; done ;;
     op) timeout 400 $J -cp "$CP" io.flinkmamba.operator.OperatorDeviceBench hidden=64 layers=2 \
           case=micro-batch:gpu:1:100000:64:1600000 case=micro-batch:gpu:4:100000:64:400000 \

@@ -23,7 +23,8 @@ import java.util.Random;
  * </ol>
  * Args: [quick] to run only small shapes;
  * the layer breakdown runs once per GEMM mode, the forward in the default mode then the others on some shapes;
- * [scanvariants name...] for only the named scan kernels; [layers] for the layer breakdowns and four forward shapes;
+ * [scanvariants name...] for only the named scan kernels; [layers] for the layer breakdowns and four forward shapes
+ * (with and without the final-norm fusion); [layers16] for a hidden-64 layer at 16- and 64-token sequences;
  * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute).
  */
 public final class GpuBench {
@@ -209,6 +210,10 @@ public final class GpuBench {
         JCudaDriver.cuStreamDestroy(st);
     }
 
+    /** One kernel of the breakdown: its floating-point work (0: not a GEMM), and whether the forward runs it (in the total). */
+    private record Step(String name, double flops, boolean inForward, Runnable run) {
+    }
+
     /** Launches per kernel in the breakdown, the first a warm-up (1: profiling, that launch counts). */
     private static int reps = 4;
 
@@ -244,59 +249,39 @@ public final class GpuBench {
         CUdeviceptr none = new CUdeviceptr();
         float eps = c.layerNormEpsilon();
         double inFlops = 2.0 * t * d * 2 * e, xFlops = 2.0 * t * e * xr, outFlops = 2.0 * t * e * d;
-        java.util.List<String> names = new java.util.ArrayList<>();
-        java.util.List<Runnable> steps = new java.util.ArrayList<>();
-        java.util.List<Double> flops = new java.util.ArrayList<>();
-        java.util.List<Boolean> shipped = new java.util.ArrayList<>(); // in the total: what the forward runs
-        java.util.function.BiConsumer<String, Runnable> step = (name, r0) -> {
-            names.add(name);
-            steps.add(r0);
-        };
+        java.util.List<Step> steps = new java.util.ArrayList<>();
         boolean fusedNorm = k.fusesNorm(d);
-        step.accept("rmsnorm", () -> k.rmsnorm(x, lw.norm, h, t, d, eps, st));
-        flops.add(0.0);
-        shipped.add(!fusedNorm);
-        step.accept("in_proj", () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st));
-        flops.add(inFlops);
-        shipped.add(!fusedNorm);
+        steps.add(new Step("rmsnorm", 0, !fusedNorm, () -> k.rmsnorm(x, lw.norm, h, t, d, eps, st)));
+        steps.add(new Step("in_proj", inFlops, !fusedNorm,
+                () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st)));
         if (fusedNorm) {
-            step.accept("rmsnorm+in_proj (fused)", () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st));
-            flops.add(inFlops);
-            shipped.add(true);
+            steps.add(new Step("rmsnorm+in_proj (fused)", inFlops, true,
+                    () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st)));
         }
-        step.accept("conv+silu", () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st));
-        flops.add(0.0);
-        shipped.add(true);
-        step.accept("x_proj", () -> k.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st));
-        flops.add(xFlops);
-        shipped.add(true);
-        step.accept("dt_proj+softplus", () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st));
-        flops.add(2.0 * t * r * e);
-        shipped.add(false);
-        step.accept("scan", () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st));
-        flops.add(0.0);
-        shipped.add(false);
-        step.accept("scan with fused dt_proj", () -> k.scanFusedDt(u, lw.dtProj.plain(), lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs,
-                states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st));
-        flops.add(0.0);
-        shipped.add(true);
-        step.accept("out_proj+residual", () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st));
-        flops.add(outFlops);
-        shipped.add(true);
-        step.accept("[conv+silu, runtime-width kernel]", () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight,
-                lw.convBias, u, e, 4, st));
-        flops.add(0.0);
-        shipped.add(false);
+        steps.add(new Step("conv+silu", 0, true,
+                () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)));
+        steps.add(new Step("x_proj", xFlops, true,
+                () -> k.gemm(u, e, t, e, lw.xProj, xr, none, bc, xr, GpuKernels.GEMM_MODE_STORE, st)));
+        steps.add(new Step("dt_proj+softplus", 2.0 * t * r * e, false,
+                () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st)));
+        steps.add(new Step("scan", 0, false,
+                () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
+        steps.add(new Step("scan with fused dt_proj", 0, true, () -> k.scanFusedDt(u, lw.dtProj.plain(), lw.dtProjBias, bc,
+                xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
+        steps.add(new Step("out_proj+residual", outFlops, true,
+                () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st)));
+        steps.add(new Step("[conv+silu, runtime-width kernel]", 0, false,
+                () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)));
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
         StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s:", hidden, t, mode));
         double total = 0;
-        for (int i = 0; i < steps.size(); i++) {
+        for (Step step : steps) {
             float best = Float.MAX_VALUE;
             for (int rep = 0; rep < reps; rep++) {
                 JCudaDriver.cuEventRecord(e0, st);
-                steps.get(i).run();
+                step.run().run();
                 JCudaDriver.cuEventRecord(e1, st);
                 JCudaDriver.cuEventSynchronize(e1);
                 float[] ms = new float[1];
@@ -305,11 +290,11 @@ public final class GpuBench {
                     best = Math.min(best, ms[0]);
                 }
             }
-            if (shipped.get(i)) {
+            if (step.inForward()) {
                 total += best;
             }
-            sb.append(String.format(" %s%s %.3f ms%s;", shipped.get(i) ? "*" : "", names.get(i), best,
-                    flops.get(i) > 0 ? String.format(" (%.1f TFLOP/s)", flops.get(i) / (best * 1e-3) / 1e12) : ""));
+            sb.append(String.format(" %s%s %.3f ms%s;", step.inForward() ? "*" : "", step.name(), best,
+                    step.flops() > 0 ? String.format(" (%.1f TFLOP/s)", step.flops() / (best * 1e-3) / 1e12) : ""));
         }
         System.out.println(sb.append(String.format(" total of the forward's kernels (*) %.3f ms", total)));
         for (CUdeviceptr q : p) {

@@ -74,9 +74,9 @@ final class DeviceWeights {
             float[] a = split ? tf32Split(p.host.get()) : p.host.get();
             d = new CUdeviceptr();
             JCudaDriver.cuMemAlloc(d, 4L * a.length);
-            JCudaDriver.cuMemcpyHtoD(d, Pointer.to(a), 4L * a.length);
-            projectionCopies.add(d);
+            projectionCopies.add(d); // freed by release() even if the copy below fails
             projectionBytes += 4L * a.length;
+            JCudaDriver.cuMemcpyHtoD(d, Pointer.to(a), 4L * a.length);
             if (split) {
                 p.split = d;
             } else {

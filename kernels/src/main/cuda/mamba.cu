@@ -816,6 +816,235 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n64(SCAN_DT_ARGS) {
 // 6.94 ms at 100,000 x 64 tokens, E 128; rank 16 compiled in was no faster: it spills under the register cap)
 extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS) { scan_impl<16, 1, true, 4>(SCAN_DT_PASS); }
 
+// ---- The scan on inputs staged per warp in shared memory (sixth session) ----
+// The register-resident scan above is latency-bound on H200: each lane loads its Δ, u and z from global
+// memory a token or two ahead, and at the occupancy its 32 registers of state and A allow those loads stall
+// it (Nsight: "long scoreboard" the top stall, issue active about 60%), worst on short sequences, where each
+// block also starts on a dependent chain of loads (offsets, state, A) before its first token.
+// Here a block walks a contiguous range of sequences, and every warp is its own pipeline: its lanes copy the
+// warp's 32 channels of u, z (and Δ) and its own copy of the chunk's x_proj slice, 16 bytes a lane, by
+// cp.async into one of two stages while the warp scans the other; a sequence's first chunk also brings the
+// warp's 32 states into one of two state slots. Completion is per thread (cp.async groups) plus __syncwarp:
+// no block-wide barrier, so a slow warp delays nobody. A, D and dt_proj's rows are read once per block.
+// The copies' addresses are fixed per lane (ct, cq below): a profile found 200 instructions a chunk recomputing
+// them (166 after; the token loop is 118).
+// Tried first and dropped (docs/benchmarks.md, sixth session): the same pipeline fed by the Tensor Memory
+// Accelerator (cp.async.bulk into stages shared by the block, one producer warp, mbarriers): its copies issue
+// one lane at a time through the uniform datapath and the producer gates every refill, so the other warps
+// waited on the full-stage barrier a third of the time (5.78 vs 5.39 ms at 100,000 x 64 tokens).
+#define STAGED_LANES 128   // channels per block (the launcher's block size is min(128, E rounded up to 32))
+#define STAGED_FIRST 1     // chunk flags: the chunk starts its sequence (its copies bring the state)
+#define STAGED_LAST 2      //   ... ends it (the state is written back)
+#define STAGED_END 4       //   ... no chunk: the block's range is done
+#define STAGED_SLOT 8      // chunk flag: the state slot (0 or 1) of a first chunk
+__device__ __forceinline__ unsigned smem_u32(const void* p) { return static_cast<unsigned>(__cvta_generic_to_shared(p)); }
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+// 16 bytes global -> shared; bytes 0 reads nothing and zero-fills (a copy switched off without a branch)
+__device__ __forceinline__ void cp_async16_to(unsigned dst, const float* src, unsigned bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+
+// FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers). SSLOT: a sequence's first chunk brings the
+// warp's states into a shared-memory slot (else each lane loads its state from global memory when it starts).
+template <int NS, bool FUSE_DT, int RK = 0, int CT = 8, bool SSLOT = true>
+__device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, const float* __restrict__ dt,
+                                                 const float* __restrict__ dtW, const float* __restrict__ dtB,
+                                                 const float* __restrict__ bc, int ldbc, int r,
+                                                 const float* __restrict__ xz, int ldxz,
+                                                 const int* __restrict__ offsets, int seqs,
+                                                 float* __restrict__ states, int stateFloats, int ssmOff,
+                                                 const float* __restrict__ aNeg, const float* __restrict__ dSkip,
+                                                 float* __restrict__ y, int e) {
+    constexpr int W = STAGED_LANES, WARPS = W / WARP, STAGES = 2;
+    constexpr int ROW = (FUSE_DT ? RK : 0) + 2 * NS;   // x_proj slice per token: (δ,) B, C
+    constexpr int XC = ROW / 4;                        // ... in 16-byte copies
+    static_assert(NS % 4 == 0 && NS <= 16, "one lane per channel, 16-byte rows");
+    static_assert(CT % 4 == 0, "a warp copies 4 tokens' rows of 32 channels per round");
+    static_assert(!FUSE_DT || (RK > 0 && RK % 4 == 0), "the fused scan has its rank compiled in");
+    __shared__ __align__(16) float su[WARPS][STAGES][CT][WARP];
+    __shared__ __align__(16) float sz[WARPS][STAGES][CT][WARP];
+    __shared__ __align__(16) float sd[FUSE_DT ? 1 : WARPS][FUSE_DT ? 1 : STAGES][FUSE_DT ? 1 : CT][FUSE_DT ? 4 : WARP];
+    __shared__ __align__(16) float sx[WARPS][STAGES][CT][ROW];
+    __shared__ __align__(16) float ss[SSLOT ? WARPS : 1][SSLOT ? 2 : 1][SSLOT ? WARP * NS : 4];
+    if (RK > 0) r = RK;
+    int tid = threadIdx.x, lane = tid % WARP, wp = tid / WARP;
+    int ch0 = blockIdx.y * W;
+    int tile = min(W, e - ch0);
+    int wch0 = wp * WARP;                       // the warp's first channel in the tile
+    if (wch0 >= tile) return;                   // no channel for this warp (and no block-wide barrier to miss)
+    int wtile = min(WARP, tile - wch0);         // the warp's channels: a multiple of 4
+    bool active = lane < wtile;
+    int col = active ? lane : wtile - 1;        // idle lanes compute on a valid channel and store nothing
+    int cw = ch0 + wch0;                        // the warp's first channel
+    int chl = cw + col;
+    if (tid == 0 && ((reinterpret_cast<unsigned long long>(u) | reinterpret_cast<unsigned long long>(dt)
+                      | reinterpret_cast<unsigned long long>(bc) | reinterpret_cast<unsigned long long>(xz)
+                      | reinterpret_cast<unsigned long long>(states)) & 15ull) != 0) {
+        __trap();
+    }
+    float a2[NS];
+#pragma unroll
+    for (int n = 0; n < NS; n++) a2[n] = aNeg[chl * NS + n] * LOG2E;
+    float dd = dSkip[chl];
+    float wr[RK > 0 ? RK : 1];
+    float bdt = 0.0f;
+    if constexpr (FUSE_DT) {
+#pragma unroll
+        for (int i = 0; i < RK; i++) wr[i] = dtW[chl * RK + i];
+        bdt = dtB != nullptr ? dtB[chl] : 0.0f;
+    }
+    constexpr int boff = FUSE_DT ? RK : 0;
+    // Each lane's share of a chunk's copies is fixed for the kernel: channels cq..cq+3 of the warp's 32 of tokens ct
+    // and ct + 4 (CT 8), and x_proj pieces xt/xq. Copies past a sequence's end or the last channel read nothing
+    // (source size 0), so the issue has no branches (a profile found 200 instructions a chunk recomputing addresses
+    // around branches).
+    const int ct = lane / 8, cq = (lane % 8) * 4;
+    const bool cvalid = cq < wtile;
+    const float* uL = u + cw + (cvalid ? cq : 0);
+    const float* zL = xz + e + cw + (cvalid ? cq : 0);
+    const float* dL = FUSE_DT ? nullptr : dt + cw + (cvalid ? cq : 0);
+    const float* xL = bc + (FUSE_DT ? 0 : r);
+    constexpr unsigned TOKB = WARP * 4, STB = CT * WARP * 4, XSTB = CT * ROW * 4;   // bytes: token row, stage, x stage
+    const unsigned suL = smem_u32(&su[wp][0][ct][cq]), szL = smem_u32(&sz[wp][0][ct][cq]);
+    const unsigned sdL = FUSE_DT ? 0u : smem_u32(&sd[wp][0][ct][FUSE_DT ? 0 : cq]);
+    const unsigned sxW = smem_u32(&sx[wp][0][0][0]);
+    // the warp's cursor over the block's sequences (every lane the same)
+    int ps = (int)((long long)blockIdx.x * seqs / gridDim.x), pEnd = (int)((long long)(blockIdx.x + 1) * seqs / gridDim.x);
+    int pc = 0, firsts = 0;
+    const int base = offsets[0];
+    auto next = [&]() {
+        int tok = 0, len = 0;
+        while (ps < pEnd) {
+            tok = offsets[ps] - base;
+            len = offsets[ps + 1] - base - tok;
+            if (pc < len) break;
+            ps++;
+            pc = 0;
+        }
+        if (ps >= pEnd) return make_int4(0, 0, 0, STAGED_END);
+        int cl = min(CT, len - pc);
+        int flags = (pc + cl == len ? STAGED_LAST : 0);
+        if (pc == 0) flags |= STAGED_FIRST | (firsts++ & 1 ? STAGED_SLOT : 0);
+        int4 m = make_int4(ps, tok + pc, cl, flags);
+        pc += cl;
+        return m;
+    };
+    // one cp.async group per chunk (an empty one past the end, so that wait_group's count stays in step)
+    auto issue = [&](int4 m, int stage) {
+        if (!(m.w & STAGED_END)) {
+            const long long rowE = (long long)m.y * e, rowZ = (long long)m.y * ldxz, rowX = (long long)m.y * ldbc;
+#pragma unroll
+            for (int i = 0; i < CT / 4; i++) {
+                int t = ct + 4 * i;
+                bool ok = t < m.z && cvalid;
+                int tt = ok ? t : 0;
+                unsigned off = stage * STB + i * 4 * TOKB, bytes = ok ? 16u : 0u;
+                cp_async16_to(suL + off, uL + rowE + tt * e, bytes);
+                cp_async16_to(szL + off, zL + rowZ + tt * ldxz, bytes);
+                if (!FUSE_DT) cp_async16_to(sdL + off, dL + rowE + tt * e, bytes);
+            }
+            const unsigned xS = sxW + stage * XSTB;
+#pragma unroll
+            for (int c0 = 0; c0 < CT * XC; c0 += WARP) {
+                int c = c0 + lane, t = c / XC, p = (c % XC) * 4;
+                bool ok = t < m.z;
+                if (c0 + WARP <= CT * XC || c < CT * XC) {
+                    cp_async16_to(xS + (c < CT * XC ? (t * ROW + p) * 4 : 0), xL + rowX + (ok ? t * ldbc + p : 0),
+                                  ok ? 16u : 0u);
+                }
+            }
+            if (SSLOT && (m.w & STAGED_FIRST) && active) {
+                const float* src = states + (long long)m.x * stateFloats + ssmOff + (long long)chl * NS;
+                unsigned dst = smem_u32(&ss[SSLOT ? wp : 0][m.w & STAGED_SLOT ? 1 : 0][SSLOT ? lane * NS : 0]);
+#pragma unroll
+                for (int n = 0; n < NS; n += 4) cp_async16_to(dst + 4 * n, src + n, 16u);
+            }
+        }
+        cp_async_commit();
+    };
+    int4 m0 = next();
+    issue(m0, 0);
+    int4 m1 = next();
+    issue(m1, 1);
+    float st[NS];
+#pragma unroll
+    for (int n = 0; n < NS; n++) st[n] = 0.0f;
+    for (int item = 0;; item++) {
+        int stage = item & 1;
+        cp_async_wait<1>();                     // this thread's copies of the chunk have landed ...
+        __syncwarp();                           // ... and every lane's
+        if (m0.w & STAGED_END) break;           // the same for every lane of the warp
+        if (m0.w & STAGED_FIRST) {
+            const float* src = SSLOT ? &ss[SSLOT ? wp : 0][m0.w & STAGED_SLOT ? 1 : 0][SSLOT ? col * NS : 0]
+                                     : states + (long long)m0.x * stateFloats + ssmOff + (long long)chl * NS;
+#pragma unroll
+            for (int n = 0; n < NS; n += 4) {
+                float4 v = *reinterpret_cast<const float4*>(src + n);
+                st[n] = v.x; st[n + 1] = v.y; st[n + 2] = v.z; st[n + 3] = v.w;
+            }
+        }
+        float* yp = y + (long long)m0.y * e + chl;
+        for (int t = 0; t < m0.z; t++) {
+            float uv = su[wp][stage][t][col], zv = sz[wp][stage][t][col];
+            const float* xr = sx[wp][stage][t];
+            float dl;
+            if constexpr (FUSE_DT) {
+                float v = 0.0f;
+#pragma unroll
+                for (int i = 0; i < RK; i += 4) {
+                    float4 d4 = *reinterpret_cast<const float4*>(&xr[i]);
+                    v = fmaf(d4.x, wr[i], v);
+                    v = fmaf(d4.y, wr[i + 1], v);
+                    v = fmaf(d4.z, wr[i + 2], v);
+                    v = fmaf(d4.w, wr[i + 3], v);
+                }
+                dl = softplus_sfu(v + bdt);
+            } else {
+                dl = sd[wp][FUSE_DT ? 0 : stage][t][col];
+            }
+            float du = dl * uv;
+            float acc = 0.0f, acc2 = 0.0f;
+#pragma unroll
+            for (int n = 0; n < NS; n += 4) {
+                float4 b4 = *reinterpret_cast<const float4*>(&xr[boff + n]);
+                float4 c4 = *reinterpret_cast<const float4*>(&xr[boff + NS + n]);
+                float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    float da = exp2_ftz(dl * a2[n + q]);
+                    st[n + q] = fmaf(da, st[n + q], du * bv[q]);
+                    if (q % 2 == 0) acc = fmaf(st[n + q], cv[q], acc);
+                    else acc2 = fmaf(st[n + q], cv[q], acc2);
+                }
+            }
+            if (active) *yp = (acc + acc2 + dd * uv) * silu_sfu(zv);
+            yp += e;
+        }
+        if ((m0.w & STAGED_LAST) && active) {
+            float* sp = states + (long long)m0.x * stateFloats + ssmOff + (long long)chl * NS;
+#pragma unroll
+            for (int n = 0; n < NS; n += 4) *reinterpret_cast<float4*>(&sp[n]) = make_float4(st[n], st[n + 1], st[n + 2], st[n + 3]);
+        }
+        __syncwarp();                           // every lane is done with this stage before it is refilled
+        int4 m2 = next();
+        issue(m2, stage);
+        m0 = m1;
+        m1 = m2;
+    }
+    cp_async_wait<0>();                         // nothing in flight at exit (the empty groups past the end)
+}
+
+// Grid: x = blocks over the sequences (each a contiguous range; GpuKernels sizes it to the blocks that stay
+// resident), y = ceil(E / 128); blocks of min(128, E rounded up to 32) threads. The plain scans take 48 KB of
+// shared memory a block at N 16 (4 blocks per SM), the fused-Δ ones with the rank compiled in 41 KB (5); the
+// runtime-rank fused ones stage 4 tokens a chunk to keep dt_proj's rows in shared memory within 48 KB.
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n4(SCAN_ARGS) { scan_staged_impl<4, false>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n8(SCAN_ARGS) { scan_staged_impl<8, false>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16(SCAN_ARGS) { scan_staged_impl<16, false>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4(SCAN_DT_ARGS) { scan_staged_impl<16, true, 4>(SCAN_DT_PASS); }
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).
 extern "C" __global__ void scan_generic(SCAN_ARGS, int ns) {

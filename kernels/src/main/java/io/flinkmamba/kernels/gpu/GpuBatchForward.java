@@ -253,7 +253,7 @@ public final class GpuBatchForward implements BatchForward {
                 kernels.gemm(u, e, tokens, e, w.xProj, xr, new CUdeviceptr(), bc, xr,
                         GpuKernels.GEMM_MODE_STORE, stream);
                 if (fuseDt) {
-                    kernels.scanFusedDt(u, w.dtProj.plain(), w.dtProjBias, bc, xr, r, xz, 2 * e, offsets, seqs, states, sf,
+                    kernels.scanFusedDt(u, w.dtProj.plain(), w.dtProjBias, bc, xr, r, xz, 2 * e, offsets, seqs, tokens, states, sf,
                             c.ssmStateOffset(l), w.aNeg, w.d, y, e, stream);
                 } else {
                     kernels.gemm(bc, xr, tokens, r, w.dtProj, e, w.dtProjBias, dt, e,

@@ -46,6 +46,24 @@ final class GpuKernels {
      */
     static final String FUSE_FINAL_NORM_PROPERTY = "flinkmamba.gpu.fuseFinalNorm";
 
+    /**
+     * System property: false keeps the scans that load their inputs lane by lane (scan_nN, scan_dt_nN) even where the
+     * staged ones (scan_staged_nN, scan_dt_staged_nN: each warp copies its inputs into shared memory a chunk ahead, each
+     * block walks a range of sequences) fit and pay (comparisons; default true).
+     */
+    static final String STAGED_SCAN_PROPERTY = "flinkmamba.gpu.stagedScan";
+    /** State sizes with a staged scan (one lane per channel, rows of whole 16-byte words). */
+    private static final int[] STAGED_SCAN_SIZES = {4, 8, 16};
+    /** Channels per staged-scan block (STAGED_LANES in mamba.cu). */
+    private static final int STAGED_LANES = 128;
+    /**
+     * Longest mean sequence the staged fused-Δ scan takes; longer ones take the lane-loading one. Measured on H200
+     * (docs/benchmarks.md, sixth session, hidden 64): staged 6.80 vs 9.86 ms at 400,000 x 16 tokens, 6.50 vs 6.48 at
+     * 100,000 x 64, but 4.58 vs 4.08 at 4,096 x 1,024 (a block's range is a whole number of long sequences, and
+     * each block one sequence finds the hardware balancing better). The plain staged scan wins at every length.
+     */
+    static final int STAGED_FUSED_MAX_MEAN_TOKENS = 64;
+
     /** Reduction lengths below this take the CUDA-core GEMM (dt_proj's δ·Wᵀ): a 32-deep k-tile would be mostly padding. */
     static final int TENSOR_CORE_MIN_IN = 32;
 
@@ -62,6 +80,12 @@ final class GpuKernels {
     /** Fused-Δ scans with the rank compiled in (scan_dt_n16_rR), by rank; null where the runtime-rank one serves. */
     private final CUfunction[] scanDtByRank = new CUfunction[FUSED_DT_MAX_RANK + 1];
     private final boolean scanGeneric;
+    /** The plain staged scan (null where it does not serve: state size, property, override). */
+    private final CUfunction scanStaged;
+    /** The staged fused-Δ scans, by rank: only the ranks compiled in ({@link #FUSED_DT_COMPILED_RANKS}) have one. */
+    private final CUfunction[] scanDtStagedByRank = new CUfunction[FUSED_DT_MAX_RANK + 1];
+    /** Resident blocks per multiprocessor of each staged-scan kernel, by block size / 32 (0: not asked yet). */
+    private final java.util.Map<CUfunction, int[]> stagedBlocksPerSm = new java.util.IdentityHashMap<>();
     private final int stateSize;
     /** Benchmarks only: the runtime-width conv kernel even where a fixed-width one exists. */
     boolean genericConv;
@@ -91,13 +115,47 @@ final class GpuKernels {
         }
         scanGeneric = !shipped;
         boolean dtVariant = scanOverride != null && scanOverride.startsWith("scan_dt");
-        scan = ctx.function(scanOverride != null && !dtVariant ? scanOverride : shipped ? "scan_n" + stateSize : "scan_generic");
-        scanDt = !shipped ? null : ctx.function(dtVariant ? scanOverride : "scan_dt_n" + stateSize);
+        boolean stagedVariant = scanOverride != null && scanOverride.contains("_staged");
+        String laneVariant = stagedVariant ? null : scanOverride;
+        scan = ctx.function(laneVariant != null && !dtVariant ? laneVariant : shipped ? "scan_n" + stateSize : "scan_generic");
+        scanDt = !shipped ? null : ctx.function(laneVariant != null && dtVariant ? laneVariant : "scan_dt_n" + stateSize);
         if (stateSize == 16 && scanOverride == null) {
             for (int rank : FUSED_DT_COMPILED_RANKS) {
                 scanDtByRank[rank] = ctx.function("scan_dt_n16_r" + rank);
             }
         }
+        boolean staged = (laneVariant == null && !"false".equals(System.getProperty(STAGED_SCAN_PROPERTY))
+                && java.util.Arrays.stream(STAGED_SCAN_SIZES).anyMatch(n -> n == stateSize));
+        scanStaged = staged ? ctx.function(stagedVariant && !dtVariant ? scanOverride : "scan_staged_n" + stateSize) : null;
+        if (staged && stateSize == 16 && (scanOverride == null || dtVariant)) {
+            for (int rank : FUSED_DT_COMPILED_RANKS) {
+                scanDtStagedByRank[rank] = ctx.function(scanOverride != null ? scanOverride : "scan_dt_staged_n16_r" + rank);
+            }
+        }
+    }
+
+    /**
+     * Whether a staged scan takes these layouts: every row it copies in 16-byte pieces (a token's channels, its x_proj
+     * slice, a sequence's state) starts and ends on a 16-byte boundary. The buffers themselves are 256-byte aligned
+     * (cuMemAlloc and the forward's sub-buffers); the kernel traps on one that is not.
+     */
+    static boolean stagedScanFits(int e, int ldxz, int ldbc, int r, int stateFloats, int ssmOff) {
+        return e % 4 == 0 && ldxz % 4 == 0 && ldbc % 4 == 0 && r % 4 == 0 && stateFloats % 4 == 0 && ssmOff % 4 == 0;
+    }
+
+    /** Whether the plain scans of these layouts run the staged kernels. */
+    boolean usesStagedScan(int e, int ldxz, int ldbc, int r, int stateFloats, int ssmOff) {
+        return scanStaged != null && stagedScanFits(e, ldxz, ldbc, r, stateFloats, ssmOff);
+    }
+
+    /**
+     * Whether the fused-Δ scans of these layouts and this batch run a staged kernel: the rank compiled into one (at
+     * rank 16, E 512, the runtime-rank staged kernel, which holds dt_proj's rows in shared memory and so stages 4
+     * tokens a chunk, took 6.32 vs 5.80 ms: dropped, sixth session) and short sequences on average.
+     */
+    boolean usesStagedFusedScan(int e, int ldxz, int ldbc, int r, int stateFloats, int ssmOff, int seqs, int tokens) {
+        return usesStagedScan(e, ldxz, ldbc, r, stateFloats, ssmOff) && r < scanDtStagedByRank.length
+                && scanDtStagedByRank[r] != null && tokens <= (long) STAGED_FUSED_MAX_MEAN_TOKENS * seqs;
     }
 
     /** Whether {@link #scanFusedDt} serves this model: a shipped state size and a rank it handles and pays for. */
@@ -272,6 +330,12 @@ final class GpuKernels {
             return;
         }
         ScanLaunch shape = scanLaunch(e, stateSize, scanGeneric);
+        if (usesStagedScan(e, ldxz, ldbc, r, stateFloats, ssmOff)) {
+            launchStaged(scanStaged, seqs, shape, st, Pointer.to(u), Pointer.to(dt), Pointer.to(bc), ints(ldbc), ints(r),
+                    Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats),
+                    ints(ssmOff), Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e));
+            return;
+        }
         Pointer[] args = {Pointer.to(u), Pointer.to(dt), Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz),
                 ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats), ints(ssmOff),
                 Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e)};
@@ -284,20 +348,59 @@ final class GpuKernels {
 
     /**
      * The scan with Δ = softplus(δ·dtWᵀ + dtB) computed inside it from δ, the first r columns of the
-     * x_proj output {@code bc}: no Δ buffer, no separate dt_proj launch. Only when {@link #fusesDt}.
+     * x_proj output {@code bc}: no Δ buffer, no separate dt_proj launch. Only when {@link #fusesDt}. {@code tokens}
+     * (of the {@code seqs} sequences) picks the staged or the lane-loading kernel.
      */
     void scanFusedDt(CUdeviceptr u, CUdeviceptr dtW, CUdeviceptr dtB, CUdeviceptr bc, int ldbc, int r, CUdeviceptr xz,
-                     int ldxz, CUdeviceptr offsets, int seqs, CUdeviceptr states, int stateFloats, int ssmOff,
+                     int ldxz, CUdeviceptr offsets, int seqs, int tokens, CUdeviceptr states, int stateFloats, int ssmOff,
                      CUdeviceptr aNeg, CUdeviceptr dSkip, CUdeviceptr y, int e, CUstream st) {
         if (seqs == 0) {
             return;
         }
         ScanLaunch shape = scanLaunch(e, stateSize, false);
-        CUfunction f = r < scanDtByRank.length && scanDtByRank[r] != null ? scanDtByRank[r] : scanDt;
-        launch(f, seqs, shape.channelBlocks(), shape.block(), st, Pointer.to(u), Pointer.to(dtW), Pointer.to(dtB),
+        boolean staged = usesStagedFusedScan(e, ldxz, ldbc, r, stateFloats, ssmOff, seqs, tokens);
+        CUfunction f = staged ? scanDtStagedByRank[r] : r < scanDtByRank.length && scanDtByRank[r] != null ? scanDtByRank[r]
+                : scanDt;
+        Pointer[] args = {Pointer.to(u), Pointer.to(dtW), Pointer.to(dtB),
                 Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs),
                 Pointer.to(states), ints(stateFloats), ints(ssmOff), Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y),
-                ints(e));
+                ints(e)};
+        if (staged) {
+            launchStaged(f, seqs, shape, st, args);
+        } else {
+            launch(f, seqs, shape.channelBlocks(), shape.block(), st, args);
+        }
+    }
+
+    /**
+     * A staged scan: as many blocks per channel tile as stay resident (each walks a contiguous range of sequences,
+     * its copies for the next chunk in flight while it scans the current one), never more than there are sequences.
+     */
+    private void launchStaged(CUfunction f, int seqs, ScanLaunch shape, CUstream st, Pointer... args) {
+        int perSm;
+        synchronized (stagedBlocksPerSm) {
+            int[] bySize = stagedBlocksPerSm.computeIfAbsent(f, g -> {
+                // 40-48 KB of shared memory a block: without the preference the driver keeps L1 large enough
+                // that one block fewer fits per multiprocessor
+                JCudaDriver.cuFuncSetAttribute(g, CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+                        jcuda.driver.CUshared_carveout.CU_SHAREDMEM_CARVEOUT_MAX_SHARED);
+                return new int[STAGED_LANES / 32 + 1];
+            });
+            int slot = shape.block() / 32;
+            if (bySize[slot] == 0) {
+                int[] n = new int[1];
+                JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(n, f, shape.block(), 0);
+                bySize[slot] = Math.max(1, n[0]);
+            }
+            perSm = bySize[slot];
+        }
+        launch(f, stagedBlocks(seqs, shape.channelBlocks(), perSm, multiprocessors), shape.channelBlocks(), shape.block(),
+                st, args);
+    }
+
+    /** Grid x of a staged scan: the resident blocks shared among the channel tiles, at most one per sequence. */
+    static int stagedBlocks(int seqs, int channelBlocks, int blocksPerSm, int multiprocessors) {
+        return Math.max(1, Math.min(seqs, blocksPerSm * multiprocessors / channelBlocks));
     }
 
     /** Grid y (blocks of channels per sequence) and block size of a scan launch; grid x is the sequence count. */

@@ -102,6 +102,40 @@ class GpuBatchForwardTest {
     }
 
     /**
+     * The staged scans (each warp copying its inputs into shared memory a chunk ahead, each block walking a range of
+     * sequences) and the lane-loading ones they replace, fused Δ or not, on 3,000 ragged sequences: more than the
+     * device holds blocks, so each block carries states across many sequences, empty ones among them, and sequences of
+     * 1..8 tokens (one partial chunk) next to ones of hundreds. Staged: the plain scan at N 4, 8, 16 (E 80 and E 320 give
+     * partial channel tiles: idle lanes, a warp with no channel) and the fused one at N 16, rank 4. The rest take the
+     * lane-loading scans: ranks 8, 12 and 16 fused (no staged kernel), rank 3 (its rows are not whole 16-byte words),
+     * and the last row, whose mean length (over 64) sends its fused scan to the lane-loading kernel.
+     */
+    @ParameterizedTest(name = "hidden {0} state {1} rank {2}, fuse {3}, staged property {4}, long {5}")
+    @org.junit.jupiter.params.provider.CsvSource({"64,16,4,true,true,false", "64,16,4,true,false,false",
+            "64,16,4,false,true,false", "40,4,4,true,true,false", "160,8,8,false,true,false", "160,8,12,true,true,false",
+            "40,16,3,true,true,false", "32,16,16,true,true,false", "64,16,4,true,true,true"})
+    void stagedScanOrNotMatchesCpu(int hidden, int state, int rank, boolean fuse, boolean staged, boolean longSeqs) {
+        MambaConfig c = new MambaConfig(hidden, state, 2 * hidden, 4, rank, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 4000 + hidden + state + rank);
+        Random rnd = new Random(hidden + 31L * rank);
+        int[] lengths = new int[3000];
+        for (int i = 0; i < lengths.length; i++) {
+            int kind = rnd.nextInt(10);
+            lengths[i] = kind == 0 ? 0 : kind < 8 ? 1 + rnd.nextInt(8) : 9 + rnd.nextInt(90);
+            if (longSeqs) {
+                lengths[i] = 60 + rnd.nextInt(60);
+            }
+        }
+        lengths[17] = 700;
+        MambaBatch cpu = randomBatch(m, lengths, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        forwardWithProperties(m, gpu, Map.of(GpuKernels.FUSE_DT_PROPERTY, String.valueOf(fuse),
+                GpuKernels.STAGED_SCAN_PROPERTY, String.valueOf(staged)));
+        assertAgree(m, cpu, gpu, "staged " + staged + " hidden " + hidden + " rank " + rank + " fuse " + fuse);
+    }
+
+    /**
      * Every GEMM mode against the CPU: the CUDA-core fp32 GEMM and the default 3xTF32 one within the
      * forward's 1e-5; plain TF32 (opt-in) within its declared {@link #TF32_TOL}. Hidden 40 gives
      * reductions (40, 80) that are not multiples of the 32-deep k-tile, and outputs (80, 160) that are

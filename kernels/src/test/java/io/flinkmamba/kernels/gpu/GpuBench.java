@@ -25,7 +25,8 @@ import java.util.Random;
  * the layer breakdown runs once per GEMM mode, the forward in the default mode then the others on some shapes;
  * [scanvariants name...] for only the named scan kernels; [layers] for the layer breakdowns and four forward shapes
  * (with and without the final-norm fusion); [layers16] for a hidden-64 layer at 16- and 64-token sequences;
- * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute).
+ * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute); [scans] for the shipped scans
+ * alone, staged and lane-loading, plain and fused, on four shapes.
  */
 public final class GpuBench {
     /** hidden, layers, keys, events per key: the shapes every GEMM mode runs, and the layers-only run. */
@@ -51,7 +52,22 @@ public final class GpuBench {
                 scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
                 scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
                 scanAlone(ctx, 128, 16, 400_000, 16, copyGBs);
+                scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
             }
+            return;
+        }
+        if (args.length > 0 && args[0].equals("scans")) { // the shipped scans, staged and lane-loading, four shapes
+            for (String staged : new String[] {"true", "false"}) {
+                System.setProperty(GpuKernels.STAGED_SCAN_PROPERTY, staged);
+                for (String v : new String[] {null, "fused"}) {
+                    variant = v;
+                    scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+                    scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+                    scanAlone(ctx, 128, 16, 400_000, 16, copyGBs);
+                    scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+                }
+            }
+            System.clearProperty(GpuKernels.STAGED_SCAN_PROPERTY);
             return;
         }
         if (args.length > 0 && args[0].equals("layers16")) { // a layer's kernels at 16-token sequences
@@ -182,7 +198,7 @@ public final class GpuBench {
         for (int i = 0; i < 6; i++) {
             JCudaDriver.cuEventRecord(e0, st);
             if (fused) {
-                k.scanFusedDt(p[0], dtW, dtB, p[2], xr, r, p[3], 2 * e, off, seqs, p[5], sf, 0, p[6], p[7], p[4], e, st);
+                k.scanFusedDt(p[0], dtW, dtB, p[2], xr, r, p[3], 2 * e, off, seqs, (int) t, p[5], sf, 0, p[6], p[7], p[4], e, st);
             } else {
                 k.scan(p[0], p[1], p[2], xr, r, p[3], 2 * e, off, seqs, p[5], sf, 0, p[6], p[7], p[4], e, st);
             }
@@ -199,7 +215,10 @@ public final class GpuBench {
         double bytes = fused ? 4.0 * (t * (2L * e + r + 2L * n + e) + 2L * seqs * sf)
                 : 4.0 * (t * (3L * e + 2L * n + e) + 2L * seqs * sf);
         double gbs = bytes / (best * 1e-3) / 1e9;
-        System.out.printf((variant != null ? variant + " " : "") + "scan alone: E=%d N=%d%s %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
+        String family = variant == null || variant.equals("fused")
+                ? ((fused ? k.usesStagedFusedScan(e, 2 * e, xr, r, sf, 0, seqs, (int) t) : k.usesStagedScan(e, 2 * e, xr, r, sf, 0))
+                        ? "staged " : "lanes ") : "";
+        System.out.printf(family + (variant != null ? variant + " " : "") + "scan alone: E=%d N=%d%s %d seqs x %d tokens: %.3f ms, %.0f GB/s effective = %.0f%% of copy bandwidth%n",
                 e, n, fused ? " r=" + r : "", seqs, len, best, gbs, 100 * gbs / copyGBs);
         for (CUdeviceptr q : p) {
             JCudaDriver.cuMemFree(q);
@@ -267,7 +286,7 @@ public final class GpuBench {
         steps.add(new Step("scan", 0, false,
                 () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
         steps.add(new Step("scan with fused dt_proj", 0, true, () -> k.scanFusedDt(u, lw.dtProj.plain(), lw.dtProjBias, bc,
-                xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
+                xr, r, xz, 2 * e, off, seqs, t, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
         steps.add(new Step("out_proj+residual", outFlops, true,
                 () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st)));
         steps.add(new Step("[conv+silu, runtime-width kernel]", 0, false,

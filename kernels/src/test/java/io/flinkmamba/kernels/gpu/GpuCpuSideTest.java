@@ -74,6 +74,25 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void stagedScansTakeOnlyLayoutsOfWhole16ByteRows() {
+        // hidden 64 (E 128, rank 4, N 16, K 4): per layer 3 x 128 conv floats, then 128 x 16 SSM floats
+        int sf = 2 * (3 * 128 + 128 * 16);
+        assertTrue(GpuKernels.stagedScanFits(128, 256, 36, 4, sf, 3 * 128));
+        assertTrue(GpuKernels.stagedScanFits(128, 256, 36, 4, sf, sf / 2 + 3 * 128)); // the second layer
+        assertFalse(GpuKernels.stagedScanFits(128, 256, 33, 1, sf, 3 * 128));         // rank 1: B starts mid-word
+        assertFalse(GpuKernels.stagedScanFits(30, 60, 36, 4, 2 * (3 * 30 + 30 * 16), 90)); // E 30: rows of 120 bytes
+        assertFalse(GpuKernels.stagedScanFits(128, 256, 36, 4, sf + 2, 3 * 128));     // odd state stride
+    }
+
+    @Test
+    void stagedScanGridsShareTheResidentBlocksAndNeverExceedTheSequences() {
+        assertEquals(660, GpuKernels.stagedBlocks(100_000, 1, 5, 132));
+        assertEquals(165, GpuKernels.stagedBlocks(16_384, 4, 5, 132)); // E 512: four channel tiles
+        assertEquals(7, GpuKernels.stagedBlocks(7, 1, 5, 132));        // one block a sequence
+        assertEquals(1, GpuKernels.stagedBlocks(1, 8, 1, 1));          // a tile count above the resident blocks
+    }
+
+    @Test
     void scanLaunchesCoverEveryLaneInWholeWarpsOfAtMost128() {
         assertEquals(new GpuKernels.ScanLaunch(1, 128), GpuKernels.scanLaunch(128, 16, false));
         assertEquals(new GpuKernels.ScanLaunch(1, 96), GpuKernels.scanLaunch(80, 16, false));

@@ -640,6 +640,28 @@ __device__ __forceinline__ float softplus_sfu(float v) {
     asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(l) : "f"(1.0f + e));
     return l * 0.69314718055994531f;
 }
+// One token of a channel's recurrence over its NP state elements, the same in every scan kernel:
+//   s = 2^(Δ·A·log2 e) ⊙ s + Δu·B, returning s·C (two accumulation chains: half the dependent FMA latency).
+// b and c 16-byte aligned (shared memory).
+template <int NP>
+__device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP], const float* b, const float* c,
+                                           float dl, float du) {
+    float acc = 0.0f, acc2 = 0.0f;
+#pragma unroll
+    for (int n = 0; n < NP; n += 4) {   // NP is a multiple of 4: one 16-byte load each of B, C
+        float4 b4 = *reinterpret_cast<const float4*>(b + n);
+        float4 c4 = *reinterpret_cast<const float4*>(c + n);
+        float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            float da = exp2_ftz(dl * a2[n + q]);
+            st[n + q] = fmaf(da, st[n + q], du * bv[q]);
+            if (q % 2 == 0) acc = fmaf(st[n + q], cv[q], acc);
+            else acc2 = fmaf(st[n + q], cv[q], acc2);
+        }
+    }
+    return acc + acc2;
+}
 // FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
 // output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
 // GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic.
@@ -740,23 +762,7 @@ __device__ __forceinline__ void scan_impl(const float* __restrict__ u, const flo
             for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {               // uniform across the block: shuffles stay converged
                     int t = g + j;
-                    float du = dl[j] * uv[j];
-                    float acc = 0.0f, acc2 = 0.0f;  // two chains: half the dependent FMA latency per token
-#pragma unroll
-                    for (int n = 0; n < NP; n += 4) {   // NP is a multiple of 4: one 16-byte load each of B, C
-                        float4 b4 = *reinterpret_cast<const float4*>(&bs[t][nb + n]);
-                        float4 c4 = *reinterpret_cast<const float4*>(&cs[t][nb + n]);
-                        float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
-#pragma unroll
-                        for (int m = 0; m < 4; m++) {
-                            float x = dl[j] * a2[n + m];
-                            float da = exp2_ftz(x);
-                            st[n + m] = fmaf(da, st[n + m], du * bv[m]);
-                            if (m % 2 == 0) acc = fmaf(st[n + m], cv[m], acc);
-                            else acc2 = fmaf(st[n + m], cv[m], acc2);
-                        }
-                    }
-                    acc += acc2;
+                    float acc = scan_step<NP>(st, a2, &bs[t][nb], &cs[t][nb], dl[j], dl[j] * uv[j]);
 #pragma unroll
                     for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
                     if (active && part == 0) {
@@ -833,6 +839,7 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS
 // one lane at a time through the uniform datapath and the producer gates every refill, so the other warps
 // waited on the full-stage barrier a third of the time (5.78 vs 5.39 ms at 100,000 x 64 tokens).
 #define STAGED_LANES 128   // channels per block (the launcher's block size is min(128, E rounded up to 32))
+#define STAGED_CT 8        // tokens a chunk (a stage)
 #define STAGED_FIRST 1     // chunk flags: the chunk starts its sequence (its copies bring the state)
 #define STAGED_LAST 2      //   ... ends it (the state is written back)
 #define STAGED_END 4       //   ... no chunk: the block's range is done
@@ -847,9 +854,8 @@ __device__ __forceinline__ void cp_async16_to(unsigned dst, const float* src, un
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
 }
 
-// FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers). SSLOT: a sequence's first chunk brings the
-// warp's states into a shared-memory slot (else each lane loads its state from global memory when it starts).
-template <int NS, bool FUSE_DT, int RK = 0, int CT = 8, bool SSLOT = true>
+// FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers).
+template <int NS, bool FUSE_DT, int RK = 0>
 __device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, const float* __restrict__ dt,
                                                  const float* __restrict__ dtW, const float* __restrict__ dtB,
                                                  const float* __restrict__ bc, int ldbc, int r,
@@ -858,7 +864,7 @@ __device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, co
                                                  float* __restrict__ states, int stateFloats, int ssmOff,
                                                  const float* __restrict__ aNeg, const float* __restrict__ dSkip,
                                                  float* __restrict__ y, int e) {
-    constexpr int W = STAGED_LANES, WARPS = W / WARP, STAGES = 2;
+    constexpr int W = STAGED_LANES, WARPS = W / WARP, STAGES = 2, CT = STAGED_CT;
     constexpr int ROW = (FUSE_DT ? RK : 0) + 2 * NS;   // x_proj slice per token: (δ,) B, C
     constexpr int XC = ROW / 4;                        // ... in 16-byte copies
     static_assert(NS % 4 == 0 && NS <= 16, "one lane per channel, 16-byte rows");
@@ -868,7 +874,7 @@ __device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, co
     __shared__ __align__(16) float sz[WARPS][STAGES][CT][WARP];
     __shared__ __align__(16) float sd[FUSE_DT ? 1 : WARPS][FUSE_DT ? 1 : STAGES][FUSE_DT ? 1 : CT][FUSE_DT ? 4 : WARP];
     __shared__ __align__(16) float sx[WARPS][STAGES][CT][ROW];
-    __shared__ __align__(16) float ss[SSLOT ? WARPS : 1][SSLOT ? 2 : 1][SSLOT ? WARP * NS : 4];
+    __shared__ __align__(16) float ss[WARPS][2][WARP * NS];   // two state slots a warp
     if (RK > 0) r = RK;
     int tid = threadIdx.x, lane = tid % WARP, wp = tid / WARP;
     int ch0 = blockIdx.y * W;
@@ -956,9 +962,9 @@ __device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, co
                                   ok ? 16u : 0u);
                 }
             }
-            if (SSLOT && (m.w & STAGED_FIRST) && active) {
+            if ((m.w & STAGED_FIRST) && active) {
                 const float* src = states + (long long)m.x * stateFloats + ssmOff + (long long)chl * NS;
-                unsigned dst = smem_u32(&ss[SSLOT ? wp : 0][m.w & STAGED_SLOT ? 1 : 0][SSLOT ? lane * NS : 0]);
+                unsigned dst = smem_u32(&ss[wp][m.w & STAGED_SLOT ? 1 : 0][lane * NS]);
 #pragma unroll
                 for (int n = 0; n < NS; n += 4) cp_async16_to(dst + 4 * n, src + n, 16u);
             }
@@ -978,8 +984,7 @@ __device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, co
         __syncwarp();                           // ... and every lane's
         if (m0.w & STAGED_END) break;           // the same for every lane of the warp
         if (m0.w & STAGED_FIRST) {
-            const float* src = SSLOT ? &ss[SSLOT ? wp : 0][m0.w & STAGED_SLOT ? 1 : 0][SSLOT ? col * NS : 0]
-                                     : states + (long long)m0.x * stateFloats + ssmOff + (long long)chl * NS;
+            const float* src = &ss[wp][m0.w & STAGED_SLOT ? 1 : 0][col * NS];
 #pragma unroll
             for (int n = 0; n < NS; n += 4) {
                 float4 v = *reinterpret_cast<const float4*>(src + n);
@@ -1005,22 +1010,8 @@ __device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, co
             } else {
                 dl = sd[wp][FUSE_DT ? 0 : stage][t][col];
             }
-            float du = dl * uv;
-            float acc = 0.0f, acc2 = 0.0f;
-#pragma unroll
-            for (int n = 0; n < NS; n += 4) {
-                float4 b4 = *reinterpret_cast<const float4*>(&xr[boff + n]);
-                float4 c4 = *reinterpret_cast<const float4*>(&xr[boff + NS + n]);
-                float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
-#pragma unroll
-                for (int q = 0; q < 4; q++) {
-                    float da = exp2_ftz(dl * a2[n + q]);
-                    st[n + q] = fmaf(da, st[n + q], du * bv[q]);
-                    if (q % 2 == 0) acc = fmaf(st[n + q], cv[q], acc);
-                    else acc2 = fmaf(st[n + q], cv[q], acc2);
-                }
-            }
-            if (active) *yp = (acc + acc2 + dd * uv) * silu_sfu(zv);
+            float acc = scan_step<NS>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
+            if (active) *yp = (acc + dd * uv) * silu_sfu(zv);
             yp += e;
         }
         if ((m0.w & STAGED_LAST) && active) {

@@ -487,32 +487,26 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         }
         String from = UpgradeRefusals.model(old.modelFingerprint, old.modelVersion, null);
         String to = UpgradeRefusals.model(fingerprint, modelVersion, String.valueOf(modelPath));
-        switch (upgradePolicy) {
-            case FAIL:
+        switch (upgradePolicy.stepFor(old, fits(old))) {
+            case REFUSE:
                 throw unrecoverable("Mamba operator '" + spec.uid() + "': " + UpgradeRefusals.fail(key, from, to)
                         + "; set " + MambaOptions.UPGRADE_POLICY.key() + " to CARRY, REPLAY or RESET to upgrade such keys");
+            case REFUSE_SHAPE:
+                throw unrecoverable("Mamba operator '" + spec.uid() + "': " + MambaOptions.UPGRADE_POLICY.key()
+                        + "=" + UpgradeRefusals.carry(key, old, from, fresh(), to));
             case CARRY:
-                if (!fits(old)) {
-                    throw unrecoverable("Mamba operator '" + spec.uid() + "': " + MambaOptions.UPGRADE_POLICY.key()
-                            + "=" + UpgradeRefusals.carry(key, old, from, fresh(), to));
-                }
                 old.modelFingerprint = fingerprint;
                 old.modelVersion = modelVersion;
                 metrics.stateCarries.inc();
                 logUpgradeOnce(key, from, "carried over");
                 return old;
             case REPLAY:
-                if (old.replay != null && old.replay.size() > 0) {
-                    KeyState rebuilt = replay(key, old.replay);
-                    metrics.stateReplays.inc();
-                    logUpgradeOnce(key, from, "rebuilt from its last " + old.replay.size() + " events");
-                    return rebuilt;
-                }
-                break; // nothing to replay: reset
-            case RESET:
-                break;
+                KeyState rebuilt = replay(key, old.replay);
+                metrics.stateReplays.inc();
+                logUpgradeOnce(key, from, "rebuilt from its last " + old.replay.size() + " events");
+                return rebuilt;
             default:
-                throw new IllegalStateException("unknown upgrade policy " + upgradePolicy);
+                break; // RESET
         }
         metrics.stateResets.inc();
         logUpgradeOnce(key, from, "reset");

@@ -17,7 +17,8 @@ import java.util.List;
 /**
  * The upgrade policies applied to one key's state outside a running operator (the offline
  * {@code flink-mamba savepoint upgrade} tool): the same decisions as the operator's first-touch upgrade
- * ({@link KeyedMambaOperator}), with the new model's batched CPU forward for REPLAY.
+ * ({@link KeyedMambaOperator}), both taken from {@link UpgradePolicy#stepFor}, with the new model's batched CPU forward
+ * for REPLAY.
  * {@code UpgradePolicyTest.offlineRebuilderGivesWhatTheOperatorsPoliciesGive} checks that both give the same
  * states; {@link UpgradeRefusals} gives both the same refusal words.
  */
@@ -105,30 +106,24 @@ public abstract class StateRebuilder {
             old.modelVersion = version;
             return new Result(old, Outcome.UNCHANGED);
         }
-        switch (policy) {
-            case FAIL:
+        switch (policy.stepFor(old, fits(old))) {
+            case REFUSE:
                 throw new IllegalStateException(UpgradeRefusals.fail(key, from(old), to()) + "; policy FAIL");
+            case REFUSE_SHAPE:
+                throw new IllegalStateException(UpgradeRefusals.carry(key, old, from(old), freshState(), to()));
             case CARRY:
-                if (!fits(old)) {
-                    throw new IllegalStateException(UpgradeRefusals.carry(key, old, from(old), freshState(), to()));
-                }
                 old.modelFingerprint = fingerprint();
                 old.modelVersion = version;
                 return new Result(old, Outcome.CARRIED);
             case REPLAY:
-                if (old.replay != null && old.replay.size() > 0) {
-                    KeyState s = freshState();
-                    List<PendingEvent> events = old.replay.events();
-                    advance(s, events);
-                    s.eventsSeen = events.size();
-                    s.replay = resized(old.replay);
-                    return new Result(s, Outcome.REPLAYED);
-                }
-                break;
-            case RESET:
-                break;
+                KeyState s = freshState();
+                List<PendingEvent> events = old.replay.events();
+                advance(s, events);
+                s.eventsSeen = events.size();
+                s.replay = resized(old.replay);
+                return new Result(s, Outcome.REPLAYED);
             default:
-                throw new IllegalStateException("unknown policy " + policy);
+                break; // RESET
         }
         KeyState s = freshState();
         s.replay = old.replay == null ? null : resized(old.replay);

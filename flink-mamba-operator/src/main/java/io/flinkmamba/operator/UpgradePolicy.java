@@ -26,4 +26,30 @@ public enum UpgradePolicy {
     static UpgradePolicy of(ModelChangePolicy legacy) {
         return legacy == ModelChangePolicy.FAIL ? FAIL : RESET;
     }
+
+    /**
+     * What this policy does with a key's state that another model wrote, given whether its shapes fit the new model:
+     * the one place the running operator ({@link KeyedMambaOperator}) and the offline rebuilder ({@link StateRebuilder})
+     * take the policies' meaning from (each then does the step its own way: metrics and logs, or a result to print).
+     */
+    Step stepFor(KeyState old, boolean fitsNewModel) {
+        switch (this) {
+            case CARRY:
+                return fitsNewModel ? Step.CARRY : Step.REFUSE_SHAPE;
+            case REPLAY:
+                return old.replay != null && old.replay.size() > 0 ? Step.REPLAY : Step.RESET; // nothing to replay
+            case RESET:
+                return Step.RESET;
+            case FAIL:
+                return Step.REFUSE;
+            default:
+                throw new IllegalStateException("unknown upgrade policy " + this);
+        }
+    }
+
+    /**
+     * The steps of {@link #stepFor}: keep the state, rebuild it from its replay buffer, start it fresh, or refuse the
+     * upgrade (FAIL; CARRY of a state whose shapes do not fit).
+     */
+    enum Step { CARRY, REPLAY, RESET, REFUSE, REFUSE_SHAPE }
 }

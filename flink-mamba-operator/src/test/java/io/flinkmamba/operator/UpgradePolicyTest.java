@@ -163,6 +163,27 @@ class UpgradePolicyTest {
         }
     }
 
+    /** Each policy's step for a key another model wrote, as both the operator and the offline rebuilder take it. */
+    @Test
+    void eachPolicyTakesItsStepFromTheStateAndWhetherItFits() {
+        KeyState noBuffer = new KeyState(new float[4], 3, "old");
+        KeyState emptyBuffer = new KeyState(new float[4], 3, "old");
+        emptyBuffer.replay = new ReplayBuffer(8);
+        KeyState buffered = new KeyState(new float[4], 3, "old");
+        buffered.replay = new ReplayBuffer(8);
+        buffered.replay.add(1L, new float[] {1f});
+        for (KeyState s : new KeyState[] {noBuffer, emptyBuffer, buffered}) {
+            for (boolean fits : new boolean[] {true, false}) {
+                assertEquals(fits ? UpgradePolicy.Step.CARRY : UpgradePolicy.Step.REFUSE_SHAPE,
+                        UpgradePolicy.CARRY.stepFor(s, fits));
+                assertEquals(s == buffered ? UpgradePolicy.Step.REPLAY : UpgradePolicy.Step.RESET,
+                        UpgradePolicy.REPLAY.stepFor(s, fits), "REPLAY of a key with nothing buffered resets it");
+                assertEquals(UpgradePolicy.Step.RESET, UpgradePolicy.RESET.stepFor(s, fits));
+                assertEquals(UpgradePolicy.Step.REFUSE, UpgradePolicy.FAIL.stepFor(s, fits));
+            }
+        }
+    }
+
     @Test
     void carryKeepsTheHiddenStatesForAModelOfTheSameShape() throws Exception {
         List<TestEvent> events = scoreEvents();

@@ -667,15 +667,13 @@ __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP
 // GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic.
 // RK: time_step_rank known at compile time (0: the argument r): the fused Δ's dot product unrolled and δ
 // read 16 bytes at a time.
+// The parameters of every register-resident scan (Δ from a buffer, or from δ and dt_proj's rows when fused)
+#define SCAN_IMPL_PARAMS const float* __restrict__ u, const float* __restrict__ dt, const float* __restrict__ dtW, \
+    const float* __restrict__ dtB, const float* __restrict__ bc, int ldbc, int r, const float* __restrict__ xz, int ldxz, \
+    const int* __restrict__ offsets, int seqs, float* __restrict__ states, int stateFloats, int ssmOff, \
+    const float* __restrict__ aNeg, const float* __restrict__ dSkip, float* __restrict__ y, int e
 template <int NS, int SPLIT, bool FUSE_DT, int RK = 0>
-__device__ __forceinline__ void scan_impl(const float* __restrict__ u, const float* __restrict__ dt,
-                                          const float* __restrict__ dtW, const float* __restrict__ dtB,
-                                          const float* __restrict__ bc, int ldbc, int r,
-                                          const float* __restrict__ xz, int ldxz,
-                                          const int* __restrict__ offsets, int seqs,
-                                          float* __restrict__ states, int stateFloats, int ssmOff,
-                                          const float* __restrict__ aNeg, const float* __restrict__ dSkip,
-                                          float* __restrict__ y, int e) {
+__device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
     constexpr int NP = NS / SPLIT, GROUP = SCAN_GROUP;
     __shared__ __align__(16) float bs[SCAN_CHUNK][NS];   // 16-byte aligned for the float4 reads
     __shared__ __align__(16) float cs[SCAN_CHUNK][NS];
@@ -856,14 +854,7 @@ __device__ __forceinline__ void cp_async16_to(unsigned dst, const float* src, un
 
 // FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers).
 template <int NS, bool FUSE_DT, int RK = 0>
-__device__ __forceinline__ void scan_staged_impl(const float* __restrict__ u, const float* __restrict__ dt,
-                                                 const float* __restrict__ dtW, const float* __restrict__ dtB,
-                                                 const float* __restrict__ bc, int ldbc, int r,
-                                                 const float* __restrict__ xz, int ldxz,
-                                                 const int* __restrict__ offsets, int seqs,
-                                                 float* __restrict__ states, int stateFloats, int ssmOff,
-                                                 const float* __restrict__ aNeg, const float* __restrict__ dSkip,
-                                                 float* __restrict__ y, int e) {
+__device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     constexpr int W = STAGED_LANES, WARPS = W / WARP, STAGES = 2, CT = STAGED_CT;
     constexpr int ROW = (FUSE_DT ? RK : 0) + 2 * NS;   // x_proj slice per token: (δ,) B, C
     constexpr int XC = ROW / 4;                        // ... in 16-byte copies

@@ -1021,8 +1021,9 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
 
 // Grid: x = blocks over the sequences (each a contiguous range; GpuKernels sizes it to the blocks that stay
 // resident), y = ceil(E / 128); blocks of min(128, E rounded up to 32) threads. The plain scans take 48 KB of
-// shared memory a block at N 16 (4 blocks per SM), the fused-Δ ones with the rank compiled in 41 KB (5); the
-// runtime-rank fused ones stage 4 tokens a chunk to keep dt_proj's rows in shared memory within 48 KB.
+// shared memory a block at N 16 (4 blocks per SM), the fused-Δ one at rank 4 41 KB (5). Other ranks keep the
+// lane-loading fused scans: a runtime-rank staged one, with dt_proj's rows in shared memory and so only 4 tokens a
+// chunk, was slower at rank 16 (docs/benchmarks.md, sixth session).
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n4(SCAN_ARGS) { scan_staged_impl<4, false>(SCAN_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n8(SCAN_ARGS) { scan_staged_impl<8, false>(SCAN_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16(SCAN_ARGS) { scan_staged_impl<16, false>(SCAN_PASS); }

@@ -48,8 +48,8 @@ final class GpuKernels {
 
     /**
      * System property: false keeps the scans that load their inputs lane by lane (scan_nN, scan_dt_nN) even where the
-     * staged ones (scan_staged_nN, scan_dt_staged_nN: each warp copies its inputs into shared memory a chunk ahead, each
-     * block walks a range of sequences) fit and pay (comparisons; default true).
+     * staged ones (scan_staged_nN, scan_dt_staged_n16_r4: each warp copies its inputs into shared memory a chunk ahead,
+     * each block walks a range of sequences) fit and pay (comparisons; default true).
      */
     static final String STAGED_SCAN_PROPERTY = "flinkmamba.gpu.stagedScan";
     /** State sizes with a staged scan (one lane per channel, rows of whole 16-byte words). */
@@ -58,9 +58,10 @@ final class GpuKernels {
     private static final int STAGED_LANES = 128;
     /**
      * Longest mean sequence the staged fused-Δ scan takes; longer ones take the lane-loading one. Measured on H200
-     * (docs/benchmarks.md, sixth session, hidden 64): staged 6.80 vs 9.86 ms at 400,000 x 16 tokens, 6.50 vs 6.48 at
-     * 100,000 x 64, but 4.58 vs 4.08 at 4,096 x 1,024 (a block's range is a whole number of long sequences, and
-     * each block one sequence finds the hardware balancing better). The plain staged scan wins at every length.
+     * (docs/benchmarks.md, sixth session, hidden 64, staged vs lane-loading in one run): 6.63 vs 9.86 ms at 400,000 x
+     * 16 tokens and 6.36 vs 6.48 at 100,000 x 64 (call 11), but 4.36 vs 4.08 at 4,096 x 1,024 (call 9: a block's range
+     * is a whole number of long sequences; one block a sequence is balanced better by the hardware). The plain staged
+     * scan wins at every length.
      */
     static final int STAGED_FUSED_MAX_MEAN_TOKENS = 64;
 
@@ -124,8 +125,8 @@ final class GpuKernels {
                 scanDtByRank[rank] = ctx.function("scan_dt_n16_r" + rank);
             }
         }
-        boolean staged = (laneVariant == null && !"false".equals(System.getProperty(STAGED_SCAN_PROPERTY))
-                && java.util.Arrays.stream(STAGED_SCAN_SIZES).anyMatch(n -> n == stateSize));
+        boolean staged = laneVariant == null && !"false".equals(System.getProperty(STAGED_SCAN_PROPERTY))
+                && java.util.Arrays.stream(STAGED_SCAN_SIZES).anyMatch(n -> n == stateSize);
         scanStaged = staged ? ctx.function(stagedVariant && !dtVariant ? scanOverride : "scan_staged_n" + stateSize) : null;
         if (staged && stateSize == 16 && (scanOverride == null || dtVariant)) {
             for (int rank : FUSED_DT_COMPILED_RANKS) {

@@ -251,8 +251,19 @@ __device__ __forceinline__ void gemm_tc_store_rms(float (&acc)[2][NT][4], long l
                     }
         }
 }
+// A shared-memory pointer as the 32-bit address the PTX shared-memory instructions take
+__device__ __forceinline__ unsigned smem_u32(const void* p) { return static_cast<unsigned>(__cvta_generic_to_shared(p)); }
+// cp.async groups: commit the copies issued since the last commit; wait until at most N groups are in flight
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+// 16 bytes global -> shared; bytes < 16 reads that many and zero-fills the rest (0: a copy switched off without a
+// branch)
+__device__ __forceinline__ void cp_async16_to(unsigned dst, const float* src, unsigned bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
+}
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const float* src) {
-    unsigned a = (unsigned)__cvta_generic_to_shared(src);
+    unsigned a = smem_u32(src);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
 }
@@ -338,8 +349,7 @@ __device__ __forceinline__ void mma_k8(float (&acc)[2][BN / 8][4], const float (
         for (int i = 0; i < WMT; i++) mma_tf32(acc[i][j], ah[i], bh[j][0], bh[j][1]);
 }
 __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool valid) {
-    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(d), "l"(src), "r"(valid ? 4 : 0));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(smem_u32(dst)), "l"(src), "r"(valid ? 4 : 0));
 }
 
 // The streaming tensor-core GEMM the forward uses: persistent blocks, each owning one BN-output column
@@ -361,8 +371,7 @@ __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool val
 // full k-tile of an in-range tile on aligned rows is copied, and a full tile stored, without per-element
 // checks (fifth session, H200: in_proj 0.72 vs 1.07 ms per 1M tokens at hidden 64).
 __device__ __forceinline__ void cp_async16(float* dst, const float* src, int bytes) {
-    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(d), "l"(src), "r"(bytes));
+    cp_async16_to(smem_u32(dst), src, bytes);
 }
 // floats k..k+3 of a row of length len into shared memory, zero past len (or all, for a row out of range)
 __device__ __forceinline__ void stage4(float* dst, const float* row, const float* base, int k, int len, bool valid,
@@ -449,7 +458,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
             }
             ldIt++;
         }
-        asm volatile("cp.async.commit_group;");
+        cp_async_commit();
     };
     int cTile = 0, cK = 0;                               // the k-tile being multiplied
     float acc[WMT][NT][4], ss[WMT][2];
@@ -467,7 +476,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) load();
     for (int it = 0; it < total; it++) {
-        asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2));  // this k-tile's group has landed
+        cp_async_wait<STAGES - 2>();  // this k-tile's group has landed
         __syncthreads();    // ... for every thread; and every thread is done with the stage the next load refills
         load();
         int s = it % STAGES;
@@ -501,7 +510,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
             cTile++;
         }
     }
-    asm volatile("cp.async.wait_group 0;");
+    cp_async_wait<0>();
 }
 // eps: the fused norms' epsilon; normW, Y2: the _rms kernels' norm weight and output (null for the others)
 #define GEMM_S_ARGS GEMM_ARGS, float eps, const float* __restrict__ normW, float* __restrict__ Y2
@@ -640,6 +649,21 @@ __device__ __forceinline__ float softplus_sfu(float v) {
     asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(l) : "f"(1.0f + e));
     return l * 0.69314718055994531f;
 }
+// δ·dt_proj row for a rank RK compiled in (a multiple of 4): δ read 16 bytes at a time from shared memory, the
+// weights w(i) from wherever the kernel keeps them
+template <int RK, class Weights>
+__device__ __forceinline__ float dt_dot(const float* d, Weights w) {
+    float v = 0.0f;
+#pragma unroll
+    for (int i = 0; i < RK; i += 4) {
+        float4 d4 = *reinterpret_cast<const float4*>(d + i);
+        v = fmaf(d4.x, w(i), v);
+        v = fmaf(d4.y, w(i + 1), v);
+        v = fmaf(d4.z, w(i + 2), v);
+        v = fmaf(d4.w, w(i + 3), v);
+    }
+    return v;
+}
 // One token of a channel's recurrence over its NP state elements, the same in every scan kernel:
 //   s = 2^(Δ·A·log2 e) ⊙ s + Δu·B, returning s·C (two accumulation chains: half the dependent FMA latency).
 // b and c 16-byte aligned (shared memory).
@@ -662,16 +686,16 @@ __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP
     }
     return acc + acc2;
 }
-// FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
-// output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
-// GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic.
-// RK: time_step_rank known at compile time (0: the argument r): the fused Δ's dot product unrolled and δ
-// read 16 bytes at a time.
 // The parameters of every register-resident scan (Δ from a buffer, or from δ and dt_proj's rows when fused)
 #define SCAN_IMPL_PARAMS const float* __restrict__ u, const float* __restrict__ dt, const float* __restrict__ dtW, \
     const float* __restrict__ dtB, const float* __restrict__ bc, int ldbc, int r, const float* __restrict__ xz, int ldxz, \
     const int* __restrict__ offsets, int seqs, float* __restrict__ states, int stateFloats, int ssmOff, \
     const float* __restrict__ aNeg, const float* __restrict__ dSkip, float* __restrict__ y, int e
+// FUSE_DT: Δ = softplus(dt_proj(δ) + bias) computed here from δ (the first r columns of x_proj's
+// output, staged in shared memory with B and C) instead of read from a [T, E] buffer that a separate
+// GEMM wrote: saves that kernel and 8 bytes per (token, channel) of traffic.
+// RK: time_step_rank known at compile time (0: the argument r): the fused Δ's dot product unrolled and δ
+// read 16 bytes at a time.
 template <int NS, int SPLIT, bool FUSE_DT, int RK = 0>
 __device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
     constexpr int NP = NS / SPLIT, GROUP = SCAN_GROUP;
@@ -730,14 +754,7 @@ __device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
                     if (FUSE_DT) {
                         float v = 0.0f;
                         if constexpr (RK > 0) {
-#pragma unroll
-                            for (int i = 0; i < RK; i += 4) {
-                                float4 d4 = *reinterpret_cast<const float4*>(&ds[g + j][i]);
-                                v = fmaf(d4.x, wdt[i][threadIdx.x], v);
-                                v = fmaf(d4.y, wdt[i + 1][threadIdx.x], v);
-                                v = fmaf(d4.z, wdt[i + 2][threadIdx.x], v);
-                                v = fmaf(d4.w, wdt[i + 3][threadIdx.x], v);
-                            }
+                            v = dt_dot<RK>(ds[g + j], [&](int i) { return wdt[i][threadIdx.x]; });
                         } else {
 #pragma unroll 4
                             for (int i = 0; i < r; i++) v = fmaf(ds[g + j][i], wdt[i][threadIdx.x], v);
@@ -842,15 +859,6 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS
 #define STAGED_LAST 2      //   ... ends it (the state is written back)
 #define STAGED_END 4       //   ... no chunk: the block's range is done
 #define STAGED_SLOT 8      // chunk flag: the state slot (0 or 1) of a first chunk
-__device__ __forceinline__ unsigned smem_u32(const void* p) { return static_cast<unsigned>(__cvta_generic_to_shared(p)); }
-
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
-// 16 bytes global -> shared; bytes 0 reads nothing and zero-fills (a copy switched off without a branch)
-__device__ __forceinline__ void cp_async16_to(unsigned dst, const float* src, unsigned bytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
-}
 
 // FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers).
 template <int NS, bool FUSE_DT, int RK = 0>
@@ -895,7 +903,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     }
     constexpr int boff = FUSE_DT ? RK : 0;
     // Each lane's share of a chunk's copies is fixed for the kernel: channels cq..cq+3 of the warp's 32 of tokens ct
-    // and ct + 4 (CT 8), and x_proj pieces xt/xq. Copies past a sequence's end or the last channel read nothing
+    // and ct + 4 (CT 8), and the 16-byte pieces lane, lane + 32, ... of the chunk's x_proj slices. Copies past a sequence's end or the last channel read nothing
     // (source size 0), so the issue has no branches (a profile found 200 instructions a chunk recomputing addresses
     // around branches).
     const int ct = lane / 8, cq = (lane % 8) * 4;
@@ -988,16 +996,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
             const float* xr = sx[wp][stage][t];
             float dl;
             if constexpr (FUSE_DT) {
-                float v = 0.0f;
-#pragma unroll
-                for (int i = 0; i < RK; i += 4) {
-                    float4 d4 = *reinterpret_cast<const float4*>(&xr[i]);
-                    v = fmaf(d4.x, wr[i], v);
-                    v = fmaf(d4.y, wr[i + 1], v);
-                    v = fmaf(d4.z, wr[i + 2], v);
-                    v = fmaf(d4.w, wr[i + 3], v);
-                }
-                dl = softplus_sfu(v + bdt);
+                dl = softplus_sfu(dt_dot<RK>(xr, [&](int i) { return wr[i]; }) + bdt);
             } else {
                 dl = sd[wp][FUSE_DT ? 0 : stage][t][col];
             }

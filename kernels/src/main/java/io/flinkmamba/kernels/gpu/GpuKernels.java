@@ -331,15 +331,13 @@ final class GpuKernels {
             return;
         }
         ScanLaunch shape = scanLaunch(e, stateSize, scanGeneric);
-        if (usesStagedScan(e, ldxz, ldbc, r, stateFloats, ssmOff)) {
-            launchStaged(scanStaged, seqs, shape, st, Pointer.to(u), Pointer.to(dt), Pointer.to(bc), ints(ldbc), ints(r),
-                    Pointer.to(xz), ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats),
-                    ints(ssmOff), Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e));
-            return;
-        }
         Pointer[] args = {Pointer.to(u), Pointer.to(dt), Pointer.to(bc), ints(ldbc), ints(r), Pointer.to(xz),
                 ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats), ints(ssmOff),
                 Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e)};
+        if (usesStagedScan(e, ldxz, ldbc, r, stateFloats, ssmOff)) {
+            launchStaged(scanStaged, seqs, shape, st, args);
+            return;
+        }
         if (scanGeneric) {
             args = java.util.Arrays.copyOf(args, args.length + 1);
             args[args.length - 1] = ints(stateSize);

@@ -49,10 +49,7 @@ public final class GpuBench {
         if (args.length > 0 && args[0].equals("scanvariants")) {
             for (int i = 1; i < args.length; i++) {
                 variant = args[i];
-                scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
-                scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
-                scanAlone(ctx, 128, 16, 400_000, 16, copyGBs);
-                scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+                scanShapes(ctx, copyGBs);
             }
             return;
         }
@@ -61,10 +58,7 @@ public final class GpuBench {
                 System.setProperty(GpuKernels.STAGED_SCAN_PROPERTY, staged);
                 for (String v : new String[] {null, "fused"}) {
                     variant = v;
-                    scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
-                    scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
-                    scanAlone(ctx, 128, 16, 400_000, 16, copyGBs);
-                    scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+                    scanShapes(ctx, copyGBs);
                 }
             }
             System.clearProperty(GpuKernels.STAGED_SCAN_PROPERTY);
@@ -159,6 +153,14 @@ public final class GpuBench {
         JCudaDriver.cuMemFree(a);
         JCudaDriver.cuMemFree(b);
         return 2.0 * bytes / (best * 1e-3) / 1e9;
+    }
+
+    /** The scan alone (the current {@link #variant}) at E 128 and E 512, on 16-, 64- and 1,024-token sequences. */
+    private static void scanShapes(GpuContext ctx, double copyGBs) {
+        scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
+        scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
+        scanAlone(ctx, 128, 16, 400_000, 16, copyGBs);
+        scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
     }
 
     /** The scan kernel over S sequences of L tokens, E channels, state N, on random device data. */

@@ -991,7 +991,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
             }
         }
         float* yp = y + (long long)m0.y * e + chl;
-        for (int t = 0; t < m0.z; t++) {
+        auto token = [&](int t) {
             float uv = su[wp][stage][t][col], zv = sz[wp][stage][t][col];
             const float* xr = sx[wp][stage][t];
             float dl;
@@ -1003,6 +1003,15 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
             float acc = scan_step<NS>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
             if (active) *yp = (acc + dd * uv) * silu_sfu(zv);
             yp += e;
+        };
+        // The fused scans' token loop unrolled (a chunk's tokens at fixed shared-memory offsets): 5% faster at rank 4,
+        // 2% at rank 16 (docs/benchmarks.md, seventh session); the plain scan's was not faster (5.12 vs 5.07 ms).
+        if constexpr (FUSE_DT) {
+#pragma unroll
+            for (int t = 0; t < CT; t++)
+                if (t < m0.z) token(t);
+        } else {
+            for (int t = 0; t < m0.z; t++) token(t);
         }
         if ((m0.w & STAGED_LAST) && active) {
             float* sp = states + (long long)m0.x * stateFloats + ssmOff + (long long)chl * NS;
@@ -1020,13 +1029,15 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
 
 // Grid: x = blocks over the sequences (each a contiguous range; GpuKernels sizes it to the blocks that stay
 // resident), y = ceil(E / 128); blocks of min(128, E rounded up to 32) threads. The plain scans take 48 KB of
-// shared memory a block at N 16 (4 blocks per SM), the fused-Δ one at rank 4 41 KB (5). Other ranks keep the
-// lane-loading fused scans: a runtime-rank staged one, with dt_proj's rows in shared memory and so only 4 tokens a
-// chunk, was slower at rank 16 (docs/benchmarks.md, sixth session).
+// shared memory a block at N 16 (4 blocks per SM), the fused-Δ ones 41 KB at rank 4 (5) and 44 KB at rank 16 (4,
+// dt_proj's row in 16 registers: 4.12 vs 5.79 ms for the lane-loading scan at E 512, 16,384 x 64 tokens, H200,
+// docs/benchmarks.md, seventh session). Other ranks keep the lane-loading fused scans: a runtime-rank staged one, with
+// dt_proj's rows in shared memory and so only 4 tokens a chunk, was slower at rank 16 (sixth session).
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n4(SCAN_ARGS) { scan_staged_impl<4, false>(SCAN_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n8(SCAN_ARGS) { scan_staged_impl<8, false>(SCAN_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16(SCAN_ARGS) { scan_staged_impl<16, false>(SCAN_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4(SCAN_DT_ARGS) { scan_staged_impl<16, true, 4>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_dt_staged_n16_r16(SCAN_DT_ARGS) { scan_staged_impl<16, true, 16>(SCAN_DT_PASS); }
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).
 extern "C" __global__ void scan_generic(SCAN_ARGS, int ns) {

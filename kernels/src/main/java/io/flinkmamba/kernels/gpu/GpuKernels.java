@@ -37,6 +37,12 @@ final class GpuKernels {
      * 72-register cap), so not shipped.
      */
     static final int[] FUSED_DT_COMPILED_RANKS = {4};
+    /**
+     * Ranks with a staged fused-Δ scan at state size 16 (scan_dt_staged_n16_rR: dt_proj's row in registers). Measured
+     * on H200 (docs/benchmarks.md, seventh session) against the lane-loading fused scans: 6.04 vs 6.93 ms at rank 4,
+     * 100,000 x 64 tokens, E 128; 4.12 vs 5.79 ms at rank 16, 16,384 x 64 tokens, E 512.
+     */
+    static final int[] STAGED_FUSED_RANKS = {4, 16};
     /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */
     static final String FUSE_DT_PROPERTY = "flinkmamba.gpu.fuseDt";
 
@@ -48,7 +54,7 @@ final class GpuKernels {
 
     /**
      * System property: false keeps the scans that load their inputs lane by lane (scan_nN, scan_dt_nN) even where the
-     * staged ones (scan_staged_nN, scan_dt_staged_n16_r4: each warp copies its inputs into shared memory a chunk ahead,
+     * staged ones (scan_staged_nN, scan_dt_staged_n16_rR: each warp copies its inputs into shared memory a chunk ahead,
      * each block walks a range of sequences) fit and pay (comparisons; default true).
      */
     static final String STAGED_SCAN_PROPERTY = "flinkmamba.gpu.stagedScan";
@@ -83,7 +89,7 @@ final class GpuKernels {
     private final boolean scanGeneric;
     /** The plain staged scan (null where it does not serve: state size, property, override). */
     private final CUfunction scanStaged;
-    /** The staged fused-Δ scans, by rank: only the ranks compiled in ({@link #FUSED_DT_COMPILED_RANKS}) have one. */
+    /** The staged fused-Δ scans, by rank: only the ranks compiled in ({@link #STAGED_FUSED_RANKS}) have one. */
     private final CUfunction[] scanDtStagedByRank = new CUfunction[FUSED_DT_MAX_RANK + 1];
     /** Resident blocks per multiprocessor of each staged-scan kernel, by block size / 32 (0: not asked yet). */
     private final java.util.Map<CUfunction, int[]> stagedBlocksPerSm = new java.util.IdentityHashMap<>();
@@ -128,11 +134,19 @@ final class GpuKernels {
         boolean staged = laneVariant == null && !"false".equals(System.getProperty(STAGED_SCAN_PROPERTY))
                 && java.util.Arrays.stream(STAGED_SCAN_SIZES).anyMatch(n -> n == stateSize);
         scanStaged = staged ? ctx.function(stagedVariant && !dtVariant ? scanOverride : "scan_staged_n" + stateSize) : null;
-        if (staged && stateSize == 16 && (scanOverride == null || dtVariant)) {
-            for (int rank : FUSED_DT_COMPILED_RANKS) {
-                scanDtStagedByRank[rank] = ctx.function(scanOverride != null ? scanOverride : "scan_dt_staged_n16_r" + rank);
+        if (staged && stateSize == 16 && scanOverride == null) {
+            for (int rank : STAGED_FUSED_RANKS) {
+                scanDtStagedByRank[rank] = ctx.function("scan_dt_staged_n16_r" + rank);
             }
+        } else if (staged && stateSize == 16 && dtVariant) { // a staged fused variant serves the rank its name says
+            scanDtStagedByRank[compiledRank(scanOverride)] = ctx.function(scanOverride);
         }
+    }
+
+    /** The rank a fused scan kernel's name says it has compiled in ("..._r16..."), 4 where it says none. */
+    static int compiledRank(String kernel) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("_r(\\d+)").matcher(kernel);
+        return m.find() ? Integer.parseInt(m.group(1)) : 4;
     }
 
     /**
@@ -150,9 +164,9 @@ final class GpuKernels {
     }
 
     /**
-     * Whether the fused-Δ scans of these layouts and this batch run a staged kernel: the rank compiled into one (at
-     * rank 16, E 512, the runtime-rank staged kernel, which holds dt_proj's rows in shared memory and so stages 4
-     * tokens a chunk, took 6.32 vs 5.80 ms: dropped, sixth session) and short sequences on average.
+     * Whether the fused-Δ scans of these layouts and this batch run a staged kernel: a rank compiled into one
+     * ({@link #STAGED_FUSED_RANKS}; a runtime-rank staged kernel, which held dt_proj's rows in shared memory and so
+     * staged 4 tokens a chunk, took 6.32 vs 5.80 ms at rank 16: dropped, sixth session) and short sequences on average.
      */
     boolean usesStagedFusedScan(int e, int ldxz, int ldbc, int r, int stateFloats, int ssmOff, int seqs, int tokens) {
         return usesStagedScan(e, ldxz, ldbc, r, stateFloats, ssmOff) && r < scanDtStagedByRank.length

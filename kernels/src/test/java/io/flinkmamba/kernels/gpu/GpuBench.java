@@ -157,10 +157,14 @@ public final class GpuBench {
 
     /** The scan alone (the current {@link #variant}) at E 128 and E 512, on 16-, 64- and 1,024-token sequences. */
     private static void scanShapes(GpuContext ctx, double copyGBs) {
-        scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
-        scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
-        scanAlone(ctx, 128, 16, 400_000, 16, copyGBs);
-        scanAlone(ctx, 128, 16, 4_096, 1024, copyGBs);
+        int[][] shapes = {{128, 100_000, 64}, {512, 16_384, 64}, {128, 400_000, 16}, {128, 4_096, 1024}};
+        boolean rankNamed = variant != null && variant.startsWith("scan_dt") && variant.matches(".*_r\\d+.*");
+        for (int[] s : shapes) {
+            // a kernel with a rank compiled in runs only the shapes of that rank (ceil(hidden / 16), hidden = E / 2)
+            if (!rankNamed || GpuKernels.compiledRank(variant) == (s[0] / 2 + 15) / 16) {
+                scanAlone(ctx, s[0], 16, s[1], s[2], copyGBs);
+            }
+        }
     }
 
     /** The scan kernel over S sequences of L tokens, E channels, state N, on random device data. */

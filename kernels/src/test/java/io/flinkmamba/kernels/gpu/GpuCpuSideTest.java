@@ -85,6 +85,13 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void aFusedScanVariantServesTheRankItsNameSays() {
+        assertEquals(16, GpuKernels.compiledRank("scan_dt_staged_n16_r16"));
+        assertEquals(4, GpuKernels.compiledRank("scan_dt_staged_n16_r4_unrolled"));
+        assertEquals(4, GpuKernels.compiledRank("scan_dt_staged_n16"));   // no rank named: hidden 64's
+    }
+
+    @Test
     void stagedScanGridsShareTheResidentBlocksAndNeverExceedTheSequences() {
         assertEquals(660, GpuKernels.stagedBlocks(100_000, 1, 5, 132));
         assertEquals(165, GpuKernels.stagedBlocks(16_384, 4, 5, 132)); // E 512: four channel tiles
@@ -204,6 +211,12 @@ class GpuCpuSideTest {
         }
         for (int rank : GpuKernels.FUSED_DT_COMPILED_RANKS) {
             names.add("scan_dt_n16_r" + rank);
+        }
+        for (int n : new int[] {4, 8, 16}) {
+            names.add("scan_staged_n" + n);
+        }
+        for (int rank : GpuKernels.STAGED_FUSED_RANKS) {
+            names.add("scan_dt_staged_n16_r" + rank);
         }
         for (GpuPrecision mode : GpuPrecision.values()) {
             if (mode.kernelName != null) {

@@ -41,10 +41,14 @@ import java.util.List;
  */
 public final class GpuBatchForward implements BatchForward {
     /**
-     * Device bytes per slot for the chunk buffers (default 512 MiB); system property to override.
-     * On H100, 512 MiB beat 128 MiB at every benchmarked shape (docs/benchmarks.md).
+     * Device bytes per slot for the chunk buffers, an upper bound (the buffers grow to the largest chunk a batch
+     * needs); system property to override the default, {@link #defaultChunkBytes}.
      */
     public static final String CHUNK_BYTES_PROPERTY = "flinkmamba.gpu.chunkBytes";
+    /** The largest default chunk budget a slot: the page-locked staging of a chunk's states stays under 2 GiB. */
+    static final long MAX_DEFAULT_CHUNK_BYTES = 1L << 30;
+    /** The smallest default chunk budget a slot. */
+    static final long MIN_DEFAULT_CHUNK_BYTES = 128L << 20;
     private static final long ALIGN = 256;
 
     private final MambaConfig c;
@@ -76,10 +80,23 @@ public final class GpuBatchForward implements BatchForward {
     }
 
     public GpuBatchForward(MambaModel model, GpuPrecision precision) {
-        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 512L << 20), precision);
+        this(model, Long.getLong(CHUNK_BYTES_PROPERTY, 0L), precision);
     }
 
-    /** With a per-slot budget of device bytes for the chunk buffers (small values force many chunks: tests). */
+    /**
+     * The chunk budget a slot gets by default: a 32nd of the device's memory (two slots a forward, so a 16th per
+     * operator subtask at most), between 128 MiB and 1 GiB. Measured on H200 (docs/benchmarks.md, seventh session):
+     * device time per event falls with larger chunks (each kernel's last wave and launch are paid per chunk), 1 GiB
+     * against 512 MiB gave 162 vs 152 M events/s at 100,000 x 16 tokens, hidden 64, and 169 vs 154 at 100,000 x 64.
+     */
+    static long defaultChunkBytes(long deviceBytes) {
+        return Math.max(MIN_DEFAULT_CHUNK_BYTES, Math.min(MAX_DEFAULT_CHUNK_BYTES, deviceBytes / 32));
+    }
+
+    /**
+     * With a per-slot budget of device bytes for the chunk buffers (small values force many chunks: tests; 0 or less:
+     * {@link #defaultChunkBytes} of the device).
+     */
     public GpuBatchForward(MambaModel model, long chunkBytes) {
         this(model, chunkBytes, GpuPrecision.fromSystemProperty()); // a bad property fails before any upload
     }
@@ -92,6 +109,9 @@ public final class GpuBatchForward implements BatchForward {
             ctx.makeCurrent();
             this.weights = DeviceWeights.acquire(ctx, model);
             this.kernels = new GpuKernels(ctx, c.stateSize(), null, gemmMode);
+            if (chunkBytes <= 0) {
+                chunkBytes = defaultChunkBytes(ctx.memoryBytes);
+            }
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
             this.fuseFinalNorm = kernels.fusesFinalNorm(c.intermediateSize(), c.hiddenSize());
             this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c, !fuseDt)));

@@ -28,6 +28,8 @@ final class GpuContext {
     final String name;
     /** Streaming multiprocessors: the persistent GEMMs size their grids to what runs at once. */
     final int multiprocessors;
+    /** The device's total memory in bytes (the default chunk budget is a share of it). */
+    final long memoryBytes;
 
     private GpuContext(GpuDevices.Probe probe) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -40,6 +42,9 @@ final class GpuContext {
         int[] sms = new int[1];
         JCudaDriver.cuDeviceGetAttribute(sms, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
         this.multiprocessors = sms[0];
+        long[] mem = new long[1];
+        JCudaDriver.cuDeviceTotalMem(mem, device);
+        this.memoryBytes = mem[0];
         this.name = "gpu:0";
     }
 

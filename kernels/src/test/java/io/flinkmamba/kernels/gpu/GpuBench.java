@@ -26,7 +26,8 @@ import java.util.Random;
  * [scanvariants name...] for only the named scan kernels; [layers] for the layer breakdowns and four forward shapes
  * (with and without the final-norm fusion); [layers16] for a hidden-64 layer at 16- and 64-token sequences;
  * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute); [scans] for the shipped scans
- * alone, staged and lane-loading, plain and fused, on four shapes.
+ * alone, staged and lane-loading, plain and fused, on four shapes; [chunks] for three forward shapes under per-slot chunk
+ * budgets of 256 MiB to 2 GiB.
  */
 public final class GpuBench {
     /** hidden, layers, keys, events per key: the shapes every GEMM mode runs, and the layers-only run. */
@@ -62,6 +63,18 @@ public final class GpuBench {
                 }
             }
             System.clearProperty(GpuKernels.STAGED_SCAN_PROPERTY);
+            return;
+        }
+        if (args.length > 0 && args[0].equals("chunks")) { // the forward under several per-slot chunk budgets
+            System.out.println("| chunk bytes a slot | hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU | GPU/CPU |");
+            for (long mib : new long[] {256, 512, 1024, 2048}) {
+                System.setProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY, String.valueOf(mib << 20));
+                for (int[] s : new int[][] {{64, 2, 100_000, 16}, {64, 2, 100_000, 64}, {256, 2, 16_384, 64}}) {
+                    System.out.print("| " + mib + " MiB ");
+                    forward(s[0], s[1], s[2], s[3], false);
+                }
+            }
+            System.clearProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY);
             return;
         }
         if (args.length > 0 && args[0].equals("layers16")) { // a layer's kernels at 16-token sequences

@@ -85,6 +85,13 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void theDefaultChunkBudgetIsA32ndOfTheDeviceBetweenItsBounds() {
+        assertEquals(1L << 30, GpuBatchForward.defaultChunkBytes(141L << 30));   // H200: capped
+        assertEquals(768L << 20, GpuBatchForward.defaultChunkBytes(24L << 30));  // a 24 GiB card
+        assertEquals(128L << 20, GpuBatchForward.defaultChunkBytes(2L << 30));   // floored
+    }
+
+    @Test
     void aFusedScanVariantServesTheRankItsNameSays() {
         assertEquals(16, GpuKernels.compiledRank("scan_dt_staged_n16_r16"));
         assertEquals(4, GpuKernels.compiledRank("scan_dt_staged_n16_r4_unrolled"));

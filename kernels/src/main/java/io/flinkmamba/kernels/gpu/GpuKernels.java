@@ -63,11 +63,11 @@ final class GpuKernels {
     /** Channels per staged-scan block (STAGED_LANES in mamba.cu). */
     private static final int STAGED_LANES = 128;
     /**
-     * Longest mean sequence the staged fused-Δ scan takes; longer ones take the lane-loading one. Measured on H200
-     * (docs/benchmarks.md, sixth session, hidden 64, staged vs lane-loading in one run): 6.63 vs 9.86 ms at 400,000 x
-     * 16 tokens and 6.36 vs 6.48 at 100,000 x 64 (call 11), but 4.36 vs 4.08 at 4,096 x 1,024 (call 9: a block's range
-     * is a whole number of long sequences; one block a sequence is balanced better by the hardware). The plain staged
-     * scan wins at every length.
+     * Longest mean sequence the staged fused-Δ scan at rank 4 takes; longer ones take the lane-loading one. Measured
+     * on H200 (docs/benchmarks.md, seventh session, call 7, 6.5M tokens, E 128, staged vs lane-loading in one run):
+     * 6.20 vs 6.69 ms at 64 tokens a sequence, even at 128 and 256, 6.35 vs 6.07 at 512 and 6.28 vs 6.16 at 1,024 (a
+     * block's range is a whole number of long sequences; one block a sequence is balanced better by the hardware). At
+     * rank 16 (E 512) and for the plain scan the staged kernels win at every length.
      */
     static final int STAGED_FUSED_MAX_MEAN_TOKENS = 64;
 
@@ -94,6 +94,8 @@ final class GpuKernels {
     /** Resident blocks per multiprocessor of each staged-scan kernel, by block size / 32 (0: not asked yet). */
     private final java.util.Map<CUfunction, int[]> stagedBlocksPerSm = new java.util.IdentityHashMap<>();
     private final int stateSize;
+    /** Benchmarks only: the staged fused scans at every mean sequence length. */
+    boolean stagedFusedAtAnyLength;
     /** Benchmarks only: the runtime-width conv kernel even where a fixed-width one exists. */
     boolean genericConv;
 
@@ -170,7 +172,17 @@ final class GpuKernels {
      */
     boolean usesStagedFusedScan(int e, int ldxz, int ldbc, int r, int stateFloats, int ssmOff, int seqs, int tokens) {
         return usesStagedScan(e, ldxz, ldbc, r, stateFloats, ssmOff) && r < scanDtStagedByRank.length
-                && scanDtStagedByRank[r] != null && tokens <= (long) STAGED_FUSED_MAX_MEAN_TOKENS * seqs;
+                && scanDtStagedByRank[r] != null
+                && (stagedFusedAtAnyLength || tokens <= stagedFusedMaxMeanTokens(r) * seqs);
+    }
+
+    /**
+     * Longest mean sequence the staged fused scan of rank r takes: {@link #STAGED_FUSED_MAX_MEAN_TOKENS} at rank 4,
+     * any at rank 16 (docs/benchmarks.md, seventh session, call 7, E 512: 4.13 vs 5.79 ms at 64 tokens a sequence,
+     * 4.17 vs 5.33 at 1,024).
+     */
+    static long stagedFusedMaxMeanTokens(int r) {
+        return r == 4 ? STAGED_FUSED_MAX_MEAN_TOKENS : Integer.MAX_VALUE;
     }
 
     /** Whether {@link #scanFusedDt} serves this model: a shipped state size and a rank it handles and pays for. */

@@ -109,13 +109,14 @@ class GpuBatchForwardTest {
      * partial channel tiles: idle lanes, a warp with no channel) and the fused ones at N 16, ranks 4 and 16 (E 64: one
      * block of two warps; E 320: a partial second tile; E 512: four full tiles). The rest take the lane-loading scans:
      * ranks 8 and 12 fused (no staged kernel), rank 3 (its rows are not whole 16-byte words), and the last row, whose
-     * mean length (over 64) sends its fused scan to the lane-loading kernel.
+     * mean length (over 64) sends its rank-4 fused scan to the lane-loading kernel; at rank 16 the staged kernel takes
+     * long sequences too (the row before it).
      */
     @ParameterizedTest(name = "hidden {0} state {1} rank {2}, fuse {3}, staged property {4}, long {5}")
     @org.junit.jupiter.params.provider.CsvSource({"64,16,4,true,true,false", "64,16,4,true,false,false",
             "64,16,4,false,true,false", "40,4,4,true,true,false", "160,8,8,false,true,false", "160,8,12,true,true,false",
             "40,16,3,true,true,false", "32,16,16,true,true,false", "160,16,16,true,true,false",
-            "256,16,16,true,true,false", "256,16,16,true,false,false", "64,16,4,true,true,true"})
+            "256,16,16,true,true,false", "256,16,16,true,false,false", "256,16,16,true,true,true", "64,16,4,true,true,true"})
     void stagedScanOrNotMatchesCpu(int hidden, int state, int rank, boolean fuse, boolean staged, boolean longSeqs) {
         MambaConfig c = new MambaConfig(hidden, state, 2 * hidden, 4, rank, 2, true, true, 1e-5f);
         MambaModel m = RandomModels.model(c, 4000 + hidden + state + rank);

@@ -27,7 +27,8 @@ import java.util.Random;
  * (with and without the final-norm fusion); [layers16] for a hidden-64 layer at 16- and 64-token sequences;
  * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute); [scans] for the shipped scans
  * alone, staged and lane-loading, plain and fused, on four shapes; [chunks] for three forward shapes under per-slot chunk
- * budgets of 256 MiB to 2 GiB.
+ * budgets of 256 MiB to 2 GiB; [scanlengths] for the fused scans, staged and lane-loading, at ranks 4 and 16 on 64- to
+ * 1,024-token sequences.
  */
 public final class GpuBench {
     /** hidden, layers, keys, events per key: the shapes every GEMM mode runs, and the layers-only run. */
@@ -75,6 +76,19 @@ public final class GpuBench {
                 }
             }
             System.clearProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY);
+            return;
+        }
+        if (args.length > 0 && args[0].equals("scanlengths")) { // fused scans, staged vs lane-loading, by length
+            for (String[] pair : new String[][] {{"scan_dt_staged_n16_r4", "scan_dt_n16_r4"}, {"scan_dt_staged_n16_r16", "scan_dt_n16"}}) {
+                int e = pair[0].endsWith("r16") ? 512 : 128;
+                long tokens = e == 512 ? 1L << 20 : 6_553_600;
+                for (int len : new int[] {64, 128, 256, 512, 1024}) {
+                    for (String k : pair) {
+                        variant = k;
+                        scanAlone(ctx, e, 16, (int) (tokens / len), len, copyGBs);
+                    }
+                }
+            }
             return;
         }
         if (args.length > 0 && args[0].equals("layers16")) { // a layer's kernels at 16-token sequences
@@ -202,6 +216,9 @@ public final class GpuBench {
         JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
         JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
         GpuKernels k = new GpuKernels(ctx, n, "fused".equals(variant) ? null : variant, GpuPrecision.fromSystemProperty());
+        if (variant != null && variant.startsWith("scan_dt_staged")) {
+            k.stagedFusedAtAnyLength = true; // a named staged kernel runs at every length
+        }
         CUstream st = new CUstream();
         JCudaDriver.cuStreamCreate(st, 0);
         CUevent e0 = new CUevent(), e1 = new CUevent();

@@ -92,6 +92,12 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void onlyRank4KeepsLongSequencesOnTheLaneLoadingFusedScan() {
+        assertEquals(GpuKernels.STAGED_FUSED_MAX_MEAN_TOKENS, GpuKernels.stagedFusedMaxMeanTokens(4));
+        assertTrue(GpuKernels.stagedFusedMaxMeanTokens(16) >= Integer.MAX_VALUE); // 2^31 - 1 tokens a sequence: any
+    }
+
+    @Test
     void aFusedScanVariantServesTheRankItsNameSays() {
         assertEquals(16, GpuKernels.compiledRank("scan_dt_staged_n16_r16"));
         assertEquals(4, GpuKernels.compiledRank("scan_dt_staged_n16_r4_unrolled"));

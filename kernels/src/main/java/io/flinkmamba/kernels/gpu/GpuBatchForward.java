@@ -85,9 +85,10 @@ public final class GpuBatchForward implements BatchForward {
 
     /**
      * The chunk budget a slot gets by default: a 32nd of the device's memory, between 128 MiB and 1 GiB. It bounds the
-     * slot's token buffers and, separately, its state buffers, so a forward (two slots) holds at most an 8th. Measured on H200 (docs/benchmarks.md, seventh session):
-     * device time per event falls with larger chunks (each kernel's last wave and launch are paid per chunk), 1 GiB
-     * against 512 MiB gave 162 vs 152 M events/s at 100,000 x 16 tokens, hidden 64, and 169 vs 154 at 100,000 x 64.
+     * slot's token buffers and, separately, its state buffers, so a forward (two slots) holds at most an 8th.
+     * Measured on H200 (docs/benchmarks.md, seventh session): device time per event falls with larger chunks (each
+     * kernel's last wave and launch are paid per chunk), 1 GiB against 512 MiB gave 162 vs 152 M events/s at 100,000
+     * x 16 tokens, hidden 64, and 169 vs 154 at 100,000 x 64.
      */
     static long defaultChunkBytes(long deviceBytes) {
         return Math.max(MIN_DEFAULT_CHUNK_BYTES, Math.min(MAX_DEFAULT_CHUNK_BYTES, deviceBytes / 32));

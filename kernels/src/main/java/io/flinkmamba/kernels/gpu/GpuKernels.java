@@ -39,8 +39,9 @@ final class GpuKernels {
     static final int[] FUSED_DT_COMPILED_RANKS = {4};
     /**
      * Ranks with a staged fused-Δ scan at state size 16 (scan_dt_staged_n16_rR: dt_proj's row in registers). Measured
-     * on H200 (docs/benchmarks.md, seventh session) against the lane-loading fused scans: 6.04 vs 6.93 ms at rank 4,
-     * 100,000 x 64 tokens, E 128; 4.12 vs 5.79 ms at rank 16, 16,384 x 64 tokens, E 512.
+     * on H200 (docs/benchmarks.md, seventh session) against the lane-loading fused scan each rank would take instead:
+     * 6.14 vs 6.49 ms at rank 4 (scan_dt_n16_r4), 100,000 x 64 tokens, E 128; 4.12 vs 5.79 ms at rank 16
+     * (scan_dt_n16), 16,384 x 64 tokens, E 512.
      */
     static final int[] STAGED_FUSED_RANKS = {4, 16};
     /** System property: true fuses every rank up to 16 (the default), false never fuses (comparisons, tests). */

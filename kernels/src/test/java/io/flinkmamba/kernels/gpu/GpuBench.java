@@ -25,10 +25,10 @@ import java.util.Random;
  * the layer breakdown runs once per GEMM mode, the forward in the default mode then the others on some shapes;
  * [scanvariants name...] for only the named scan kernels; [layers] for the layer breakdowns and four forward shapes
  * (with and without the final-norm fusion); [layers16] for a hidden-64 layer at 16- and 64-token sequences;
- * [gemmprofile] for one launch of each kernel of a 3xTF32 layer (under Nsight Compute); [scans] for the shipped scans
- * alone, staged and lane-loading, plain and fused, on four shapes; [chunks] for three forward shapes under per-slot chunk
- * budgets of 256 MiB to 2 GiB; [scanlengths] for the fused scans, staged and lane-loading, at ranks 4 and 16 on 64- to
- * 1,024-token sequences.
+ * [gemmprofile] (hidden 64) or [gemmprofile256] for one launch of each kernel of a 3xTF32 layer (under Nsight
+ * Compute); [scans] for the shipped scans alone, staged and lane-loading, plain and fused, on four shapes; [chunks]
+ * for three forward shapes under per-slot chunk budgets of 256 MiB to 2 GiB; [scanlengths] for the fused scans,
+ * staged and lane-loading, at ranks 4 and 16 on 64- to 1,024-token sequences.
  */
 public final class GpuBench {
     /** hidden, layers, keys, events per key: the shapes every GEMM mode runs, and the layers-only run. */
@@ -96,9 +96,13 @@ public final class GpuBench {
             breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
             return;
         }
-        if (args.length > 0 && args[0].equals("gemmprofile")) { // one launch of each kernel of a layer: for ncu
+        if (args.length > 0 && args[0].startsWith("gemmprofile")) { // one launch of each kernel of a layer: for ncu
             reps = 1;
-            breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
+            if (args[0].equals("gemmprofile256")) {
+                breakdown(ctx, 256, 4_096, 64, GpuPrecision.TF32X3);
+            } else {
+                breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
+            }
             return;
         }
         boolean layersOnly = args.length > 0 && args[0].equals("layers"); // breakdowns, forward in the default mode

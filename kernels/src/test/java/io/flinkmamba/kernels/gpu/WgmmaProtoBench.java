@@ -2,7 +2,6 @@ package io.flinkmamba.kernels.gpu;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
@@ -72,7 +71,7 @@ public final class WgmmaProtoBench {
             Pointer refArgs = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(w), ints(out),
                     Pointer.to(bias), Pointer.to(yRef), ints(out), ints(0), Pointer.to(new float[] {0f}),
                     Pointer.to(new CUdeviceptr()), Pointer.to(new CUdeviceptr()));
-            double refMs = time(() -> JCudaDriver.cuLaunchKernel(shipped, lanes, columns, 1, shape.threads(), 1, 1,
+            double refMs = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(shipped, lanes, columns, 1, shape.threads(), 1, 1,
                     shape.smemBytes(), null, refArgs, null));
             float[] ref = sample(yRef, (long) tokens * out);
             for (int kIdx = 0; kIdx < kernels.length; kIdx++) {
@@ -88,7 +87,7 @@ public final class WgmmaProtoBench {
                 JCudaDriver.cuMemsetD32(y, 0, (long) tokens * out);
                 Pointer args2 = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(w), ints(out),
                         Pointer.to(bias), Pointer.to(y), ints(out), ints(offs[0]), ints(offs[1]));
-                double ms = time(() -> JCudaDriver.cuLaunchKernel(proto, protoLanes, cols, 1, 256, 1, 1, smem,
+                double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(proto, protoLanes, cols, 1, 256, 1, 1, smem,
                         null, args2, null));
                 float[] got = sample(y, (long) tokens * out);
                 double num = 0, den = 0, maxDiff = 0, maxRef = 0;
@@ -137,28 +136,6 @@ public final class WgmmaProtoBench {
             System.arraycopy(t, 0, s, head, tail);
         }
         return s;
-    }
-
-    /** Best of five launches after one warm-up, in milliseconds. */
-    private static double time(Runnable launch) {
-        CUevent e0 = new CUevent(), e1 = new CUevent();
-        JCudaDriver.cuEventCreate(e0, 0);
-        JCudaDriver.cuEventCreate(e1, 0);
-        double best = Double.MAX_VALUE;
-        for (int i = 0; i < 6; i++) {
-            JCudaDriver.cuEventRecord(e0, null);
-            launch.run();
-            JCudaDriver.cuEventRecord(e1, null);
-            JCudaDriver.cuEventSynchronize(e1);
-            float[] ms = new float[1];
-            JCudaDriver.cuEventElapsedTime(ms, e0, e1);
-            if (i > 0) {
-                best = Math.min(best, ms[0]);
-            }
-        }
-        JCudaDriver.cuEventDestroy(e0);
-        JCudaDriver.cuEventDestroy(e1);
-        return best;
     }
 
     private static Pointer ints(int v) {

@@ -457,7 +457,7 @@ final class GpuKernels {
         JCudaDriver.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, st, Pointer.to(args), null);
     }
 
-    private static Pointer ints(int v) {
+    static Pointer ints(int v) {
         return Pointer.to(new int[] {v});
     }
 

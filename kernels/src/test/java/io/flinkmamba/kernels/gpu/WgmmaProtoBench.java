@@ -9,6 +9,8 @@ import jcuda.driver.JCudaDriver;
 
 import java.util.Random;
 
+import static io.flinkmamba.kernels.gpu.GpuKernels.ints;
+
 /**
  * The wgmma 3xTF32 projection prototype ({@code kernels/src/test/cuda/wgmma_proto.cu}, not shipped) against the shipped
  * mma.sync kernel gemm_tf32x3_s64 on the same device buffers: its agreement (relative L2 and largest difference over
@@ -136,9 +138,5 @@ public final class WgmmaProtoBench {
             System.arraycopy(t, 0, s, head, tail);
         }
         return s;
-    }
-
-    private static Pointer ints(int v) {
-        return Pointer.to(new int[] {v});
     }
 }

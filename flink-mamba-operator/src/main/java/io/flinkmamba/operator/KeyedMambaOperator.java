@@ -487,7 +487,8 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
         }
         String from = UpgradeRefusals.model(old.modelFingerprint, old.modelVersion, null);
         String to = UpgradeRefusals.model(fingerprint, modelVersion, String.valueOf(modelPath));
-        switch (upgradePolicy.stepFor(old, fits(old))) {
+        UpgradePolicy.Step step = upgradePolicy.stepFor(old, fits(old));
+        switch (step) {
             case REFUSE:
                 throw unrecoverable("Mamba operator '" + spec.uid() + "': " + UpgradeRefusals.fail(key, from, to)
                         + "; set " + MambaOptions.UPGRADE_POLICY.key() + " to CARRY, REPLAY or RESET to upgrade such keys");
@@ -505,8 +506,10 @@ public abstract class KeyedMambaOperator<K, IN, OUT> extends AbstractStreamOpera
                 metrics.stateReplays.inc();
                 logUpgradeOnce(key, from, "rebuilt from its last " + old.replay.size() + " events");
                 return rebuilt;
+            case RESET:
+                break;
             default:
-                break; // RESET
+                throw new IllegalStateException("unknown upgrade step " + step);
         }
         metrics.stateResets.inc();
         logUpgradeOnce(key, from, "reset");

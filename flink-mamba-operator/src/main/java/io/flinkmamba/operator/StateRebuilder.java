@@ -106,7 +106,8 @@ public abstract class StateRebuilder {
             old.modelVersion = version;
             return new Result(old, Outcome.UNCHANGED);
         }
-        switch (policy.stepFor(old, fits(old))) {
+        UpgradePolicy.Step step = policy.stepFor(old, fits(old));
+        switch (step) {
             case REFUSE:
                 throw new IllegalStateException(UpgradeRefusals.fail(key, from(old), to()) + "; policy FAIL");
             case REFUSE_SHAPE:
@@ -122,8 +123,10 @@ public abstract class StateRebuilder {
                 s.eventsSeen = events.size();
                 s.replay = resized(old.replay);
                 return new Result(s, Outcome.REPLAYED);
+            case RESET:
+                break;
             default:
-                break; // RESET
+                throw new IllegalStateException("unknown upgrade step " + step);
         }
         KeyState s = freshState();
         s.replay = old.replay == null ? null : resized(old.replay);

@@ -903,9 +903,9 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     }
     constexpr int boff = FUSE_DT ? RK : 0;
     // Each lane's share of a chunk's copies is fixed for the kernel: channels cq..cq+3 of the warp's 32 of tokens ct
-    // and ct + 4 (CT 8), and the 16-byte pieces lane, lane + 32, ... of the chunk's x_proj slices. Copies past a sequence's end or the last channel read nothing
-    // (source size 0), so the issue has no branches (a profile found 200 instructions a chunk recomputing addresses
-    // around branches).
+    // and ct + 4 (CT 8), and the 16-byte pieces lane, lane + 32, ... of the chunk's x_proj slices. Copies past a
+    // sequence's end or the last channel read nothing (source size 0), so the issue has no branches (a profile found
+    // 200 instructions a chunk recomputing addresses around branches).
     const int ct = lane / 8, cq = (lane % 8) * 4;
     const bool cvalid = cq < wtile;
     const float* uL = u + cw + (cvalid ? cq : 0);

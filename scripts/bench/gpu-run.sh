@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root: unpack the runtime, then run the named steps.
-# Steps: tests bench quickbench layers scans hf ncu sass op op2 op3 state (any order). Outputs in $OUT.
+# Steps: tests bench quickbench layers scans wgmma hf ncu sass op op2 op3 state (any order). Outputs in $OUT.
 set -u
 W=/tmp/fm; mkdir -p $W
 [ -x $W/jre0/bin/java ] || (cd $W && tar xJf "$OLDPWD/.gpu/jre.tar.xz" && tar xJf "$OLDPWD/.gpu/lib.tar.xz")
@@ -17,6 +17,8 @@ for step in "$@"; do
     quickbench) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench quick > $OUT/quickbench.txt 2>&1 ;;
     layers) timeout 300 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench layers > $OUT/layers.txt 2>&1 ;;
     scans) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench scans > $OUT/scans.txt 2>&1 ;;
+    # the wgmma projection prototype (kernels/src/test/cuda/wgmma_proto.cu) against the shipped mma.sync GEMM
+    wgmma) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.WgmmaProtoBench > $OUT/wgmma.txt 2>&1 ;;
     hf) timeout 400 python3 scripts/bench/hf_bench.py > $OUT/hf.txt 2>&1 ;;
     # Nsight Compute on the 3xTF32 layer's kernels, one launch each (ncu locks clocks at base: read ratios, stalls)
     ncu) timeout 200 /usr/local/cuda/bin/ncu --target-processes all -k regex:"${NCU_KERNELS:-^(gemm_tf32x3|scan_dt_n16|conv_silu_k4)}" -c 16 \
@@ -24,7 +26,7 @@ for step in "$@"; do
            --section InstructionStats --section MemoryWorkloadAnalysis --section LaunchStats --print-details all \
            $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench gemmprofile > $OUT/ncu.txt 2>&1 ;;
     # SASS of the shipped cubin's scan and GEMM kernels (for instruction counts; no cuobjdump on the build machine)
-    sass) zcat kernels/src/main/resources/io/flinkmamba/kernels/gpu/mamba.sm_90.cubin.gz > /tmp/mamba.cubin
+    sass) zcat kernels/src/main/resources/io/flinkmamba/kernels/gpu/mamba.sm_90a.cubin.gz > /tmp/mamba.cubin
           for f in scan_n16 scan_dt_n16 scan_dt_n16_r4 scan_staged_n16 scan_dt_staged_n16_r4 gemm_tf32x3_s64; do
             /usr/local/cuda/bin/cuobjdump -sass -fun $f /tmp/mamba.cubin > $OUT/sass-$f.txt 2>&1; done ;;
     op) timeout 400 $J -cp "$CP" io.flinkmamba.operator.OperatorDeviceBench hidden=64 layers=2 \

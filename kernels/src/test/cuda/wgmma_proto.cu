@@ -46,6 +46,20 @@ __device__ __forceinline__ void wgmma_m64n128k8(float (&d)[64], const unsigned (
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB));
 }
+// the same, with scale-d a predicate: 0 overwrites D (a tile's first product), 1 accumulates
+__device__ __forceinline__ void wgmma_m64n64k8_p(float (&d)[32], const unsigned (&a)[4], unsigned long long descB, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1;\n}"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+}
+// the same, with scale-d a predicate: 0 overwrites D (a tile's first product), 1 accumulates
+__device__ __forceinline__ void wgmma_m64n128k8_p(float (&d)[64], const unsigned (&a)[4], unsigned long long descB, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1;\n}"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+}
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
@@ -60,7 +74,7 @@ __device__ __forceinline__ void wgmma_keep(float (&d)[N]) {   // the accumulator
 #define WG_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, lbo, sbo
 template <int BN, int STAGES>
 __device__ __forceinline__ void gemm_wg_impl(WG_ARGS) {
-    extern __shared__ __align__(128) float smem[];
+    extern __shared__ __align__(1024) float smem[];
     // per stage: A [128][LDA] floats, then B heads and tails, each 64 x 32 floats as 8 x 8 core matrices
     constexpr int A_FLOATS = WG_BM * WG_LDA, B_FLOATS = BN * WG_KB, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
     constexpr int NACC = BN / 2, BCOPIES = 2 * BN * 8 / 256;   // accumulators a thread; B copies a thread
@@ -162,3 +176,142 @@ __device__ __forceinline__ void gemm_wg_impl(WG_ARGS) {
 // its speed. Not yet run (the session's device time ran out): other instantiations, e.g. gemm_wg_impl<128, 3>
 // (m64n128k8, 174 registers, one block per SM) and <64, 4>.
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_wg_tf32x3_s64(WG_ARGS) { gemm_wg_impl<64, 3>(WG_PASS); }
+
+// Pipelined (eighth session): one k-tile's wgmma stay in flight while the next tile's A fragments are split into a
+// second register set (wgmma.wait_group 1), and a stage is refilled two k-tiles after its last use, when every
+// warpgroup has waited for the wgmma that read it (prefetch distance STAGES - 2). A tile's first product overwrites
+// the accumulators (scale-d 0) instead of a clear between wgmma. B's copies put 8 consecutive threads on one core
+// matrix's 128 contiguous bytes (v1 spread them 128 bytes apart, 8-way bank conflicts). Loops over a tile's k-tiles
+// in pairs, one register set each: in % 64 == 0.
+template <int BN, int STAGES, int KG = 4, int WGS = 2, bool SW = false>
+__device__ __forceinline__ void gemm_wgp_impl(WG_ARGS) {
+    extern __shared__ __align__(1024) float smem[];
+    constexpr int BM = 64 * WGS, THREADS = 128 * WGS;
+    constexpr int A_FLOATS = BM * WG_LDA, B_FLOATS = BN * WG_KB, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
+    constexpr int NACC = BN / 2, BCOPIES = 2 * BN * 8 / THREADS, PD = STAGES - 2;
+    static_assert(PD >= 1, "at least 3 stages");
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP, wg = warp / 4, wq = warp % 4;
+    int g = lane >> 2, q = lane & 3;
+    int o0 = blockIdx.y * BN;
+    int tilesM = tokens / BM, kTiles = in / WG_KB;
+    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    int total = myTiles * kTiles;
+    int ldIt = 0, ldTile = 0, ldK = 0;
+    auto load = [&]() {
+        if (ldIt < total) {
+            float* st = smem + (ldIt % STAGES) * STAGE_FLOATS;
+            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * BM;
+            int k0 = ldK * WG_KB;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                int p = tid + i * THREADS, m = p / 8, c = (p % 8) * 4;
+                cp_async16(smem_u32(st + m * WG_LDA + c), X + (t0 + m) * ldx + k0 + c);
+            }
+#pragma unroll
+            for (int i = 0; i < BCOPIES; i++) {
+                int p = tid + i * THREADS, part = p / (BN * 8), r = p % (BN * 8);
+                if constexpr (SW) {   // 8 threads copy one row's 128 bytes; chunk kb lands at kb ^ (row % 8)
+                    int n = r / 8, kb = r % 8;
+                    float* dst = st + A_FLOATS + part * B_FLOATS + n * 32 + ((kb ^ (n % 8)) * 4);
+                    cp_async16(smem_u32(dst), W + (long long)part * out * in + (long long)(o0 + n) * in + k0 + kb * 4);
+                } else {
+                    int nlo = r % 8, kb = (r / 8) % 8, nhi = r / 64, n = nhi * 8 + nlo;
+                    float* dst = st + A_FLOATS + part * B_FLOATS + (nhi * 8 + kb) * 32 + nlo * 4;
+                    cp_async16(smem_u32(dst), W + (long long)part * out * in + (long long)(o0 + n) * in + k0 + kb * 4);
+                }
+            }
+            if (++ldK == kTiles) {
+                ldK = 0;
+                ldTile++;
+            }
+            ldIt++;
+        }
+        cp_async_commit();
+    };
+    float acc[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; i++) acc[i] = 0.0f;
+    unsigned ah[2][KG][4], al[2][KG][4];
+#pragma unroll
+    for (int s = 0; s < PD; s++) load();
+    int it = 0;
+    for (int tile = 0; tile < myTiles; tile++) {
+        for (int kt = 0; kt < kTiles; kt += 2) {
+#pragma unroll
+            for (int p = 0; p < 2; p++) {
+                cp_async_wait<PD - 1>();
+                asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+                __syncthreads();
+                load();
+                const float* st = smem + (it % STAGES) * STAGE_FLOATS;
+                const float* As = st + (wg * 64 + wq * 16) * WG_LDA;
+                unsigned bh = smem_u32(st + A_FLOATS), bt = smem_u32(st + A_FLOATS + B_FLOATS);
+                // k8 step s: no swizzle, core matrices 2s and 2s + 1 (256 bytes on); 128-byte swizzle: 32 bytes into
+                // each row, the hardware applying the XOR (the atoms are 1,024-byte aligned)
+                auto bdesc = [](unsigned base, int s) {
+                    return SW ? wg_desc(base + 32 * s, 16, 1024) | (1ull << 62) : wg_desc(base + 256 * s, 128, 1024);
+                };
+#pragma unroll
+                for (int grp = 0; grp < 4 / KG; grp++) {
+                    constexpr int GPT = 4 / KG;
+                    const int set = (p * GPT + grp) % 2;   // constant after unrolling
+#pragma unroll
+                    for (int ss = 0; ss < KG; ss++) {
+                        int s = grp * KG + ss;
+                        float v[4] = {As[g * WG_LDA + 8 * s + q], As[(g + 8) * WG_LDA + 8 * s + q],
+                                      As[g * WG_LDA + 8 * s + q + 4], As[(g + 8) * WG_LDA + 8 * s + q + 4]};
+#pragma unroll
+                        for (int x = 0; x < 4; x++) {
+                            ah[set][ss][x] = tf32_head(v[x]);
+                            al[set][ss][x] = tf32_tail(v[x], ah[set][ss][x]);
+                        }
+                    }
+                    int first = kt + p == 0 && grp == 0 ? 0 : 1;
+                    wgmma_fence();
+#pragma unroll
+                    for (int ss = 0; ss < KG; ss++) {
+                        int s = grp * KG + ss;
+                        if constexpr (BN == 64) {
+                            wgmma_m64n64k8_p(acc, al[set][ss], bdesc(bh, s), ss == 0 ? first : 1);
+                            wgmma_m64n64k8(acc, ah[set][ss], bdesc(bt, s));
+                            wgmma_m64n64k8(acc, ah[set][ss], bdesc(bh, s));
+                        } else {
+                            wgmma_m64n128k8_p(acc, al[set][ss], bdesc(bh, s), ss == 0 ? first : 1);
+                            wgmma_m64n128k8(acc, ah[set][ss], bdesc(bt, s));
+                            wgmma_m64n128k8(acc, ah[set][ss], bdesc(bh, s));
+                        }
+                    }
+                    wgmma_commit();
+                    asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory");
+                }
+                it++;
+            }
+        }
+        wgmma_wait0();
+        wgmma_keep(acc);
+        long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * BM + wg * 64 + wq * 16;
+#pragma unroll
+        for (int j = 0; j < BN / 8; j++) {
+            int o = o0 + 8 * j + 2 * q;
+            float b0 = bias != nullptr ? bias[o] : 0.0f, b1 = bias != nullptr ? bias[o + 1] : 0.0f;
+            *reinterpret_cast<float2*>(Y + (t0 + g) * ldy + o) = make_float2(acc[4 * j] + b0, acc[4 * j + 1] + b1);
+            *reinterpret_cast<float2*>(Y + (t0 + g + 8) * ldy + o) = make_float2(acc[4 * j + 2] + b0, acc[4 * j + 3] + b1);
+        }
+    }
+    cp_async_wait<0>();
+}
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgp_n64_s3(WG_ARGS) { gemm_wgp_impl<64, 3>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgp_n64_s3_g2(WG_ARGS) { gemm_wgp_impl<64, 3, 2>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgp_n64_s3_g1(WG_ARGS) { gemm_wgp_impl<64, 3, 1>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgp_n128_s3_g2(WG_ARGS) { gemm_wgp_impl<128, 3, 2>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgp_n64_s4(WG_ARGS) { gemm_wgp_impl<64, 4>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgp_n128_s3(WG_ARGS) { gemm_wgp_impl<128, 3>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgp_n128_s4(WG_ARGS) { gemm_wgp_impl<128, 4>(WG_PASS); }
+// four warpgroups: 256 tokens x 128 outputs a block, 1.5x the product per byte staged of 128 x 128
+extern "C" __global__ void __launch_bounds__(512, 1) gemm_wgp_m256_n128_s3_g1(WG_ARGS) { gemm_wgp_impl<128, 3, 1, 4>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(512, 1) gemm_wgp_m256_n64_s4_g2(WG_ARGS) { gemm_wgp_impl<64, 4, 2, 4>(WG_PASS); }
+// 128-byte swizzled B, coalesced B copies
+extern "C" __global__ void __launch_bounds__(512, 1) gemm_wgp_m256_n128_s3_g1_sw(WG_ARGS) { gemm_wgp_impl<128, 3, 1, 4, true>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(512, 1) gemm_wgp_m256_n64_s4_g2_sw(WG_ARGS) { gemm_wgp_impl<64, 4, 2, 4, true>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgp_n128_s3_g2_sw(WG_ARGS) { gemm_wgp_impl<128, 3, 2, 2, true>(WG_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgp_n64_s3_g1_sw(WG_ARGS) { gemm_wgp_impl<64, 3, 1, 2, true>(WG_PASS); }

@@ -174,17 +174,41 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const unsigned (&a)[4], 
 // odd v) of the block's column, with bias and the epilogue mode; two adjacent outputs per 8-byte store. A
 // row scale (the fused RMSNorm's 1/rms, per (i, row g or g + 8)) multiplies the product before the bias.
 // FULL: the caller knows every token and output of the tile exists and Y's rows are 8-byte aligned.
-template <int NT, bool SCALE, bool FULL = false>
-__device__ __forceinline__ void gemm_tc_store(float (&acc)[2][NT][4], long long t0, int o0, int wm, int g, int q,
+// WMT: m16 tiles a warp (2 for mma.sync's 32 tokens, 1 for a wgmma warpgroup's warp, 16 rows of its m64).
+template <int NT, bool SCALE, bool FULL = false, int WMT = 2>
+__device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long long t0, int o0, int wm, int g, int q,
                                               int tokens, int out, const float* __restrict__ bias,
                                               float* __restrict__ Y, int ldy, int mode,
                                               const float (*rowScale)[2] = nullptr) {
     bool vec = FULL || ((ldy % 2 == 0) && ((reinterpret_cast<unsigned long long>(Y) & 7) == 0));
+    if constexpr (FULL && WMT == 1 && !SCALE) {
+        if (mode == 2) {   // the residual's old values all loaded first: one memory latency, not one per output pair
+            float2 old[2][NT];
 #pragma unroll
-    for (int i = 0; i < 2; i++)
+            for (int h = 0; h < 2; h++)
+#pragma unroll
+                for (int j = 0; j < NT; j++)
+                    old[h][j] = *reinterpret_cast<const float2*>(Y + (t0 + wm * 16 + g + h * 8) * ldy + o0 + j * 8 + 2 * q);
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                float sc = SCALE ? rowScale[0][h] : 1.0f;
+#pragma unroll
+                for (int j = 0; j < NT; j++) {
+                    int o = o0 + j * 8 + 2 * q;
+                    float v0 = (SCALE ? acc[0][j][2 * h] * sc : acc[0][j][2 * h]) + (bias != nullptr ? bias[o] : 0.0f);
+                    float v1 = (SCALE ? acc[0][j][2 * h + 1] * sc : acc[0][j][2 * h + 1]) + (bias != nullptr ? bias[o + 1] : 0.0f);
+                    *reinterpret_cast<float2*>(Y + (t0 + wm * 16 + g + h * 8) * ldy + o) =
+                        make_float2(v0 + old[h][j].x, v1 + old[h][j].y);
+                }
+            }
+            return;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < WMT; i++)
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            long long t = t0 + wm * 32 + i * 16 + g + h * 8;
+            long long t = t0 + wm * 16 * WMT + i * 16 + g + h * 8;
             if (!FULL && t >= tokens) continue;
             float sc = SCALE ? rowScale[i][h] : 1.0f;
 #pragma unroll
@@ -528,6 +552,196 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_s48(GEMM_S_ARGS) 
 // the last layer's out_proj with the final RMSNorm (mode 3), for hidden sizes up to 64 (one output tile)
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32x3_rms_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 3, 2, false, 8, 32, true, true>(GEMM_S_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_rms_s64(GEMM_S_ARGS) { gemm_tcs_impl<64, 1, 2, false, 8, 32, false, true>(GEMM_S_PASS); }
+
+// ---- Hopper's warpgroup MMA (wgmma) for the 3xTF32 projections: sm_90a only (the shipped sm_90a cubin; the PTX,
+// for other GPUs, leaves these out and GpuKernels takes the mma.sync kernels above).
+// Same product, epilogues and argument list as gemm_tcs_impl (3xTF32, W split on upload), other tiling: a block is two
+// warpgroups (256 threads) over 128 tokens x BN outputs, each warpgroup 64 token rows (warp w of the block: rows
+// 16w..16w+15, the mma.sync accumulator layout per n8 tile, so gemm_tc_store serves with WMT = 1).
+// Per k8 step three wgmma m64nBNk8 (tail·head, head·tail, head·head, the mma.sync kernel's order: equal results).
+//   - A (activations) comes from shared memory into registers, split into TF32 head and tail there; a register set
+//     must not change while a wgmma that reads it is in flight, so two sets alternate by k8 step, and each step's three
+//     wgmma are one commit group with one group left in flight (wgmma.wait_group 1) while the next step is split.
+//   - W's heads and tails are read by wgmma from shared memory through descriptors, staged in the 128-byte swizzle
+//     layout: a k-tile of 32 floats is one 128-byte row per output, 8 rows an atom of 1,024 bytes, 16-byte chunk c
+//     of row n at c ^ (n % 8) (no bank conflicts for the copies or the tensor cores' reads).
+//   - 3 stages, a stage refilled two k-tiles after its last use (prefetch distance 1), once every warpgroup has
+//     waited for the wgmma that read it; cp.async writes reach wgmma (the async proxy) after fence.proxy.async.
+//   - A tile's first product overwrites the accumulators (scale-d 0).
+// Measured on H200 (docs/benchmarks.md, eighth session): against gemm_tf32x3_s64 on the same buffers 1.38-1.40x at
+// hidden 256's in_proj and out_proj, 1.21-1.32x at hidden 64's, equal bit for bit; without the swizzle (core matrices
+// 128 bytes apart) it was 0.65-0.89x, and 128 x 128 or 256 x 128 blocks were no faster than this 128 x 64.
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define WG_BM 128
+#define WG_KB 32
+#define WG_LDA (WG_KB + 4)
+#define WG_STAGES 3
+template <int N>
+__device__ __forceinline__ void wgmma_tf32(float (&d)[1][N / 8][4], const unsigned (&a)[4], unsigned long long descB,
+                                           int scaleD);
+template <>
+__device__ __forceinline__ void wgmma_tf32<64>(float (&d)[1][8][4], const unsigned (&a)[4], unsigned long long descB, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1;\n}"
+                 : "+f"(d[0][0][0]), "+f"(d[0][0][1]), "+f"(d[0][0][2]), "+f"(d[0][0][3]), "+f"(d[0][1][0]), "+f"(d[0][1][1]), "+f"(d[0][1][2]), "+f"(d[0][1][3]), "+f"(d[0][2][0]), "+f"(d[0][2][1]), "+f"(d[0][2][2]), "+f"(d[0][2][3]), "+f"(d[0][3][0]), "+f"(d[0][3][1]), "+f"(d[0][3][2]), "+f"(d[0][3][3]), "+f"(d[0][4][0]), "+f"(d[0][4][1]), "+f"(d[0][4][2]), "+f"(d[0][4][3]), "+f"(d[0][5][0]), "+f"(d[0][5][1]), "+f"(d[0][5][2]), "+f"(d[0][5][3]), "+f"(d[0][6][0]), "+f"(d[0][6][1]), "+f"(d[0][6][2]), "+f"(d[0][6][3]), "+f"(d[0][7][0]), "+f"(d[0][7][1]), "+f"(d[0][7][2]), "+f"(d[0][7][3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+}
+template <>
+__device__ __forceinline__ void wgmma_tf32<48>(float (&d)[1][6][4], const unsigned (&a)[4], unsigned long long descB, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %29, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n48k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23}, {%24, %25, %26, %27}, %28, p, 1, 1;\n}"
+                 : "+f"(d[0][0][0]), "+f"(d[0][0][1]), "+f"(d[0][0][2]), "+f"(d[0][0][3]), "+f"(d[0][1][0]), "+f"(d[0][1][1]), "+f"(d[0][1][2]), "+f"(d[0][1][3]), "+f"(d[0][2][0]), "+f"(d[0][2][1]), "+f"(d[0][2][2]), "+f"(d[0][2][3]), "+f"(d[0][3][0]), "+f"(d[0][3][1]), "+f"(d[0][3][2]), "+f"(d[0][3][3]), "+f"(d[0][4][0]), "+f"(d[0][4][1]), "+f"(d[0][4][2]), "+f"(d[0][4][3]), "+f"(d[0][5][0]), "+f"(d[0][5][1]), "+f"(d[0][5][2]), "+f"(d[0][5][3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory"); }
+// a shared-memory matrix descriptor in the 128-byte swizzle mode: start address, the stride between 8-row atoms
+// (1,024 bytes); the leading offset is unused for K-major swizzled layouts
+__device__ __forceinline__ unsigned long long wg_desc_sw128(unsigned addr) {
+    return (unsigned long long)((addr & 0x3FFFF) >> 4) | (1ull << 16) | ((unsigned long long)(1024 >> 4) << 32)
+           | (1ull << 62);
+}
+template <int BN, bool NORM>
+__device__ __forceinline__ void gemm_wg_impl(const float* __restrict__ X, int ldx, int tokens, int in,
+                                             const float* __restrict__ W, int out, const float* __restrict__ bias,
+                                             float* __restrict__ Y, int ldy, int mode, float eps) {
+    constexpr int NT = BN / 8, A_FLOATS = WG_BM * WG_LDA, B_FLOATS = BN * WG_KB;
+    constexpr int STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;   // a multiple of 256 floats: atoms stay 1,024-aligned
+    // the swizzle atoms need 1,024-byte aligned shared addresses: the launch adds 1,024 bytes to align the base up
+    extern __shared__ __align__(16) float smem_raw[];
+    float* smem = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023) / 4;
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
+    int g = lane >> 2, q = lane & 3;
+    int o0 = blockIdx.y * BN;
+    bool vec = ldx % 4 == 0 && in % 4 == 0 && ((reinterpret_cast<unsigned long long>(X) & 15) == 0)
+               && ((reinterpret_cast<unsigned long long>(W) & 15) == 0);
+    int tilesM = (tokens + WG_BM - 1) / WG_BM, kTiles = (in + WG_KB - 1) / WG_KB;
+    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    int total = myTiles * kTiles;
+    const bool wFull = o0 + BN <= out;
+    // each thread copies 16-byte chunk c4 of rows r0, r0 + 32, ...: 8 threads a row's 128 bytes. In B the chunk lands
+    // at c4 ^ (row % 8), the same for all of a thread's rows (32 apart)
+    const int c4 = tid % 8, r0 = tid / 8;
+    const int aDst = r0 * WG_LDA + c4 * 4, bDst = r0 * WG_KB + ((c4 ^ (r0 % 8)) * 4);
+    const long long wPart = (long long)out * in;
+    int ldIt = 0, ldTile = 0, ldK = 0;
+    auto load = [&]() {
+        if (ldIt < total) {
+            float* st = smem + (ldIt % WG_STAGES) * STAGE_FLOATS;
+            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * WG_BM;
+            int k0 = ldK * WG_KB;
+            if (vec && wFull && t0 + WG_BM <= tokens && k0 + WG_KB <= in) {   // a full k-tile: no checks
+                const float* xa = X + (t0 + r0) * ldx + k0 + c4 * 4;
+#pragma unroll
+                for (int i = 0; i < WG_BM / 32; i++) cp_async16(st + aDst + i * 32 * WG_LDA, xa + i * 32LL * ldx, 16);
+                const float* wb = W + (long long)(o0 + r0) * in + k0 + c4 * 4;
+#pragma unroll
+                for (int part = 0; part < 2; part++)
+#pragma unroll
+                    for (int i = 0; i < (BN + 31) / 32; i++)
+                        if (r0 + 32 * i < BN)
+                            cp_async16(st + A_FLOATS + part * B_FLOATS + bDst + i * 32 * WG_KB,
+                                       wb + part * wPart + i * 32LL * in, 16);
+            } else {
+#pragma unroll
+                for (int i = 0; i < WG_BM / 32; i++) {
+                    long long t = t0 + r0 + 32 * i;
+                    bool ok = t < tokens;
+                    stage4(st + aDst + i * 32 * WG_LDA, X + (ok ? t : 0) * ldx, X, k0 + c4 * 4, in, ok, vec);
+                }
+#pragma unroll
+                for (int part = 0; part < 2; part++)
+#pragma unroll
+                    for (int i = 0; i < (BN + 31) / 32; i++) {
+                        int n = r0 + 32 * i, o = o0 + n;
+                        if (n >= BN) continue;
+                        bool ok = o < out;
+                        stage4(st + A_FLOATS + part * B_FLOATS + bDst + i * 32 * WG_KB, W + part * wPart + (long long)(ok ? o : 0) * in,
+                               W, k0 + c4 * 4, in, ok, vec);
+                    }
+            }
+            if (++ldK == kTiles) {
+                ldK = 0;
+                ldTile++;
+            }
+            ldIt++;
+        }
+        cp_async_commit();
+    };
+    float acc[1][NT][4], ss[1][2] = {{0.0f, 0.0f}};
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+        for (int v = 0; v < 4; v++) acc[0][j][v] = 0.0f;
+    unsigned ah[2][4], al[2][4];
+    load();
+    int it = 0;
+    for (int tile = 0; tile < myTiles; tile++) {
+        for (int kt = 0; kt < kTiles; kt++, it++) {
+            cp_async_wait<0>();   // this k-tile has landed (the only group in flight)
+            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+            __syncthreads();      // ... for every thread, and all wgmma reading the stage refilled next are done
+            load();
+            const float* st = smem + (it % WG_STAGES) * STAGE_FLOATS;
+            const float* As = st + warp * 16 * WG_LDA;
+            unsigned bh = smem_u32(st + A_FLOATS), bt = smem_u32(st + A_FLOATS + B_FLOATS);
+#pragma unroll
+            for (int s = 0; s < WG_KB / 8; s++) {
+                const int set = s % 2;   // constant after unrolling; WG_KB / 8 is even, so the sets alternate
+                float v[4] = {As[g * WG_LDA + 8 * s + q], As[(g + 8) * WG_LDA + 8 * s + q],
+                              As[g * WG_LDA + 8 * s + q + 4], As[(g + 8) * WG_LDA + 8 * s + q + 4]};
+                if (NORM) {
+                    ss[0][0] = fmaf(v[0], v[0], fmaf(v[2], v[2], ss[0][0]));
+                    ss[0][1] = fmaf(v[1], v[1], fmaf(v[3], v[3], ss[0][1]));
+                }
+#pragma unroll
+                for (int x = 0; x < 4; x++) {
+                    ah[set][x] = tf32_head(v[x]);
+                    al[set][x] = tf32_tail(v[x], ah[set][x]);
+                }
+                wgmma_fence();
+                // k8 step s: 32 bytes into each 128-byte row
+                wgmma_tf32<BN>(acc, al[set], wg_desc_sw128(bh + 32 * s), kt == 0 && s == 0 ? 0 : 1);
+                wgmma_tf32<BN>(acc, ah[set], wg_desc_sw128(bt + 32 * s), 1);
+                wgmma_tf32<BN>(acc, ah[set], wg_desc_sw128(bh + 32 * s), 1);
+                wgmma_commit();
+                wgmma_wait<1>();
+            }
+        }
+        wgmma_wait<0>();
+#pragma unroll
+        for (int j = 0; j < NT; j++)   // the accumulators are read only after the wait
+#pragma unroll
+            for (int v = 0; v < 4; v++) asm volatile("" : "+f"(acc[0][j][v])::"memory");
+        long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * WG_BM;
+        if (NORM) {   // a row's squares are spread over its 4 lanes q
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                float v = ss[0][h];
+                v += __shfl_xor_sync(0xffffffffu, v, 1);
+                v += __shfl_xor_sync(0xffffffffu, v, 2);
+                ss[0][h] = rsqrtf(v / in + eps);
+            }
+        }
+        if (wFull && t0 + WG_BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
+            gemm_tc_store<NT, NORM, true, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode, ss);
+        else
+            gemm_tc_store<NT, NORM, false, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode, ss);
+        ss[0][0] = ss[0][1] = 0.0f;
+    }
+    cp_async_wait<0>();
+}
+#define GEMM_WG(name, BN, NORM)                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 2) name(GEMM_S_ARGS) {                               \
+        gemm_wg_impl<BN, NORM>(X, ldx, tokens, in, W, out, bias, Y, ldy, mode, eps);                       \
+    }
+GEMM_WG(gemm_wg_tf32x3_s64, 64, false)
+GEMM_WG(gemm_wg_tf32x3_norm_s64, 64, true)
+GEMM_WG(gemm_wg_tf32x3_s48, 48, false)
+#endif
 
 
 // The same convolution for a kernel width known at compile time: the last K-1 pre values ride in

@@ -54,7 +54,7 @@ public final class GpuBatchForward implements BatchForward {
     private final MambaConfig c;
     private final GpuContext ctx;
     private final DeviceWeights weights;
-    private final GpuKernels kernels;
+    final GpuKernels kernels;   // package-private: tests check which projection kernels serve
     /** Δ computed inside the scan (no dt_proj GEMM, no Δ buffer: the chunk buffers leave it out). */
     private final boolean fuseDt;
     /** The final RMSNorm in the last out_proj's epilogue (hidden <= 64 on the tensor cores; GpuKernels.fusesFinalNorm). */

@@ -14,8 +14,8 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * The JVM-wide handle on device 0: its primary context (shared by every thread, as the runtime API
- * shares it) and the kernel module, loaded once. The sm_90 cubin is used on sm_90 devices, the PTX
- * (JIT-compiled by the driver) elsewhere.
+ * shares it) and the kernel module, loaded once. The sm_90a cubin is used on sm_90 devices (H100, H200: it adds the
+ * warpgroup-MMA projection kernels), the PTX (JIT-compiled by the driver, mma.sync projections) elsewhere.
  */
 final class GpuContext {
     static final String RESOURCE_DIR = "/io/flinkmamba/kernels/gpu/";
@@ -30,6 +30,8 @@ final class GpuContext {
     final int multiprocessors;
     /** The device's total memory in bytes (the default chunk budget is a share of it). */
     final long memoryBytes;
+    /** Whether the module is the sm_90a cubin, with the warpgroup-MMA (gemm_wg_*) kernels. */
+    final boolean warpgroupMma;
 
     private GpuContext(GpuDevices.Probe probe) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -37,7 +39,8 @@ final class GpuContext {
         JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
         JCudaDriver.cuCtxSetCurrent(context);
         boolean sm90 = probe.computeMajor() == 9 && probe.computeMinor() == 0;
-        byte[] image = sm90 ? resource("mamba.sm_90.cubin") : withNul(resource("mamba.ptx"));
+        byte[] image = sm90 ? resource("mamba.sm_90a.cubin") : withNul(resource("mamba.ptx"));
+        this.warpgroupMma = sm90;
         JCudaDriver.cuModuleLoadData(module, image);
         int[] sms = new int[1];
         JCudaDriver.cuDeviceGetAttribute(sms, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);

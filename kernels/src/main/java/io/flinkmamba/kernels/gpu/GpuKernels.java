@@ -52,6 +52,11 @@ final class GpuKernels {
      * it (comparisons; default true).
      */
     static final String FUSE_FINAL_NORM_PROPERTY = "flinkmamba.gpu.fuseFinalNorm";
+    /**
+     * JVM property: {@code false} keeps the mma.sync projection kernels on sm_90 devices instead of the warpgroup-MMA
+     * ones (gemm_wg_*, 3xTF32 only; benchmarks compare both in one run).
+     */
+    static final String WGMMA_PROPERTY = "flinkmamba.gpu.wgmma";
 
     /**
      * System property: false keeps the scans that load their inputs lane by lane (scan_nN, scan_dt_nN) even where the
@@ -83,6 +88,8 @@ final class GpuKernels {
     private final StreamingGemm tensorGemm, narrowTensorGemm, tensorNormGemm;
     /** The last out_proj with the final RMSNorm in its epilogue (null for FP32). */
     private final StreamingGemm tensorRmsGemm;
+    /** Whether the projections run on the warpgroup-MMA kernels (gemm_wg_*). */
+    final boolean wgmma;
     private final int multiprocessors;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     /** Fused-Δ scans with the rank compiled in (scan_dt_n16_rR), by rank; null where the runtime-rank one serves. */
@@ -111,10 +118,13 @@ final class GpuKernels {
         simtNarrow = ctx.function("gemm_xwt_n64");
         simtWide = ctx.function("gemm_xwt_n128");
         multiprocessors = ctx.multiprocessors;
-        tensorGemm = tensorKernel(ctx, gemmMode, "_s64");
-        narrowTensorGemm = tensorKernel(ctx, gemmMode, "_s48");
-        tensorNormGemm = tensorKernel(ctx, gemmMode, "_norm_s64");
-        tensorRmsGemm = tensorKernel(ctx, gemmMode, "_rms_s64");
+        // 3xTF32 on an sm_90 device (the sm_90a cubin): the warpgroup-MMA kernels, same arguments and epilogues
+        String prefix = usesWgmma(ctx.warpgroupMma, gemmMode) ? "gemm_wg_tf32x3" : gemmMode.kernelName;
+        tensorGemm = tensorKernel(ctx, prefix, "_s64");
+        narrowTensorGemm = tensorKernel(ctx, prefix, "_s48");
+        tensorNormGemm = tensorKernel(ctx, prefix, "_norm_s64");
+        wgmma = prefix != null && prefix.startsWith("gemm_wg_");
+        tensorRmsGemm = tensorKernel(ctx, gemmMode.kernelName, "_rms_s64");   // mma.sync: hidden <= 64 only
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);
@@ -274,11 +284,21 @@ final class GpuKernels {
     }
 
     /**
-     * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates gemm_tcs_impl<BN, passes,
-     * STAGES, norm, NW, KB, split W, rms out>: gemm_{tf32x3,tf32}[_norm|_rms]_s64 and _s48. Shared memory: STAGES x (32·NW
-     * tokens + BN outputs) rows of KB + 4 floats, 2·BN outputs for 3xTF32 (W's heads and tails).
+     * The shape of a streaming GEMM kernel from its name, as mamba.cu instantiates them:
+     * <ul>
+     *   <li>gemm_tcs_impl&lt;BN, passes, STAGES, norm, NW, KB, split W, rms out&gt;: gemm_{tf32x3,tf32}[_norm|_rms]_s64
+     *   and _s48. Shared memory: STAGES x (32·NW tokens + BN outputs) rows of KB + 4 floats, 2·BN outputs for 3xTF32
+     *   (W's heads and tails).</li>
+     *   <li>gemm_wg_impl&lt;BN, norm&gt;: gemm_wg_tf32x3[_norm]_s64 and _s48, 128 tokens, 256 threads, WG_STAGES = 3
+     *   stages of 128 token rows of 36 floats and 2·BN rows of 32, and 1,024 bytes to align the swizzle atoms.</li>
+     * </ul>
      */
     static StreamingShape streamingShape(String name) {
+        java.util.regex.Matcher w = WGMMA_NAME.matcher(name);
+        if (w.matches()) {
+            int outTile = w.group(2).equals("s64") ? 64 : 48;
+            return new StreamingShape(128, outTile, 256, 3 * (128 * 36 + 2 * outTile * 32) * 4 + 1024, true);
+        }
         java.util.regex.Matcher m = STREAMING_NAME.matcher(name);
         if (!m.matches()) {
             throw new IllegalArgumentException("no streaming GEMM kernel " + name);
@@ -290,6 +310,16 @@ final class GpuKernels {
 
     private static final java.util.regex.Pattern STREAMING_NAME =
             java.util.regex.Pattern.compile("gemm_tf32(x3)?(_norm|_rms)?_(s64|s48)");
+    private static final java.util.regex.Pattern WGMMA_NAME =
+            java.util.regex.Pattern.compile("gemm_wg_tf32x3(_norm)?_(s64|s48)");
+
+    /**
+     * Whether the projections take the warpgroup-MMA kernels: the module has them (the sm_90a cubin, on sm_90
+     * devices), the precision is 3xTF32, and {@value #WGMMA_PROPERTY} is not false.
+     */
+    static boolean usesWgmma(boolean moduleHasWgmma, GpuPrecision mode) {
+        return moduleHasWgmma && mode == GpuPrecision.TF32X3 && !"false".equals(System.getProperty(WGMMA_PROPERTY));
+    }
 
     private static StreamingShape shape(int outTile, int stages, int warps, int kTile, int wParts, boolean split) {
         int tokenTile = 32 * warps;
@@ -297,12 +327,12 @@ final class GpuKernels {
                 stages * (tokenTile + wParts * outTile) * (kTile + 4) * 4, split);
     }
 
-    /** The precision's streaming GEMM of this kind; null for FP32. */
-    private static StreamingGemm tensorKernel(GpuContext ctx, GpuPrecision mode, String kind) {
-        if (mode.kernelName == null) {
+    /** The streaming GEMM of this kind and kernel prefix (the precision's, or gemm_wg_tf32x3); null for FP32. */
+    private static StreamingGemm tensorKernel(GpuContext ctx, String prefix, String kind) {
+        if (prefix == null) {
             return null;
         }
-        return streaming(ctx, mode.kernelName + kind);
+        return streaming(ctx, prefix + kind);
     }
 
     private static StreamingGemm streaming(GpuContext ctx, String name) {

@@ -25,6 +25,7 @@ import java.util.stream.Stream;
 import static io.flinkmamba.kernels.testing.Assertions2.assertClose;
 import static io.flinkmamba.kernels.testing.Assertions2.relL2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -153,6 +154,42 @@ class GpuBatchForwardTest {
     void everyGemmModeMatchesCpu(String mode, int hidden) {
         gemmModeMatchesCpu("gemm", mode, hidden, 500 + hidden, new Random(hidden), new int[] {1024, 1, 0, 37, 300, 5, 64, 129, 2048},
                 Map.of(GpuPrecision.PROPERTY, mode));
+    }
+
+    /**
+     * The warpgroup-MMA projections (sm_90 devices, 3xTF32) against the mma.sync ones on the same batch: the same
+     * products in the same order, so within 1e-6 relative L2 (equal bit for bit when measured), and each within TOL of
+     * the CPU. Hidden 34: rows not 16-byte aligned (4-byte copies), partial k-tiles; 40: partial output tiles and k-tiles
+     * (x_proj's 35 outputs in the 48-wide kernel, out_proj's 80-deep reduction); 256: in_proj's 1,024 outputs.
+     * Ragged token counts everywhere (no multiple of the 128-token tile).
+     */
+    @ParameterizedTest(name = "hidden {0}")
+    @ValueSource(ints = {34, 40, 64, 256})
+    void warpgroupMmaEqualsMmaSync(int hidden) {
+        assumeTrue(GpuContext.get().warpgroupMma, "the warpgroup-MMA kernels need an sm_90 device");
+        MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 700 + hidden);
+        Random rnd = new Random(hidden + 3);
+        MambaBatch cpu = randomBatch(m, new int[] {1024, 1, 0, 37, 300, 5, 64, 129, 2048, 127}, rnd);
+        MambaBatch wg = copy(m, cpu), sync = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            assertTrue(f.kernels.wgmma, "sm_90 and 3xTF32: the warpgroup-MMA kernels");
+            f.forward(wg);
+        }
+        String old = System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            assertFalse(f.kernels.wgmma, "property false: mma.sync");
+            f.forward(sync);
+        } finally {
+            restoreProperty(GpuKernels.WGMMA_PROPERTY, old);
+        }
+        int d = hidden, sf = c.stateFloats();
+        double outs = relL2(Arrays.copyOf(wg.outputs(), wg.totalTokens() * d), Arrays.copyOf(sync.outputs(), sync.totalTokens() * d));
+        double states = relL2(Arrays.copyOf(wg.states(), wg.size() * sf), Arrays.copyOf(sync.states(), sync.size() * sf));
+        System.out.printf("hidden %d: wgmma vs mma.sync rel L2 outputs %.2e, states %.2e%n", hidden, outs, states);
+        assertTrue(outs <= 1e-6 && states <= 1e-6, "wgmma vs mma.sync: outputs " + outs + ", states " + states);
+        assertAgree(m, cpu, wg, "wgmma hidden " + hidden);
     }
 
     /**

@@ -119,6 +119,12 @@ public final class GpuBench {
             breakdown(ctx, 64, 16_384, 64, mode);
             breakdown(ctx, 256, 4_096, 64, mode);
         }
+        if (ctx.warpgroupMma) { // 3xTF32 on the mma.sync kernels, for the warpgroup-MMA ones' effect in this run
+            System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
+            breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
+            breakdown(ctx, 256, 4_096, 64, GpuPrecision.TF32X3);
+            System.clearProperty(GpuKernels.WGMMA_PROPERTY);
+        }
         boolean both = !quick && !layersOnly;
         System.out.println();
         System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | host copy share | CPU 1-thread events/s | GPU/CPU |");
@@ -141,6 +147,14 @@ public final class GpuBench {
                         {64, 4, 100_000, 64}, {256, 2, 4096, 64}, {256, 4, 16_384, 64}};
         for (int[] s : shapes) {
             forward(s[0], s[1], s[2], s[3], s[2] * s[3] <= 4096 * 64);
+        }
+        if (ctx.warpgroupMma && !quick) { // the default precision on the mma.sync projections, same shapes
+            System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
+            System.out.println("with -D" + GpuKernels.WGMMA_PROPERTY + "=false:");
+            for (int[] s : shapes) {
+                forward(s[0], s[1], s[2], s[3], false);
+            }
+            System.clearProperty(GpuKernels.WGMMA_PROPERTY);
         }
         for (String mode : new String[] {"fp32", "tf32"}) { // the other GEMM modes on the same shapes
             System.setProperty(GpuPrecision.PROPERTY, mode);
@@ -322,7 +336,8 @@ public final class GpuBench {
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
-        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s:", hidden, t, mode));
+        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s%s:", hidden, t, mode,
+                k.wgmma ? " (wgmma)" : ""));
         double total = 0;
         for (Step step : steps) {
             float best = Float.MAX_VALUE;

@@ -242,8 +242,14 @@ class GpuCpuSideTest {
         for (String k : names) { // every kernel GpuKernels loads: a missing one would fail only on a GPU
             assertTrue(text.contains(".entry " + k + "("), "PTX has kernel " + k);
         }
-        byte[] cubin = GpuContext.resource("mamba.sm_90.cubin"); // shipped gzipped: inflated, an ELF image
+        byte[] cubin = GpuContext.resource("mamba.sm_90a.cubin"); // shipped gzipped: inflated, an ELF image
         assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, Arrays.copyOf(cubin, 4));
+        // the sm_90a cubin adds the warpgroup-MMA kernels; the PTX (other GPUs) must not have wgmma at all
+        String symbols = new String(cubin, StandardCharsets.ISO_8859_1);
+        for (String k : List.of("gemm_wg_tf32x3_s64", "gemm_wg_tf32x3_norm_s64", "gemm_wg_tf32x3_s48", "gemm_tf32x3_rms_s64")) {
+            assertTrue(symbols.contains(k + "\0"), "sm_90a cubin has kernel " + k);
+        }
+        assertFalse(text.contains("wgmma"), "compute_90 PTX has no sm_90a instruction");
         assertTrue(text.startsWith("//"), "inflated PTX text");
     }
 
@@ -280,6 +286,36 @@ class GpuCpuSideTest {
         assertEquals(new GpuKernels.StreamingShape(256, 64, 256, 2 * 320 * 36 * 4, false), GpuKernels.streamingShape("gemm_tf32_norm_s64"));
         assertEquals(new GpuKernels.StreamingShape(256, 48, 256, 2 * 304 * 36 * 4, false), GpuKernels.streamingShape("gemm_tf32_s48"));
         assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_tf32x3_s96"));
+        // gemm_wg_impl<BN, NORM>: 128 tokens, 256 threads, 3 stages of 128 rows of 36 floats and 2 * BN of 32, + 1,024
+        GpuKernels.StreamingShape wg64 = new GpuKernels.StreamingShape(128, 64, 256, 3 * (128 * 36 + 128 * 32) * 4 + 1024, true);
+        assertEquals(wg64, GpuKernels.streamingShape("gemm_wg_tf32x3_s64"));
+        assertEquals(wg64, GpuKernels.streamingShape("gemm_wg_tf32x3_norm_s64"));
+        assertEquals(new GpuKernels.StreamingShape(128, 48, 256, 3 * (128 * 36 + 96 * 32) * 4 + 1024, true),
+                GpuKernels.streamingShape("gemm_wg_tf32x3_s48"));
+        assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_wg_tf32x3_rms_s64"));
+        assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_wg_tf32_s64"));
+        // two blocks fit an H200 SM (228 KB, 1 KB reserved a block)
+        assertTrue(2 * (wg64.smemBytes() + 1024) <= 228 * 1024);
+    }
+
+    @Test
+    void warpgroupMmaServesOnlyTf32x3OnTheSm90aModuleUnlessSwitchedOff() {
+        String before = System.getProperty(GpuKernels.WGMMA_PROPERTY);
+        try {
+            System.clearProperty(GpuKernels.WGMMA_PROPERTY);
+            assertTrue(GpuKernels.usesWgmma(true, GpuPrecision.TF32X3));
+            assertFalse(GpuKernels.usesWgmma(false, GpuPrecision.TF32X3), "PTX module: mma.sync");
+            assertFalse(GpuKernels.usesWgmma(true, GpuPrecision.TF32));
+            assertFalse(GpuKernels.usesWgmma(true, GpuPrecision.FP32));
+            System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
+            assertFalse(GpuKernels.usesWgmma(true, GpuPrecision.TF32X3));
+        } finally {
+            if (before == null) {
+                System.clearProperty(GpuKernels.WGMMA_PROPERTY);
+            } else {
+                System.setProperty(GpuKernels.WGMMA_PROPERTY, before);
+            }
+        }
     }
 
     @Test

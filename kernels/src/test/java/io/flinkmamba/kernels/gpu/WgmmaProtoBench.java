@@ -29,23 +29,36 @@ public final class WgmmaProtoBench {
         }
         GpuContext ctx = GpuContext.get();
         ctx.makeCurrent();
-        new GpuKernels(ctx, 16, null, GpuPrecision.TF32X3); // sets the shipped GEMMs' shared-memory limits
+        System.setProperty(GpuKernels.WGMMA_PROPERTY, "false"); // sets the shipped mma.sync GEMMs' shared-memory limits
+        new GpuKernels(ctx, 16, null, GpuPrecision.TF32X3);
+        System.clearProperty(GpuKernels.WGMMA_PROPERTY);
         CUmodule module = new CUmodule();
         JCudaDriver.cuModuleLoadData(module, GpuContext.resource("wgmma_proto.sm_90a.cubin"));
-        // name, output tile, stages (wgmma_proto.cu's instantiations)
-        Object[][] kernels = {{"gemm_wg_tf32x3_s64", 64, 3}};
+        // name, output tile, stages, token tile (wgmma_proto.cu's instantiations: 64 tokens a warpgroup of 128 threads)
+        Object[][] all = {{"gemm_wg_tf32x3_s64", 64, 3, 128}, {"gemm_wgp_n64_s3", 64, 3, 128},
+            {"gemm_wgp_n64_s3_g2", 64, 3, 128}, {"gemm_wgp_n64_s3_g1", 64, 3, 128}, {"gemm_wgp_n64_s4", 64, 4, 128},
+            {"gemm_wgp_n128_s3", 128, 3, 128}, {"gemm_wgp_n128_s3_g2", 128, 3, 128}, {"gemm_wgp_n128_s4", 128, 4, 128},
+            {"gemm_wgp_m256_n128_s3_g1", 128, 3, 256}, {"gemm_wgp_m256_n64_s4_g2", 64, 4, 256},
+            {"gemm_wgp_n64_s3_g1_sw", 64, 3, 128}, {"gemm_wgp_n128_s3_g2_sw", 128, 3, 128},
+            {"gemm_wgp_m256_n128_s3_g1_sw", 128, 3, 256}, {"gemm_wgp_m256_n64_s4_g2_sw", 64, 4, 256}};
+        // arguments: kernel names to run (all when none); "first": only the first shape
+        java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of(args));
+        boolean firstOnly = names.remove("first");
+        Object[][] kernels = java.util.Arrays.stream(all).filter(k -> names.isEmpty() || names.contains((String) k[0]))
+                .toArray(Object[][]::new);
         CUfunction[] protos = new CUfunction[kernels.length];
         int[] smems = new int[kernels.length], perSms = new int[kernels.length];
         for (int i = 0; i < kernels.length; i++) {
             protos[i] = new CUfunction();
             JCudaDriver.cuModuleGetFunction(protos[i], module, (String) kernels[i][0]);
-            smems[i] = (int) kernels[i][2] * (128 * 36 + 2 * (int) kernels[i][1] * 32) * 4;
+            int bm = (int) kernels[i][3];
+            smems[i] = (int) kernels[i][2] * (bm * 36 + 2 * (int) kernels[i][1] * 32) * 4;
             JCudaDriver.cuFuncSetAttribute(protos[i], CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     smems[i]);
             int[] perSm = new int[1];
-            JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, protos[i], 256, smems[i]);
+            JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, protos[i], 2 * bm, smems[i]);
             perSms[i] = Math.max(1, perSm[0]);
-            System.out.println(kernels[i][0] + ": " + perSm[0] + " blocks of 256 threads per SM, " + smems[i] + " bytes");
+            System.out.println(kernels[i][0] + ": " + perSm[0] + " blocks of " + 2 * bm + " threads per SM, " + smems[i] + " bytes");
         }
         CUfunction shipped = ctx.function("gemm_tf32x3_s64");
         GpuKernels.StreamingShape shape = GpuKernels.streamingShape("gemm_tf32x3_s64");
@@ -53,7 +66,7 @@ public final class WgmmaProtoBench {
         JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(shippedPerSm, shipped, shape.threads(), shape.smemBytes());
         // tokens, in, out: in_proj and out_proj at hidden 256 and at hidden 64
         int[][] shapes = {{262_144, 256, 1024}, {262_144, 512, 256}, {1_048_576, 64, 256}, {1_048_576, 128, 64}};
-        for (int[] s : shapes) {
+        for (int[] s : firstOnly ? new int[][] {shapes[0]} : shapes) {
             int tokens = s[0], in = s[1], out = s[2];
             CUdeviceptr x = alloc((long) tokens * in), w = alloc(2L * out * in), bias = alloc(out);
             CUdeviceptr yRef = alloc((long) tokens * out), y = alloc((long) tokens * out);
@@ -76,20 +89,44 @@ public final class WgmmaProtoBench {
             double refMs = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(shipped, lanes, columns, 1, shape.threads(), 1, 1,
                     shape.smemBytes(), null, refArgs, null));
             float[] ref = sample(yRef, (long) tokens * out);
+            if (ctx.warpgroupMma) { // the shipped warpgroup-MMA kernel (mamba.cu's gemm_wg_impl) on the same buffers
+                CUfunction wg = ctx.function("gemm_wg_tf32x3_s64");
+                GpuKernels.StreamingShape wgShape = GpuKernels.streamingShape("gemm_wg_tf32x3_s64");
+                JCudaDriver.cuFuncSetAttribute(wg, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                        wgShape.smemBytes());
+                int[] wgPerSm = new int[1];
+                JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(wgPerSm, wg, wgShape.threads(), wgShape.smemBytes());
+                int wgLanes = GpuKernels.streamingLanes(tokens, wgShape.tokenTile(), columns, ctx.multiprocessors, wgPerSm[0]);
+                JCudaDriver.cuMemsetD32(y, 0, (long) tokens * out);
+                Pointer wgArgs = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(w), ints(out),
+                        Pointer.to(bias), Pointer.to(y), ints(out), ints(0), Pointer.to(new float[] {0f}),
+                        Pointer.to(new CUdeviceptr()), Pointer.to(new CUdeviceptr()));
+                double wgMs = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(wg, wgLanes, columns, 1,
+                        wgShape.threads(), 1, 1, wgShape.smemBytes(), null, wgArgs, null));
+                float[] got = sample(y, (long) tokens * out);
+                double num = 0, den = 0;
+                for (int i = 0; i < ref.length; i++) {
+                    num += (double) (got[i] - ref[i]) * (got[i] - ref[i]);
+                    den += (double) ref[i] * ref[i];
+                }
+                System.out.printf("tokens %d in %d out %d | shipped mma.sync %.3f ms | shipped gemm_wg_tf32x3_s64 (%d blocks"
+                        + " per SM) %.3f ms, %.2fx | rel L2 %.2e%n", tokens, in, out, refMs, wgPerSm[0], wgMs, refMs / wgMs,
+                        Math.sqrt(num / den));
+            }
             for (int kIdx = 0; kIdx < kernels.length; kIdx++) {
-                int bn = (int) kernels[kIdx][1];
+                int bn = (int) kernels[kIdx][1], bm = (int) kernels[kIdx][3];
                 if (out % bn != 0) {
                     continue;
                 }
                 int cols = out / bn, smem = smems[kIdx];
-                int protoLanes = Math.max(1, Math.min(tokens / 128, ctx.multiprocessors * perSms[kIdx] / cols));
+                int protoLanes = Math.max(1, Math.min(tokens / bm, ctx.multiprocessors * perSms[kIdx] / cols));
                 CUfunction proto = protos[kIdx];
                 // lbo 128: the next core matrix along k; sbo 8 x 128 bytes: along n (call 11: the other reading is wrong)
                 int[] offs = {128, 1024};
                 JCudaDriver.cuMemsetD32(y, 0, (long) tokens * out);
                 Pointer args2 = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(w), ints(out),
                         Pointer.to(bias), Pointer.to(y), ints(out), ints(offs[0]), ints(offs[1]));
-                double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(proto, protoLanes, cols, 1, 256, 1, 1, smem,
+                double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(proto, protoLanes, cols, 1, 2 * bm, 1, 1, smem,
                         null, args2, null));
                 float[] got = sample(y, (long) tokens * out);
                 double num = 0, den = 0, maxDiff = 0, maxRef = 0;

@@ -1,19 +1,17 @@
-// PROTOTYPE, not shipped: the 3xTF32 projection on Hopper's warpgroup MMA (wgmma), to measure against the shipped
-// mma.sync kernel (gemm_tf32x3_s64 in ../../main/cuda/mamba.cu) before building it into the forward. Needs sm_90a
-// (wgmma exists only there); built by scripts/bench/build-wgmma-proto.sh into a test resource and run by
-// WgmmaProtoBench. Full tiles only: tokens % 128, out % 64 and in % 32 all zero, rows 16-byte aligned.
+// PROTOTYPES, not shipped: variants of the 3xTF32 projection on Hopper's warpgroup MMA (wgmma), measured against the
+// shipped kernels (mma.sync gemm_tf32x3_s64, and gemm_wg_tf32x3_s64, which grew out of gemm_wgp_n64_s3_g1_sw) by
+// WgmmaProtoBench; figures in docs/benchmarks.md, GPU, seventh and eighth sessions. Needs sm_90a; built by
+// scripts/bench/build-wgmma-proto.sh into a test resource. Full tiles only: tokens a multiple of the block's rows, out
+// of BN, in of 64; rows 16-byte aligned.
 //
-// Block: two warpgroups (256 threads), 128 tokens x 64 outputs; each warpgroup owns 64 token rows. k-tiles of 32
-// through STAGES shared-memory stages filled by cp.async, one flat (tile, k-tile) loop over the block's tiles as the
-// shipped kernel does. A (activations) comes to registers, split into TF32 head and tail per warp; W's heads and
-// tails (split on upload: [2][out][in]) are read by wgmma from shared memory through descriptors, laid out in
-// no-swizzle K-major core matrices (8 rows x 16 bytes). Per k8 step three wgmma m64n64k8: tail·head, head·tail,
-// head·head. lbo / sbo: the descriptor's two byte offsets, passed in so that one run could try both readings of
-// "leading" and "stride" for this layout. Call 11 settled it: lbo 128 (the next core matrix along k), sbo 1024 (along
-// n); the other way round the results were wrong.
+// gemm_wgp_impl<BN, STAGES, KG, WGS, SW>: WGS warpgroups of 64 token rows x BN outputs; k-tiles of 32 through STAGES
+// cp.async stages; A split into TF32 head and tail in registers, two register sets alternating by commit group of KG
+// k8 steps with one group in flight; W's pre-split heads and tails read by wgmma through descriptors, in the
+// no-swizzle core-matrix layout (lbo 128 along k, sbo 1,024 along n: the seventh session's call 11 settled which is
+// which) or, SW, the 128-byte swizzle. lbo / sbo stay kernel arguments (unused since) so that WgmmaProtoBench passes
+// one argument list to every kernel.
 
 #define WARP 32
-#define WG_BM 128
 #define WG_KB 32
 #define WG_LDA (WG_KB + 4)
 
@@ -72,111 +70,6 @@ __device__ __forceinline__ void wgmma_keep(float (&d)[N]) {   // the accumulator
 #define WG_ARGS const float* __restrict__ X, int ldx, int tokens, int in, const float* __restrict__ W, int out, \
     const float* __restrict__ bias, float* __restrict__ Y, int ldy, unsigned lbo, unsigned sbo
 #define WG_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, lbo, sbo
-template <int BN, int STAGES>
-__device__ __forceinline__ void gemm_wg_impl(WG_ARGS) {
-    extern __shared__ __align__(1024) float smem[];
-    // per stage: A [128][LDA] floats, then B heads and tails, each 64 x 32 floats as 8 x 8 core matrices
-    constexpr int A_FLOATS = WG_BM * WG_LDA, B_FLOATS = BN * WG_KB, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
-    constexpr int NACC = BN / 2, BCOPIES = 2 * BN * 8 / 256;   // accumulators a thread; B copies a thread
-    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP, wg = warp / 4, wq = warp % 4;
-    int g = lane >> 2, q = lane & 3;
-    int o0 = blockIdx.y * BN;
-    int tilesM = tokens / WG_BM, kTiles = in / WG_KB;
-    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
-    int total = myTiles * kTiles;
-    int ldIt = 0, ldTile = 0, ldK = 0;
-    auto load = [&]() {
-        if (ldIt < total) {
-            float* st = smem + (ldIt % STAGES) * STAGE_FLOATS;
-            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * WG_BM;
-            int k0 = ldK * WG_KB;
-            // A: 128 rows x 8 pieces of 16 bytes: 1,024 copies, 4 a thread
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                int p = tid + i * 256, m = p / 8, c = (p % 8) * 4;
-                cp_async16(smem_u32(st + m * WG_LDA + c), X + (t0 + m) * ldx + k0 + c);
-            }
-            // B heads and tails: 2 x BN rows x 8 pieces; piece (n, kb) to core matrix (n / 8, kb)
-#pragma unroll
-            for (int i = 0; i < BCOPIES; i++) {
-                int p = tid + i * 256, part = p / (BN * 8), n = (p % (BN * 8)) / 8, kb = p % 8;
-                float* dst = st + A_FLOATS + part * B_FLOATS + ((n / 8) * 8 + kb) * 32 + (n % 8) * 4;
-                cp_async16(smem_u32(dst), W + (long long)part * out * in + (long long)(o0 + n) * in + k0 + kb * 4);
-            }
-            if (++ldK == kTiles) {
-                ldK = 0;
-                ldTile++;
-            }
-            ldIt++;
-        }
-        cp_async_commit();
-    };
-    float acc[NACC];
-#pragma unroll
-    for (int i = 0; i < NACC; i++) acc[i] = 0.0f;
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) load();
-    int cTile = 0, cK = 0;
-    for (int it = 0; it < total; it++) {
-        cp_async_wait<STAGES - 2>();
-        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");   // cp.async's writes, seen by wgmma
-        __syncthreads();
-        load();
-        const float* st = smem + (it % STAGES) * STAGE_FLOATS;
-        const float* As = st + (wg * 64 + wq * 16) * WG_LDA;
-        unsigned ah[4][4], al[4][4];
-#pragma unroll
-        for (int s = 0; s < 4; s++) {
-            float v[4] = {As[g * WG_LDA + 8 * s + q], As[(g + 8) * WG_LDA + 8 * s + q],
-                          As[g * WG_LDA + 8 * s + q + 4], As[(g + 8) * WG_LDA + 8 * s + q + 4]};
-#pragma unroll
-            for (int x = 0; x < 4; x++) {
-                ah[s][x] = tf32_head(v[x]);
-                al[s][x] = tf32_tail(v[x], ah[s][x]);
-            }
-        }
-        unsigned bh = smem_u32(st + A_FLOATS), bt = smem_u32(st + A_FLOATS + B_FLOATS);
-        wgmma_fence();
-#pragma unroll
-        for (int s = 0; s < 4; s++) {   // k8 step s: core matrices kb = 2s, 2s + 1 (256 bytes further each step)
-            if constexpr (BN == 64) {
-                wgmma_m64n64k8(acc, al[s], wg_desc(bh + 256 * s, lbo, sbo));
-                wgmma_m64n64k8(acc, ah[s], wg_desc(bt + 256 * s, lbo, sbo));
-                wgmma_m64n64k8(acc, ah[s], wg_desc(bh + 256 * s, lbo, sbo));
-            } else {
-                wgmma_m64n128k8(acc, al[s], wg_desc(bh + 256 * s, lbo, sbo));
-                wgmma_m64n128k8(acc, ah[s], wg_desc(bt + 256 * s, lbo, sbo));
-                wgmma_m64n128k8(acc, ah[s], wg_desc(bh + 256 * s, lbo, sbo));
-            }
-        }
-        wgmma_commit();
-        wgmma_wait0();
-        wgmma_keep(acc);
-        if (cK == kTiles - 1) {
-            long long t0 = (long long)(blockIdx.x + cTile * gridDim.x) * WG_BM + wg * 64 + wq * 16;
-#pragma unroll
-            for (int j = 0; j < BN / 8; j++) {
-                int o = o0 + 8 * j + 2 * q;
-                float b0 = bias != nullptr ? bias[o] : 0.0f, b1 = bias != nullptr ? bias[o + 1] : 0.0f;
-                *reinterpret_cast<float2*>(Y + (t0 + g) * ldy + o) = make_float2(acc[4 * j] + b0, acc[4 * j + 1] + b1);
-                *reinterpret_cast<float2*>(Y + (t0 + g + 8) * ldy + o) =
-                    make_float2(acc[4 * j + 2] + b0, acc[4 * j + 3] + b1);
-            }
-#pragma unroll
-            for (int i = 0; i < NACC; i++) acc[i] = 0.0f;
-        }
-        if (++cK == kTiles) {
-            cK = 0;
-            cTile++;
-        }
-    }
-    cp_async_wait<0>();
-}
-// Measured on H200 (docs/benchmarks.md, seventh session, call 11): equal to the shipped kernel bit for bit, and 0.66-0.83x
-// its speed. Not yet run (the session's device time ran out): other instantiations, e.g. gemm_wg_impl<128, 3>
-// (m64n128k8, 174 registers, one block per SM) and <64, 4>.
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_wg_tf32x3_s64(WG_ARGS) { gemm_wg_impl<64, 3>(WG_PASS); }
-
 // Pipelined (eighth session): one k-tile's wgmma stay in flight while the next tile's A fragments are split into a
 // second register set (wgmma.wait_group 1), and a stage is refilled two k-tiles after its last use, when every
 // warpgroup has waited for the wgmma that read it (prefetch distance STAGES - 2). A tile's first product overwrites

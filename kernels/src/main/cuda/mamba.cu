@@ -558,7 +558,8 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_rms_s64(GEMM_S_AR
 // Same product, epilogues and argument list as gemm_tcs_impl (3xTF32, W split on upload), other tiling: a block is two
 // warpgroups (256 threads) over 128 tokens x BN outputs, each warpgroup 64 token rows (warp w of the block: rows
 // 16w..16w+15, the mma.sync accumulator layout per n8 tile, so gemm_tc_store serves with WMT = 1).
-// Per k8 step three wgmma m64nBNk8 (tail·head, head·tail, head·head, the mma.sync kernel's order: equal results).
+// Per k8 step three wgmma m64nBNk8 (tail·head, head·tail, head·head, the mma.sync kernel's order: equal bit for bit on
+// full tiles, within 1e-8 relative L2 in the forward tests).
 //   - A (activations) comes from shared memory into registers, split into TF32 head and tail there; a register set
 //     must not change while a wgmma that reads it is in flight, so two sets alternate by k8 step, and each step's three
 //     wgmma are one commit group with one group left in flight (wgmma.wait_group 1) while the next step is split.
@@ -568,9 +569,10 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_tf32_rms_s64(GEMM_S_AR
 //   - 3 stages, a stage refilled two k-tiles after its last use (prefetch distance 1), once every warpgroup has
 //     waited for the wgmma that read it; cp.async writes reach wgmma (the async proxy) after fence.proxy.async.
 //   - A tile's first product overwrites the accumulators (scale-d 0).
-// Measured on H200 (docs/benchmarks.md, eighth session): against gemm_tf32x3_s64 on the same buffers 1.38-1.40x at
-// hidden 256's in_proj and out_proj, 1.21-1.32x at hidden 64's, equal bit for bit; without the swizzle (core matrices
-// 128 bytes apart) it was 0.65-0.89x, and 128 x 128 or 256 x 128 blocks were no faster than this 128 x 64.
+// Measured on H200 (docs/benchmarks.md, eighth session), against gemm_tf32x3_s64 on the same buffers: 1.27-1.28x at
+// hidden 256's in_proj and out_proj, 1.12-1.13x at hidden 64's (its check-free prototype: 1.35-1.39x and 1.29-1.34x);
+// prototypes without the swizzle (core matrices 128 bytes apart) 0.65-0.89x; 128 x 128 and 256 x 128 blocks 1-10%
+// faster than the 128 x 64 prototype, the latter spilling.
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define WG_BM 128
 #define WG_KB 32

@@ -35,6 +35,12 @@ public final class GpuDevices {
         try {
             JCudaDriver.setExceptionsEnabled(true);
             JCudaDriver.cuInit(0);
+            int[] driver = new int[1];
+            JCudaDriver.cuDriverGetVersion(driver);
+            String driverProblem = driverProblem(driver[0]);
+            if (driverProblem != null) {
+                return Probe.none(driverProblem);
+            }
             int[] count = new int[1];
             JCudaDriver.cuDeviceGetCount(count);
             if (count[0] < 1) {
@@ -64,6 +70,23 @@ public final class GpuDevices {
             return Probe.none(t.getClass().getSimpleName() + ": " + msg
                     + (t instanceof UnsatisfiedLinkError ? " (no NVIDIA driver / libcuda.so.1?)" : ""));
         }
+    }
+
+    /**
+     * The CUDA version (as cuDriverGetVersion reports it: 1000 x major + 10 x minor) the shipped kernels need: they are
+     * built by CUDA 13.0, whose PTX (ISA 9.0) no older driver JIT-compiles, and the cubin comes from the same toolkit.
+     * An older driver would fail at module load on every start; the probe names it instead, so {@code auto} takes the
+     * CPU and {@code gpu} fails at start with the reason.
+     */
+    static final int MIN_DRIVER_VERSION = 13000;
+
+    /** Null when a driver of this CUDA version loads the shipped kernels, else why not. */
+    static String driverProblem(int driverVersion) {
+        if (driverVersion >= MIN_DRIVER_VERSION) {
+            return null;
+        }
+        return "the NVIDIA driver supports CUDA " + driverVersion / 1000 + "." + driverVersion % 1000 / 10
+                + "; the shipped kernels are built by CUDA 13.0 and need a driver for CUDA 13.0 or newer";
     }
 
     /** The probe's answer: usable or not, and why. */

@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
@@ -296,6 +297,19 @@ class GpuCpuSideTest {
         assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_wg_tf32_s64"));
         // two blocks fit an H200 SM (228 KB, 1 KB reserved a block)
         assertTrue(2 * (wg64.smemBytes() + 1024) <= 228 * 1024);
+    }
+
+    @Test
+    void aDriverOlderThanTheKernelsToolkitMakesTheDeviceUnusableNamingBoth() {
+        // a device with such a driver would fail at module load: the probe says so instead, and auto takes the CPU
+        assertNull(GpuDevices.driverProblem(13000));
+        assertNull(GpuDevices.driverProblem(13020));
+        String why = GpuDevices.driverProblem(12080);
+        assertNotNull(why);
+        assertTrue(why.contains("CUDA 12.8") && why.contains("CUDA 13.0"), why);
+        // the shipped PTX's ISA is the one CUDA 13.0 writes: a rebuild with another toolkit must move the minimum too
+        String ptx = new String(GpuContext.resource("mamba.ptx"), StandardCharsets.US_ASCII);
+        assertTrue(ptx.contains("\n.version 9.0\n"), "PTX ISA 9.0 (CUDA 13.0): GpuDevices.MIN_DRIVER_VERSION matches");
     }
 
     @Test

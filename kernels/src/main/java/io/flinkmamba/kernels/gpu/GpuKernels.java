@@ -119,11 +119,11 @@ final class GpuKernels {
         simtWide = ctx.function("gemm_xwt_n128");
         multiprocessors = ctx.multiprocessors;
         // 3xTF32 on an sm_90 device (the sm_90a cubin): the warpgroup-MMA kernels, same arguments and epilogues
-        String prefix = usesWgmma(ctx.warpgroupMma, gemmMode) ? "gemm_wg_tf32x3" : gemmMode.kernelName;
+        wgmma = usesWgmma(ctx.warpgroupMma, gemmMode);
+        String prefix = wgmma ? "gemm_wg_tf32x3" : gemmMode.kernelName;
         tensorGemm = tensorKernel(ctx, prefix, "_s64");
         narrowTensorGemm = tensorKernel(ctx, prefix, "_s48");
         tensorNormGemm = tensorKernel(ctx, prefix, "_norm_s64");
-        wgmma = prefix != null && prefix.startsWith("gemm_wg_");
         tensorRmsGemm = tensorKernel(ctx, gemmMode.kernelName, "_rms_s64");   // mma.sync: hidden <= 64 only
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {

@@ -1,5 +1,6 @@
 package io.flinkmamba.kernels.gpu;
 
+import io.flinkmamba.kernels.testing.Assertions2;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
@@ -104,15 +105,9 @@ public final class WgmmaProtoBench {
                         Pointer.to(new CUdeviceptr()), Pointer.to(new CUdeviceptr()));
                 double wgMs = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(wg, wgLanes, columns, 1,
                         wgShape.threads(), 1, 1, wgShape.smemBytes(), null, wgArgs, null));
-                float[] got = sample(y, (long) tokens * out);
-                double num = 0, den = 0;
-                for (int i = 0; i < ref.length; i++) {
-                    num += (double) (got[i] - ref[i]) * (got[i] - ref[i]);
-                    den += (double) ref[i] * ref[i];
-                }
                 System.out.printf("tokens %d in %d out %d | shipped mma.sync %.3f ms | shipped gemm_wg_tf32x3_s64 (%d blocks"
                         + " per SM) %.3f ms, %.2fx | rel L2 %.2e%n", tokens, in, out, refMs, wgPerSm[0], wgMs, refMs / wgMs,
-                        Math.sqrt(num / den));
+                        Assertions2.relL2(sample(y, (long) tokens * out), ref));
             }
             for (int kIdx = 0; kIdx < kernels.length; kIdx++) {
                 int bn = (int) kernels[kIdx][1], bm = (int) kernels[kIdx][3];

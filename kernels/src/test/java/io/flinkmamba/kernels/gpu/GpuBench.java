@@ -181,20 +181,7 @@ public final class GpuBench {
         JCudaDriver.cuMemAlloc(a, bytes);
         JCudaDriver.cuMemAlloc(b, bytes);
         JCudaDriver.cuMemsetD32(a, 0, bytes / 4);
-        CUevent e0 = new CUevent(), e1 = new CUevent();
-        JCudaDriver.cuEventCreate(e0, 0);
-        JCudaDriver.cuEventCreate(e1, 0);
-        JCudaDriver.cuMemcpyDtoD(b, a, bytes);
-        float best = Float.MAX_VALUE;
-        for (int i = 0; i < 10; i++) {
-            JCudaDriver.cuEventRecord(e0, null);
-            JCudaDriver.cuMemcpyDtoD(b, a, bytes);
-            JCudaDriver.cuEventRecord(e1, null);
-            JCudaDriver.cuEventSynchronize(e1);
-            float[] ms = new float[1];
-            JCudaDriver.cuEventElapsedTime(ms, e0, e1);
-            best = Math.min(best, ms[0]);
-        }
+        double best = bestOf(null, 11, () -> JCudaDriver.cuMemcpyDtoD(b, a, bytes)); // one warm-up, ten timed
         JCudaDriver.cuMemFree(a);
         JCudaDriver.cuMemFree(b);
         return 2.0 * bytes / (best * 1e-3) / 1e9;
@@ -333,25 +320,11 @@ public final class GpuBench {
                 () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st)));
         steps.add(new Step("[conv+silu, runtime-width kernel]", 0, false,
                 () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)));
-        CUevent e0 = new CUevent(), e1 = new CUevent();
-        JCudaDriver.cuEventCreate(e0, 0);
-        JCudaDriver.cuEventCreate(e1, 0);
         StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s%s:", hidden, t, mode,
                 k.wgmma ? " (wgmma)" : ""));
         double total = 0;
         for (Step step : steps) {
-            float best = Float.MAX_VALUE;
-            for (int rep = 0; rep < reps; rep++) {
-                JCudaDriver.cuEventRecord(e0, st);
-                step.run().run();
-                JCudaDriver.cuEventRecord(e1, st);
-                JCudaDriver.cuEventSynchronize(e1);
-                float[] ms = new float[1];
-                JCudaDriver.cuEventElapsedTime(ms, e0, e1);
-                if (rep > 0 || reps == 1) {
-                    best = Math.min(best, ms[0]);
-                }
-            }
+            double best = bestOf(st, reps, step.run());
             if (step.inForward()) {
                 total += best;
             }
@@ -367,21 +340,28 @@ public final class GpuBench {
         w.release();
     }
 
-    /** Small values (|v| < 0.5) so exp/softplus stay in range: a pattern, not random, since only speed counts here. */
     /** The best of five timed launches on a stream after one warm-up, in milliseconds (device events). */
     static double bestOfFive(CUstream st, Runnable launch) {
+        return bestOf(st, 6, launch);
+    }
+
+    /**
+     * The shortest of {@code runs} launches on a stream, in milliseconds (device events); the first is a warm-up and not
+     * counted, unless it is the only one (one launch each under Nsight Compute).
+     */
+    static double bestOf(CUstream st, int runs, Runnable launch) {
         CUevent e0 = new CUevent(), e1 = new CUevent();
         JCudaDriver.cuEventCreate(e0, 0);
         JCudaDriver.cuEventCreate(e1, 0);
         double best = Double.MAX_VALUE;
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < runs; i++) {
             JCudaDriver.cuEventRecord(e0, st);
             launch.run();
             JCudaDriver.cuEventRecord(e1, st);
             JCudaDriver.cuEventSynchronize(e1);
             float[] ms = new float[1];
             JCudaDriver.cuEventElapsedTime(ms, e0, e1);
-            if (i > 0) {
+            if (i > 0 || runs == 1) {
                 best = Math.min(best, ms[0]);
             }
         }
@@ -390,6 +370,7 @@ public final class GpuBench {
         return best;
     }
 
+    /** Small values (|v| < 0.5) so exp/softplus stay in range: a pattern, not random, since only speed counts here. */
     private static void fillSmall(CUdeviceptr p, long floats, int salt) {
         float[] chunk = new float[1 << 20];
         Random rnd = new Random(salt);

@@ -19,6 +19,7 @@ for step in "$@"; do
     scans) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench scans > $OUT/scans.txt 2>&1 ;;
     # the wgmma projection prototype (kernels/src/test/cuda/wgmma_proto.cu) against the shipped mma.sync GEMM
     wgmma) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.WgmmaProtoBench > $OUT/wgmma.txt 2>&1 ;;
+    half) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.HalfSplitProtoBench > $OUT/half.txt 2>&1 ;;
     hf) timeout 400 python3 scripts/bench/hf_bench.py > $OUT/hf.txt 2>&1 ;;
     # Nsight Compute on the 3xTF32 layer's kernels, one launch each (ncu locks clocks at base: read ratios, stalls)
     ncu) timeout 200 /usr/local/cuda/bin/ncu --target-processes all -k regex:"${NCU_KERNELS:-^(gemm_tf32x3|scan_dt_n16|conv_silu_k4)}" -c 16 \

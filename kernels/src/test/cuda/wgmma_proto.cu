@@ -208,3 +208,170 @@ extern "C" __global__ void __launch_bounds__(512, 1) gemm_wgp_m256_n128_s3_g1_sw
 extern "C" __global__ void __launch_bounds__(512, 1) gemm_wgp_m256_n64_s4_g2_sw(WG_ARGS) { gemm_wgp_impl<64, 4, 2, 4, true>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgp_n128_s3_g2_sw(WG_ARGS) { gemm_wgp_impl<128, 3, 2, 2, true>(WG_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgp_n64_s3_g1_sw(WG_ARGS) { gemm_wgp_impl<64, 3, 1, 2, true>(WG_PASS); }
+
+// ---- Ninth session: 3xFP16 ("half-split") projections. FP16 carries the same 11 significant bits as TF32, and its
+// wgmma (m64nNk16) does twice TF32's multiply-adds an instruction; only its range is narrow (normal from 2^-14, at
+// most 65504). So every row of A is scaled by a power of two, sa = 2^(14 - exponent of its largest magnitude), and
+// every row of W (an output) likewise on the host, before the split: the largest value of each lies in [2^14, 2^15),
+// a head's and a tail's rounding errors are then relative to the row's largest value as in 3xTF32 (tails below 2^-14,
+// subnormal, lose bits only 2^-38 and less below that largest value), and the products are undone by exact powers of
+// two in the epilogue. W comes pre-split: [2][out][in] halves, heads then tails, each row scaled, and within every 16
+// k its values permuted so that a thread's A fragment (k 2q, 2q + 1, 2q + 8, 2q + 9 of the k16 step) is 4 adjacent
+// floats in shared memory: logical k 2q + j holds W's k 4q + j, logical 2q + 8 + j holds 4q + 2 + j.
+// rs: per token {sa, 1 / sa} (row_scales below); cs: per output 2^-c. Full tiles only, as above; in % KB == 0.
+__device__ __forceinline__ unsigned pack_f16x2(float lo, float hi) {
+    unsigned r;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+__device__ __forceinline__ float2 unpack_f16x2(unsigned v) {
+    float2 f;
+    asm("{.reg .b16 l, h;\nmov.b32 {l, h}, %2;\ncvt.f32.f16 %0, l;\ncvt.f32.f16 %1, h;}" : "=f"(f.x), "=f"(f.y) : "r"(v));
+    return f;
+}
+// a and b (scaled) as f16x2 heads and tails: head = rn(v), tail = rn(v - head)
+__device__ __forceinline__ void split_f16x2(float a, float b, unsigned& head, unsigned& tail) {
+    head = pack_f16x2(a, b);
+    float2 h = unpack_f16x2(head);
+    tail = pack_f16x2(a - h.x, b - h.y);
+}
+template <int N>
+__device__ __forceinline__ void wgmma_f16(float (&d)[N / 2], const unsigned (&a)[4], unsigned long long descB, int scaleD);
+template <>
+__device__ __forceinline__ void wgmma_f16<64>(float (&d)[32], const unsigned (&a)[4], unsigned long long descB, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+}
+template <>
+__device__ __forceinline__ void wgmma_f16<128>(float (&d)[64], const unsigned (&a)[4], unsigned long long descB, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, 0;\n}"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+}
+
+#define WGH_ARGS const float* __restrict__ X, int ldx, int tokens, int in, const unsigned short* __restrict__ W, int out, \
+    const float* __restrict__ bias, float* __restrict__ Y, int ldy, const float2* __restrict__ rs, const float* __restrict__ cs
+#define WGH_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, rs, cs
+// KB floats of A a k-tile (rows padded to KB + 16 floats: a lane's 16-byte loads of rows g and g + 8 conflict-free);
+// W's k-tile is KB halves a row: 64-byte rows in the 64-byte swizzle (KB 32: chunk c of row n at c ^ ((n / 2) % 4)) or
+// 128-byte rows in the 128-byte one (KB 64: c ^ (n % 8)).
+template <int BN, int STAGES, int KB>
+__device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
+    extern __shared__ __align__(1024) float smem[];
+    constexpr int BM = 128, THREADS = 256, LDA = KB + 16, ROWB = KB * 2, CHUNKS = ROWB / 16;
+    constexpr int A_FLOATS = BM * LDA, B_FLOATS = BN * KB / 2, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
+    static_assert(STAGE_FLOATS % 256 == 0, "stages stay 1,024-byte aligned");
+    constexpr int NACC = BN / 2;
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
+    int g = lane >> 2, q = lane & 3;
+    int o0 = blockIdx.y * BN;
+    int tilesM = tokens / BM, kTiles = in / KB;
+    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    int total = myTiles * kTiles;
+    int ldIt = 0, ldTile = 0, ldK = 0;
+    auto load = [&]() {
+        if (ldIt < total) {
+            float* st = smem + (ldIt % STAGES) * STAGE_FLOATS;
+            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * BM;
+            int k0 = ldK * KB;
+#pragma unroll
+            for (int i = 0; i < BM * KB / 4 / THREADS; i++) {
+                int p = tid + i * THREADS, m = p / (KB / 4), c = (p % (KB / 4)) * 4;
+                cp_async16(smem_u32(st + m * LDA + c), X + (t0 + m) * ldx + k0 + c);
+            }
+#pragma unroll
+            for (int i = 0; i < 2 * BN * CHUNKS / THREADS; i++) {
+                int p = tid + i * THREADS, part = p / (BN * CHUNKS), r = p % (BN * CHUNKS), n = r / CHUNKS, c = r % CHUNKS;
+                int sc = KB == 32 ? c ^ ((n >> 1) & 3) : c ^ (n & 7);
+                const unsigned short* src = W + (long long)part * out * in + (long long)(o0 + n) * in + k0 + c * 8;
+                cp_async16(smem_u32(st + A_FLOATS + part * B_FLOATS + n * (ROWB / 4) + sc * 4), reinterpret_cast<const float*>(src));
+            }
+            if (++ldK == kTiles) {
+                ldK = 0;
+                ldTile++;
+            }
+            ldIt++;
+        }
+        cp_async_commit();
+    };
+    float acc[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; i++) acc[i] = 0.0f;
+    unsigned ah[2][4], al[2][4];
+    load();
+    int it = 0;
+    for (int tile = 0; tile < myTiles; tile++) {
+        long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * BM + warp * 16;
+        float2 r0 = rs[t0 + g], r1 = rs[t0 + g + 8];
+        for (int kt = 0; kt < kTiles; kt++) {
+            cp_async_wait<0>();
+            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+            __syncthreads();
+            load();
+            const float* st = smem + (it % STAGES) * STAGE_FLOATS;
+            const float* As = st + warp * 16 * LDA;
+            unsigned bh = smem_u32(st + A_FLOATS), bt = smem_u32(st + A_FLOATS + B_FLOATS);
+#pragma unroll
+            for (int s = 0; s < KB / 16; s++) {
+                const int set = s % 2;
+                float4 u = *reinterpret_cast<const float4*>(As + g * LDA + 16 * s + 4 * q);
+                float4 v = *reinterpret_cast<const float4*>(As + (g + 8) * LDA + 16 * s + 4 * q);
+                split_f16x2(u.x * r0.x, u.y * r0.x, ah[set][0], al[set][0]);
+                split_f16x2(v.x * r1.x, v.y * r1.x, ah[set][1], al[set][1]);
+                split_f16x2(u.z * r0.x, u.w * r0.x, ah[set][2], al[set][2]);
+                split_f16x2(v.z * r1.x, v.w * r1.x, ah[set][3], al[set][3]);
+                wgmma_fence();
+                // k16 step s: 32 bytes into each row, the hardware applying the swizzle
+                constexpr unsigned long long mode = KB == 32 ? (2ull << 62) : (1ull << 62);
+                auto desc = [&](unsigned base) {
+                    return (unsigned long long)(((base + 32 * s) & 0x3FFFF) >> 4) | (1ull << 16)
+                           | ((unsigned long long)(8 * ROWB >> 4) << 32) | mode;
+                };
+                wgmma_f16<BN>(acc, al[set], desc(bh), kt == 0 && s == 0 ? 0 : 1);
+                wgmma_f16<BN>(acc, ah[set], desc(bt), 1);
+                wgmma_f16<BN>(acc, ah[set], desc(bh), 1);
+                wgmma_commit();
+                asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory");
+            }
+            it++;
+        }
+        wgmma_wait0();
+        wgmma_keep(acc);
+#pragma unroll
+        for (int j = 0; j < BN / 8; j++) {
+            int o = o0 + 8 * j + 2 * q;
+            float c0 = cs[o], c1 = cs[o + 1];
+            float b0 = bias != nullptr ? bias[o] : 0.0f, b1 = bias != nullptr ? bias[o + 1] : 0.0f;
+            *reinterpret_cast<float2*>(Y + (t0 + g) * ldy + o) =
+                make_float2(acc[4 * j] * c0 * r0.y + b0, acc[4 * j + 1] * c1 * r0.y + b1);
+            *reinterpret_cast<float2*>(Y + (t0 + g + 8) * ldy + o) =
+                make_float2(acc[4 * j + 2] * c0 * r1.y + b0, acc[4 * j + 3] * c1 * r1.y + b1);
+        }
+    }
+    cp_async_wait<0>();
+}
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgh_n64_s3_k32(WGH_ARGS) { gemm_wgh_impl<64, 3, 32>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgh_n64_s4_k32(WGH_ARGS) { gemm_wgh_impl<64, 4, 32>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s3_k32(WGH_ARGS) { gemm_wgh_impl<128, 3, 32>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n64_s3_k64(WGH_ARGS) { gemm_wgh_impl<64, 3, 64>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s3_k64(WGH_ARGS) { gemm_wgh_impl<128, 3, 64>(WGH_PASS); }
+
+// per row of X: {sa, 1 / sa}, sa = 2^(14 - e) for the row's largest magnitude in [2^e, 2^(e+1)), 1 for a row of zeros
+// or one that is not finite; a warp a row
+extern "C" __global__ void row_scales(const float* __restrict__ X, int ldx, int tokens, int in, float2* __restrict__ rs) {
+    long long t = (long long)blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
+    if (t >= tokens) return;
+    int lane = threadIdx.x % WARP;
+    float m = 0.0f;
+    for (int k = lane; k < in; k += WARP) m = fmaxf(m, fabsf(X[t * ldx + k]));
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if (lane == 0) {
+        int c = 0;
+        if (m > 0.0f && __float_as_uint(m) < 0x7f800000u) c = min(126, 141 - (int)(__float_as_uint(m) >> 23));   // 14 - unbiased exponent
+        rs[t] = make_float2(exp2f((float)c), exp2f((float)-c));
+    }
+}

@@ -143,7 +143,7 @@ public final class WgmmaProtoBench {
         }
     }
 
-    private static CUdeviceptr alloc(long floats) {
+    static CUdeviceptr alloc(long floats) {
         CUdeviceptr p = new CUdeviceptr();
         JCudaDriver.cuMemAlloc(p, 4 * floats);
         return p;
@@ -161,7 +161,7 @@ public final class WgmmaProtoBench {
     }
 
     /** The first 8M and the last 1M outputs (a layout error shows in either). */
-    private static float[] sample(CUdeviceptr p, long floats) {
+    static float[] sample(CUdeviceptr p, long floats) {
         int head = (int) Math.min(floats, 8L << 20), tail = (int) Math.min(floats - head, 1 << 20);
         float[] s = new float[head + tail];
         JCudaDriver.cuMemcpyDtoH(Pointer.to(s), p, 4L * head);

@@ -743,7 +743,202 @@ __device__ __forceinline__ void gemm_wg_impl(const float* __restrict__ X, int ld
 GEMM_WG(gemm_wg_tf32x3_s64, 64, false)
 GEMM_WG(gemm_wg_tf32x3_norm_s64, 64, true)
 GEMM_WG(gemm_wg_tf32x3_s48, 48, false)
+
+// ---- 3xFP16 ("half-split") projections on wgmma, sm_90a only: in_proj (norm fused) and out_proj where out >= 128
+// (GpuKernels.usesHalfSplit). FP16 has TF32's 11 significant bits and its wgmma (m64nNk16) twice TF32's multiply-adds
+// an instruction; only its range is narrow (normal from 2^-14, at most 65504). So every row of A is scaled by a power
+// of two sa = 2^(14 - e) (e: the exponent of its largest magnitude; row_scales below) and every row of W likewise on
+// upload (DeviceWeights, HalfSplit), before head = rn(v) and tail = rn(v - head) are taken: each row's largest value
+// lies in [2^14, 2^15), the split's errors are relative to it as in 3xTF32 (measured: the same or smaller error
+// against float64), and the epilogue undoes both scalings by exact powers of two (one factor, so no intermediate
+// under- or overflows). W comes [2][out][inP] halves (heads, then tails; inP = in rounded up to 64, zero-padded), then
+// out floats 2^-c; within every 16 k its values are permuted so that a thread's A fragment of a k16 step (k 2q, 2q + 1,
+// 2q + 8, 2q + 9) is 4 adjacent floats: position 2q + j holds k 4q + j, 2q + 8 + j holds 4q + 2 + j.
+// Tiling: 128 tokens x 128 outputs, two warpgroups; k-tiles of 64 (A: 64 floats a row, padded to 80 so that a lane's
+// 16-byte loads of rows g and g + 8 are conflict-free; W: 128-byte rows in the 128-byte swizzle), 3 stages, one block
+// an SM (217 KB); otherwise the pipeline of gemm_wg_impl: two A register sets, each k16 step's three wgmma one commit
+// group with one left in flight. Measured on H200 against gemm_wg_tf32x3_s64 (docs/benchmarks.md, ninth session, the
+// prototype gemm_wgh_n128_s3_k64): 1.79x at hidden 256's in_proj, 1.88x at its out_proj.
+// rs: per token {sa, the row's output factor}: 1 / sa, or 1 / (sa rms) with the norm fused.
+#define WGH_BM 128
+#define WGH_BN 128
+#define WGH_KB 64
+#define WGH_LDA (WGH_KB + 16)
+#define WGH_STAGES 3
+__device__ __forceinline__ unsigned pack_f16x2(float lo, float hi) {
+    unsigned r;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+// a and b as f16x2 heads and tails: head = rn(v), tail = rn(v - head)
+__device__ __forceinline__ void split_f16x2(float a, float b, unsigned& head, unsigned& tail) {
+    head = pack_f16x2(a, b);
+    float ha, hb;
+    asm("{.reg .b16 l, h;\nmov.b32 {l, h}, %2;\ncvt.f32.f16 %0, l;\ncvt.f32.f16 %1, h;}" : "=f"(ha), "=f"(hb) : "r"(head));
+    tail = pack_f16x2(a - ha, b - hb);
+}
+__device__ __forceinline__ void wgmma_f16_n128(float (&d)[1][16][4], const unsigned (&a)[4], unsigned long long descB, int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, 0;\n}"
+                 : "+f"(d[0][0][0]), "+f"(d[0][0][1]), "+f"(d[0][0][2]), "+f"(d[0][0][3]), "+f"(d[0][1][0]), "+f"(d[0][1][1]), "+f"(d[0][1][2]), "+f"(d[0][1][3]), "+f"(d[0][2][0]), "+f"(d[0][2][1]), "+f"(d[0][2][2]), "+f"(d[0][2][3]), "+f"(d[0][3][0]), "+f"(d[0][3][1]), "+f"(d[0][3][2]), "+f"(d[0][3][3]), "+f"(d[0][4][0]), "+f"(d[0][4][1]), "+f"(d[0][4][2]), "+f"(d[0][4][3]), "+f"(d[0][5][0]), "+f"(d[0][5][1]), "+f"(d[0][5][2]), "+f"(d[0][5][3]), "+f"(d[0][6][0]), "+f"(d[0][6][1]), "+f"(d[0][6][2]), "+f"(d[0][6][3]), "+f"(d[0][7][0]), "+f"(d[0][7][1]), "+f"(d[0][7][2]), "+f"(d[0][7][3]),
+                   "+f"(d[0][8][0]), "+f"(d[0][8][1]), "+f"(d[0][8][2]), "+f"(d[0][8][3]), "+f"(d[0][9][0]), "+f"(d[0][9][1]), "+f"(d[0][9][2]), "+f"(d[0][9][3]), "+f"(d[0][10][0]), "+f"(d[0][10][1]), "+f"(d[0][10][2]), "+f"(d[0][10][3]), "+f"(d[0][11][0]), "+f"(d[0][11][1]), "+f"(d[0][11][2]), "+f"(d[0][11][3]), "+f"(d[0][12][0]), "+f"(d[0][12][1]), "+f"(d[0][12][2]), "+f"(d[0][12][3]), "+f"(d[0][13][0]), "+f"(d[0][13][1]), "+f"(d[0][13][2]), "+f"(d[0][13][3]), "+f"(d[0][14][0]), "+f"(d[0][14][1]), "+f"(d[0][14][2]), "+f"(d[0][14][3]), "+f"(d[0][15][0]), "+f"(d[0][15][1]), "+f"(d[0][15][2]), "+f"(d[0][15][3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
+}
+extern "C" __global__ void __launch_bounds__(256, 1)
+gemm_wgh_f16x3_n128(const float* __restrict__ X, int ldx, int tokens, int in, const unsigned short* __restrict__ W,
+                    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode,
+                    const float2* __restrict__ rs) {
+    constexpr int BN = WGH_BN, NT = BN / 8, LDA = WGH_LDA;
+    constexpr int A_FLOATS = WGH_BM * LDA, B_FLOATS = BN * WGH_KB / 2, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
+    static_assert(STAGE_FLOATS % 256 == 0, "stages keep the swizzle atoms 1,024-byte aligned");
+    extern __shared__ __align__(16) float smem_raw[];
+    float* smem = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023) / 4;
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
+    int g = lane >> 2, q = lane & 3;
+    int o0 = blockIdx.y * BN;
+    const int inP = (in + WGH_KB - 1) / WGH_KB * WGH_KB;
+    const float* cs = reinterpret_cast<const float*>(W + 2LL * out * inP);
+    bool vec = ldx % 4 == 0 && in % 4 == 0 && ((reinterpret_cast<unsigned long long>(X) & 15) == 0);
+    int tilesM = (tokens + WGH_BM - 1) / WGH_BM, kTiles = inP / WGH_KB;
+    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    int total = myTiles * kTiles;
+    const bool wFull = o0 + BN <= out;
+    // A: 16 threads a row's 256 bytes, rows r0, r0 + 16, ...; W: 8 threads a row's 128 bytes, chunk c8 landing at
+    // c8 ^ (row % 8), rows r8, r8 + 32, ... (the same swizzle for all of a thread's rows)
+    const int c16 = tid % 16, r0 = tid / 16, c8 = tid % 8, r8 = tid / 8;
+    const int aDst = r0 * LDA + c16 * 4, bDst = r8 * 64 + ((c8 ^ (r8 % 8)) * 8);
+    const long long wPart = (long long)out * inP;
+    int ldIt = 0, ldTile = 0, ldK = 0;
+    auto load = [&]() {
+        if (ldIt < total) {
+            float* st = smem + (ldIt % WGH_STAGES) * STAGE_FLOATS;
+            unsigned short* sb = reinterpret_cast<unsigned short*>(st + A_FLOATS);
+            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * WGH_BM;
+            int k0 = ldK * WGH_KB;
+            if (vec && t0 + WGH_BM <= tokens && k0 + WGH_KB <= in) {   // a full k-tile of A: no checks
+                const float* xa = X + (t0 + r0) * ldx + k0 + c16 * 4;
+#pragma unroll
+                for (int i = 0; i < WGH_BM / 16; i++) cp_async16(st + aDst + i * 16 * LDA, xa + i * 16LL * ldx, 16);
+            } else {
+#pragma unroll
+                for (int i = 0; i < WGH_BM / 16; i++) {
+                    long long t = t0 + r0 + 16 * i;
+                    bool ok = t < tokens;
+                    stage4(st + aDst + i * 16 * LDA, X + (ok ? t : 0) * ldx, X, k0 + c16 * 4, in, ok, vec);
+                }
+            }
+            // W's rows are padded to inP: only outputs past out are checked (zero-filled)
+#pragma unroll
+            for (int part = 0; part < 2; part++)
+#pragma unroll
+                for (int i = 0; i < BN / 32; i++) {
+                    int o = o0 + r8 + 32 * i;
+                    bool ok = wFull || o < out;
+                    const unsigned short* src = W + part * wPart + (long long)(ok ? o : 0) * inP + k0 + c8 * 8;
+                    cp_async16_to(smem_u32(sb + part * 2 * B_FLOATS + bDst + i * 32 * 64), reinterpret_cast<const float*>(src),
+                                  ok ? 16 : 0);
+                }
+            if (++ldK == kTiles) {
+                ldK = 0;
+                ldTile++;
+            }
+            ldIt++;
+        }
+        cp_async_commit();
+    };
+    float acc[1][NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+        for (int v = 0; v < 4; v++) acc[0][j][v] = 0.0f;
+    unsigned ah[2][4], al[2][4];
+    load();
+    int it = 0;
+    for (int tile = 0; tile < myTiles; tile++) {
+        long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * WGH_BM;
+        long long ta = t0 + warp * 16 + g;
+        float2 s0 = ta < tokens ? rs[ta] : make_float2(1.0f, 1.0f);
+        float2 s1 = ta + 8 < tokens ? rs[ta + 8] : make_float2(1.0f, 1.0f);
+        for (int kt = 0; kt < kTiles; kt++, it++) {
+            cp_async_wait<0>();   // this k-tile has landed (the only group in flight)
+            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+            __syncthreads();      // ... for every thread, and all wgmma reading the stage refilled next are done
+            load();
+            const float* st = smem + (it % WGH_STAGES) * STAGE_FLOATS;
+            const float* As = st + warp * 16 * LDA;
+            unsigned bh = smem_u32(st + A_FLOATS), bt = smem_u32(st + A_FLOATS + B_FLOATS);
+#pragma unroll
+            for (int s = 0; s < WGH_KB / 16; s++) {
+                const int set = s % 2;   // constant after unrolling; WGH_KB / 16 is even, so the sets alternate
+                float4 u = *reinterpret_cast<const float4*>(As + g * LDA + 16 * s + 4 * q);
+                float4 v = *reinterpret_cast<const float4*>(As + (g + 8) * LDA + 16 * s + 4 * q);
+                split_f16x2(u.x * s0.x, u.y * s0.x, ah[set][0], al[set][0]);
+                split_f16x2(v.x * s1.x, v.y * s1.x, ah[set][1], al[set][1]);
+                split_f16x2(u.z * s0.x, u.w * s0.x, ah[set][2], al[set][2]);
+                split_f16x2(v.z * s1.x, v.w * s1.x, ah[set][3], al[set][3]);
+                wgmma_fence();
+                // k16 step s: 32 bytes into each 128-byte row
+                wgmma_f16_n128(acc, al[set], wg_desc_sw128(bh + 32 * s), kt == 0 && s == 0 ? 0 : 1);
+                wgmma_f16_n128(acc, ah[set], wg_desc_sw128(bt + 32 * s), 1);
+                wgmma_f16_n128(acc, ah[set], wg_desc_sw128(bh + 32 * s), 1);
+                wgmma_commit();
+                wgmma_wait<1>();
+            }
+        }
+        wgmma_wait<0>();
+#pragma unroll
+        for (int j = 0; j < NT; j++)   // the accumulators are read only after the wait; each scaled by one factor
+#pragma unroll
+            for (int v = 0; v < 4; v++) {
+                int o = o0 + j * 8 + 2 * q + (v & 1);
+                asm volatile("" : "+f"(acc[0][j][v])::"memory");
+                acc[0][j][v] *= (o < out ? cs[o] : 0.0f) * (v < 2 ? s0.y : s1.y);
+            }
+        if (wFull && t0 + WGH_BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
+            gemm_tc_store<NT, false, true, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode);
+        else
+            gemm_tc_store<NT, false, false, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode);
+    }
+    cp_async_wait<0>();
+}
 #endif
+
+// Per row of X (a warp's 8-lane groups a row each): rs[t] = {sa, f}, sa = 2^(14 - e) for the row's largest magnitude
+// in [2^e, 2^(e+1)) (capped at 2^126; 1 for a row of zeros or an infinite value: the split then carries the inf or NaN
+// on), f = 1 / sa, or with eps >= 0 (in_proj with the RMSNorm fused) rsqrt(mean of squares + eps) / sa.
+extern "C" __global__ void row_scales(const float* __restrict__ X, int ldx, int tokens, int in, float eps,
+                                      float2* __restrict__ rs) {
+    long long t = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 8;
+    int l = threadIdx.x % 8;
+    bool ok = t < tokens;
+    const float* row = X + (ok ? t : 0) * ldx;
+    float m = 0.0f, ss = 0.0f;
+    if (ok) {
+        if (ldx % 4 == 0 && in % 4 == 0 && (reinterpret_cast<unsigned long long>(X) & 15) == 0) {
+            for (int k = 4 * l; k < in; k += 32) {
+                float4 v = *reinterpret_cast<const float4*>(row + k);
+                m = fmaxf(m, fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w))));
+                ss = fmaf(v.x, v.x, fmaf(v.y, v.y, fmaf(v.z, v.z, fmaf(v.w, v.w, ss))));
+            }
+        } else {
+            for (int k = l; k < in; k += 8) {
+                float v = row[k];
+                m = fmaxf(m, fabsf(v));
+                ss = fmaf(v, v, ss);
+            }
+        }
+    }
+#pragma unroll
+    for (int o = 4; o > 0; o >>= 1) {
+        m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+        ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    }
+    if (ok && l == 0) {
+        int c = m > 0.0f && __float_as_uint(m) < 0x7f800000u ? min(126, 141 - (int)(__float_as_uint(m) >> 23)) : 0;
+        float inv = exp2f((float)-c);
+        rs[t] = make_float2(exp2f((float)c), eps >= 0.0f ? rsqrtf(ss / in + eps) * inv : inv);
+    }
+}
 
 
 // The same convolution for a kernel width known at compile time: the last K-1 pre values ride in

@@ -44,14 +44,14 @@ final class DeviceWeights {
 
     /**
      * A projection matrix [out][in], uploaded in the form a kernel first asks for: {@link #plain()} as float32
-     * (CUDA-core GEMM, fused-Δ scan, plain TF32) or {@link #split()} as [2][out][in], TF32 heads then tails (the
-     * 3xTF32 tensor-core GEMMs, see {@link #tf32Split}). FP32 never uploads the split form, 3xTF32 with the norm
+     * (CUDA-core GEMM, fused-Δ scan, plain TF32), {@link #split()} as [2][out][in], TF32 heads then tails (the
+     * 3xTF32 tensor-core GEMMs, see {@link #tf32Split}), or {@link #half} (the 3xFP16 GEMM on sm_90). FP32 never uploads the split form, 3xTF32 with the norm
      * fused never the plain in_proj: what the kernels read, with no table of it per precision to keep in step. The
      * first call uploads, on the calling thread (its context current: a forward's); later calls only read.
      */
     final class Projection {
         private final java.util.function.Supplier<float[]> host;
-        private volatile CUdeviceptr plain, split;
+        private volatile CUdeviceptr plain, split, half;
 
         private Projection(java.util.function.Supplier<float[]> host) {
             this.host = host;
@@ -66,6 +66,27 @@ final class DeviceWeights {
             CUdeviceptr p = split;
             return p != null ? p : upload(this, true);
         }
+
+        /** The half-split form ({@link HalfSplit}: FP16 heads and tails, then column scales) of W [out][in]. */
+        CUdeviceptr half(int out, int in) {
+            CUdeviceptr p = half;
+            return p != null ? p : uploadHalf(this, out, in);
+        }
+    }
+
+    private synchronized CUdeviceptr uploadHalf(Projection p, int out, int in) {
+        if (p.half == null) {
+            HalfSplit h = HalfSplit.of(p.host.get(), out, in);
+            CUdeviceptr d = new CUdeviceptr();
+            JCudaDriver.cuMemAlloc(d, h.deviceBytes());
+            projectionCopies.add(d);
+            projectionBytes += h.deviceBytes();
+            JCudaDriver.cuMemcpyHtoD(d, Pointer.to(h.halves), 2L * h.halves.length);
+            JCudaDriver.cuMemcpyHtoD(d.withByteOffset(2L * h.halves.length), Pointer.to(h.columnScale),
+                    4L * h.columnScale.length);
+            p.half = d;
+        }
+        return p.half;
     }
 
     private synchronized CUdeviceptr upload(Projection p, boolean split) {

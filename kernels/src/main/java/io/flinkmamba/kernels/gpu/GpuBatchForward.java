@@ -126,11 +126,11 @@ public final class GpuBatchForward implements BatchForward {
     }
 
     /**
-     * Device bytes one token needs across the chunk buffers: x, h [D]; xz [2E]; u, y [E]; bc [R+2N]; and Δ [E]
-     * unless dt_proj is fused into the scan.
+     * Device bytes one token needs across the chunk buffers: x, h [D]; xz [2E]; u, y [E]; bc [R+2N]; the row scales
+     * [2]; and Δ [E] unless dt_proj is fused into the scan.
      */
     static long tokenBytes(MambaConfig c, boolean deltaBuffer) {
-        return 4L * (2L * c.hiddenSize() + (deltaBuffer ? 5L : 4L) * c.intermediateSize() + c.xProjRows());
+        return 4L * (2L * c.hiddenSize() + (deltaBuffer ? 5L : 4L) * c.intermediateSize() + c.xProjRows() + 2);
     }
 
     @Override
@@ -183,7 +183,7 @@ public final class GpuBatchForward implements BatchForward {
         long hostBytes;
         FloatBuffer hostFloats;
         IntBuffer hostInts;
-        CUdeviceptr x, h, xz, u, bc, dt, y, states, offsets;
+        CUdeviceptr x, h, xz, u, bc, dt, y, states, offsets, rowScales;
         long hostRowsAt, hostStatesAt;
         ChunkPlan.Chunk pending;
         final CUevent kernelsStart = new CUevent();
@@ -205,9 +205,10 @@ public final class GpuBatchForward implements BatchForward {
             seqCap = Math.max(seqs, Math.min(maxSeqs, Math.max(seqCap, 1) * 2));
             int d = c.hiddenSize(), e = c.intermediateSize();
             long t = tokenCap;
-            // x, h, xz, u, bc, Δ (none when fused: dt then aliases y and is never used), y, states, offsets
+            // x, h, xz, u, bc, Δ (none when fused: dt then aliases y and is never used), y, states, offsets, and the
+            // 3xFP16 GEMM's row scales (2 floats a token)
             long[] sizes = {t * d, t * d, t * 2 * e, t * e, t * c.xProjRows(), fuseDt ? 0 : t * e, t * e,
-                    (long) seqCap * c.stateFloats(), seqCap + 1L};
+                    (long) seqCap * c.stateFloats(), seqCap + 1L, 2 * t};
             long total = 0;
             long[] at = new long[sizes.length];
             for (int i = 0; i < sizes.length; i++) {
@@ -224,6 +225,7 @@ public final class GpuBatchForward implements BatchForward {
             y = dev.withByteOffset(at[6]);
             states = dev.withByteOffset(at[7]);
             offsets = dev.withByteOffset(at[8]);
+            rowScales = dev.withByteOffset(at[9]);
             // page-locked staging: [offsets ints][token rows (inputs, then outputs)][states]
             hostRowsAt = align(4L * (seqCap + 1));
             hostStatesAt = hostRowsAt + align(4L * t * d);
@@ -263,11 +265,11 @@ public final class GpuBatchForward implements BatchForward {
                 DeviceWeights.Layer w = weights.layers[l];
                 if (kernels.fusesNorm(d)) {
                     kernels.normGemm(x, d, tokens, d, w.inProjNormed, 2 * e, w.inProjBias, xz, 2 * e,
-                            c.layerNormEpsilon(), stream);
+                            c.layerNormEpsilon(), stream, rowScales);
                 } else {
                     kernels.rmsnorm(x, w.norm, h, tokens, d, c.layerNormEpsilon(), stream);
                     kernels.gemm(h, d, tokens, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,
-                            GpuKernels.GEMM_MODE_STORE, stream);
+                            GpuKernels.GEMM_MODE_STORE, stream, rowScales);
                 }
                 kernels.convSilu(xz, 2 * e, offsets, seqs, states, sf, c.convStateOffset(l), w.convWeight,
                         w.convBias, u, e, k, stream);
@@ -287,7 +289,7 @@ public final class GpuBatchForward implements BatchForward {
                             c.layerNormEpsilon(), stream);
                 } else {
                     kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
-                            GpuKernels.GEMM_MODE_ACCUMULATE, stream);
+                            GpuKernels.GEMM_MODE_ACCUMULATE, stream, rowScales);
                 }
             }
             if (!fuseFinalNorm) {

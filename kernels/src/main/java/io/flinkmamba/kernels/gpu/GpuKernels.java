@@ -57,6 +57,21 @@ final class GpuKernels {
      * ones (gemm_wg_*, 3xTF32 only; benchmarks compare both in one run).
      */
     static final String WGMMA_PROPERTY = "flinkmamba.gpu.wgmma";
+    /**
+     * JVM property: {@code false} keeps in_proj and out_proj on the 3xTF32 warpgroup-MMA kernels instead of the 3xFP16
+     * one (gemm_wgh_f16x3_n128: A and W scaled per row by powers of two, split into FP16 heads and tails; float32
+     * accuracy, as 3xTF32). Benchmarks compare both in one run.
+     */
+    static final String HALF_SPLIT_PROPERTY = "flinkmamba.gpu.halfSplit";
+    /**
+     * Smallest projection width the 3xFP16 kernel takes (its 128-output tile); narrower ones (x_proj, out_proj at hidden
+     * 64) keep 3xTF32. Measured on H200 (docs/benchmarks.md, ninth session).
+     */
+    static final int HALF_SPLIT_MIN_OUT = 128;
+    /** The 3xFP16 kernel's shape: 128 tokens x 128 outputs, 3 stages of 128 rows of 80 floats and 2 x 128 of 64 halves. */
+    static final StreamingShape HALF_SPLIT_SHAPE =
+            new StreamingShape(128, 128, 256, 3 * (128 * 80 * 4 + 2 * 128 * 64 * 2) + 1024, true);
+    private static final int ROW_SCALE_THREADS = 256;
 
     /**
      * System property: false keeps the scans that load their inputs lane by lane (scan_nN, scan_dt_nN) even where the
@@ -90,6 +105,9 @@ final class GpuKernels {
     private final StreamingGemm tensorRmsGemm;
     /** Whether the projections run on the warpgroup-MMA kernels (gemm_wg_*). */
     final boolean wgmma;
+    /** The 3xFP16 GEMM and its row-scale kernel (null unless {@link #usesHalfSplit(boolean, GpuPrecision)}). */
+    private final StreamingGemm halfGemm;
+    private final CUfunction rowScales;
     private final int multiprocessors;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     /** Fused-Δ scans with the rank compiled in (scan_dt_n16_rR), by rank; null where the runtime-rank one serves. */
@@ -125,6 +143,9 @@ final class GpuKernels {
         narrowTensorGemm = tensorKernel(ctx, prefix, "_s48");
         tensorNormGemm = tensorKernel(ctx, prefix, "_norm_s64");
         tensorRmsGemm = tensorKernel(ctx, gemmMode.kernelName, "_rms_s64");   // mma.sync: hidden <= 64 only
+        boolean half = usesHalfSplit(wgmma, gemmMode);
+        halfGemm = half ? streaming(ctx, "gemm_wgh_f16x3_n128", HALF_SPLIT_SHAPE) : null;
+        rowScales = half ? ctx.function("row_scales") : null;
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);
@@ -214,7 +235,20 @@ final class GpuKernels {
     /** Y[t, o] (row stride ldy) = X[t, :in] (row stride ldx) · W[o, :]ᵀ + bias, epilogue by mode. */
     void gemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection w, int out, CUdeviceptr bias,
               CUdeviceptr y, int ldy, int mode, CUstream st) {
+        gemm(x, ldx, tokens, in, w, out, bias, y, ldy, mode, st, null);
+    }
+
+    /**
+     * The same, with {@code rowScales} (2 floats a token, or null) the scratch the 3xFP16 kernel needs for its row
+     * scales: with it, projections {@link #halfSplits} takes run there.
+     */
+    void gemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection w, int out, CUdeviceptr bias,
+              CUdeviceptr y, int ldy, int mode, CUstream st, CUdeviceptr rowScales) {
         if (tokens == 0) {
+            return;
+        }
+        if (rowScales != null && halfSplits(in, out)) {
+            launchHalf(x, ldx, tokens, in, w, out, bias, y, ldy, mode, -1f, rowScales, st);
             return;
         }
         if (tensorGemm != null && in >= TENSOR_CORE_MIN_IN) {
@@ -241,7 +275,17 @@ final class GpuKernels {
      */
     void normGemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection wNormed, int out, CUdeviceptr bias,
                   CUdeviceptr y, int ldy, float eps, CUstream st) {
+        normGemm(x, ldx, tokens, in, wNormed, out, bias, y, ldy, eps, st, null);
+    }
+
+    /** The same, on the 3xFP16 kernel where {@link #halfSplits} takes it and {@code rowScales} is given (see gemm). */
+    void normGemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection wNormed, int out, CUdeviceptr bias,
+                  CUdeviceptr y, int ldy, float eps, CUstream st, CUdeviceptr rowScales) {
         if (tokens == 0) {
+            return;
+        }
+        if (rowScales != null && halfSplits(in, out)) {
+            launchHalf(x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_STORE, eps, rowScales, st);
             return;
         }
         launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y,
@@ -270,6 +314,37 @@ final class GpuKernels {
         }
         launchStreaming(tensorRmsGemm, x, ldx, tokens, in, w, out, bias, y, ldy, GEMM_MODE_ACCUMULATE, eps, normW, y2,
                 st);
+    }
+
+    /**
+     * Whether a projection of this reduction and width runs on the 3xFP16 kernel (given row-scale scratch): the kernel
+     * is loaded ({@link #usesHalfSplit(boolean, GpuPrecision)}), {@code out >= } {@value #HALF_SPLIT_MIN_OUT} and a
+     * tensor-core reduction.
+     */
+    boolean halfSplits(int in, int out) {
+        return halfGemm != null && out >= HALF_SPLIT_MIN_OUT && in >= TENSOR_CORE_MIN_IN;
+    }
+
+    /**
+     * Whether the 3xFP16 kernel is used at all: on the warpgroup-MMA kernels (sm_90, 3xTF32 precision), unless
+     * {@value #HALF_SPLIT_PROPERTY} is false.
+     */
+    static boolean usesHalfSplit(boolean wgmma, GpuPrecision mode) {
+        return wgmma && mode == GpuPrecision.TF32X3 && !"false".equals(System.getProperty(HALF_SPLIT_PROPERTY));
+    }
+
+    /** row_scales (eps >= 0: with the RMSNorm's factor) then gemm_wgh_f16x3_n128, on stream st. */
+    private void launchHalf(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection p, int out,
+                            CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUdeviceptr rs, CUstream st) {
+        launch(rowScales, ceil(tokens, ROW_SCALE_THREADS / 8), 1, ROW_SCALE_THREADS, st, Pointer.to(x), ints(ldx),
+                ints(tokens), ints(in), Pointer.to(new float[] {eps}), Pointer.to(rs));
+        StreamingShape shape = halfGemm.shape();
+        int columns = ceil(out, shape.outTile());
+        int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, halfGemm.blocksPerSm());
+        Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(p.half(out, in)), ints(out),
+                Pointer.to(bias), Pointer.to(y), ints(ldy), ints(mode), Pointer.to(rs)};
+        JCudaDriver.cuLaunchKernel(halfGemm.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
+                Pointer.to(args), null);
     }
 
     /** A gemm_tcs_impl instantiation: its function, shape and how many of its blocks fit on an SM. */
@@ -336,8 +411,11 @@ final class GpuKernels {
     }
 
     private static StreamingGemm streaming(GpuContext ctx, String name) {
+        return streaming(ctx, name, streamingShape(name));
+    }
+
+    private static StreamingGemm streaming(GpuContext ctx, String name, StreamingShape shape) {
         CUfunction f = ctx.function(name);
-        StreamingShape shape = streamingShape(name);
         JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                 shape.smemBytes());
         int[] blocks = new int[1];

@@ -6,7 +6,8 @@ package io.flinkmamba.kernels.gpu;
  * round-to-nearest(w), tail = round-to-nearest(w - head)), with each 16 values of a row permuted so that a thread's A
  * fragment of a k16 step is 4 adjacent floats (see mamba.cu, the half-split GEMM). FP16 has TF32's 11 significant
  * bits, so head + tail carries w to about 2^-22 of its row's largest value, as 3xTF32's split does; the scaling keeps
- * every value inside FP16's range. Rows are padded with zeros to a multiple of 16 ({@link #paddedIn}).
+ * every value inside FP16's range. Rows are padded with zeros to a multiple of the kernel's k-tile, 64
+ * ({@link #paddedIn}). On the device the halves are followed by the column scales ({@link #deviceBytes}).
  */
 final class HalfSplit {
     /** The halves, [2][out][paddedIn(in)]: heads, then tails. */
@@ -19,8 +20,16 @@ final class HalfSplit {
         this.columnScale = columnScale;
     }
 
+    /** The k-tile of gemm_wgh_f16x3_n128 (WGH_KB in mamba.cu): rows of W are padded to a multiple of it. */
+    static final int K_TILE = 64;
+
     static int paddedIn(int in) {
-        return (in + 15) / 16 * 16;
+        return (in + K_TILE - 1) / K_TILE * K_TILE;
+    }
+
+    /** Bytes of the device form: the halves, then the column scales. */
+    long deviceBytes() {
+        return 2L * halves.length + 4L * columnScale.length;
     }
 
     /** The k of W stored at position p of a group of 16: 2q + j holds 4q + j, 2q + 8 + j holds 4q + 2 + j. */

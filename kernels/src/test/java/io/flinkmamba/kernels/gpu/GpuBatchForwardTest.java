@@ -173,9 +173,13 @@ class GpuBatchForwardTest {
         MambaBatch cpu = randomBatch(m, new int[] {1024, 1, 0, 37, 300, 5, 64, 129, 2048, 127}, rnd);
         MambaBatch wg = copy(m, cpu), sync = copy(m, cpu);
         new CpuParallelForward(m).forward(cpu);
+        String half = System.setProperty(GpuKernels.HALF_SPLIT_PROPERTY, "false"); // 3xTF32 on wgmma only
         try (GpuBatchForward f = new GpuBatchForward(m)) {
             assertTrue(f.kernels.wgmma, "sm_90 and 3xTF32: the warpgroup-MMA kernels");
+            assertFalse(f.kernels.halfSplits(4 * hidden, 4 * hidden), "property false: no 3xFP16");
             f.forward(wg);
+        } finally {
+            restoreProperty(GpuKernels.HALF_SPLIT_PROPERTY, half);
         }
         String old = System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
         try (GpuBatchForward f = new GpuBatchForward(m)) {
@@ -190,6 +194,69 @@ class GpuBatchForwardTest {
         System.out.printf("hidden %d: wgmma vs mma.sync rel L2 outputs %.2e, states %.2e%n", hidden, outs, states);
         assertTrue(outs <= 1e-6 && states <= 1e-6, "wgmma vs mma.sync: outputs " + outs + ", states " + states);
         assertAgree(m, cpu, wg, "wgmma hidden " + hidden);
+    }
+
+    /**
+     * The 3xFP16 projections (the default on sm_90 where out >= 128) against 3xTF32 on wgmma and against the CPU.
+     * Hidden 34: in_proj's 34-deep rows (not 16-byte multiples, a partial k-tile) into 136 outputs (a partial second
+     * output tile); 40; 64; 160: out_proj takes it too, 320 deep into 160 outputs with the residual on a partial
+     * tile; 256. Ragged token counts (no multiple of the 128-token tile).
+     */
+    @ParameterizedTest(name = "hidden {0}")
+    @ValueSource(ints = {34, 40, 64, 160, 256})
+    void halfSplitEqualsTf32x3(int hidden) {
+        assumeTrue(GpuContext.get().warpgroupMma, "the 3xFP16 kernel needs an sm_90 device");
+        MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 800 + hidden);
+        MambaBatch cpu = randomBatch(m, new int[] {1024, 1, 0, 37, 300, 5, 64, 129, 2048, 127}, new Random(hidden + 5));
+        MambaBatch half = copy(m, cpu), tf32 = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            assertTrue(f.kernels.halfSplits(hidden, 4 * hidden), "in_proj on 3xFP16");
+            assertEquals(hidden >= 128, f.kernels.halfSplits(2 * hidden, hidden), "out_proj on 3xFP16 from 128 outputs");
+            f.forward(half);
+        }
+        forwardWithProperties(m, tf32, Map.of(GpuKernels.HALF_SPLIT_PROPERTY, "false"));
+        int d = hidden, sf = c.stateFloats();
+        double outs = relL2(Arrays.copyOf(half.outputs(), half.totalTokens() * d), Arrays.copyOf(tf32.outputs(), tf32.totalTokens() * d));
+        double states = relL2(Arrays.copyOf(half.states(), half.size() * sf), Arrays.copyOf(tf32.states(), tf32.size() * sf));
+        System.out.printf("hidden %d: 3xFP16 vs 3xTF32 rel L2 outputs %.2e, states %.2e%n", hidden, outs, states);
+        assertTrue(outs <= 1e-6 && states <= 1e-6, "3xFP16 vs 3xTF32: outputs " + outs + ", states " + states);
+        assertAgree(m, cpu, half, "3xFP16 hidden " + hidden);
+    }
+
+    /**
+     * The 3xFP16 kernel's row scaling across input magnitudes: each sequence's inputs scaled by 2^-40 ... 2^40 (FP16
+     * alone holds 2^-24 to 65504). Every sequence's outputs and final states agree with the CPU's on their own.
+     */
+    @Test
+    void halfSplitHoldsAcrossInputScales() {
+        assumeTrue(GpuContext.get().warpgroupMma, "the 3xFP16 kernel needs an sm_90 device");
+        MambaConfig c = new MambaConfig(256, 16, 512, 4, 16, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 811);
+        int[] exps = {-40, -20, -8, 0, 8, 20, 40};
+        int[] lengths = {200, 131, 64, 300, 1, 129, 77};
+        MambaBatch cpu = randomBatch(m, lengths, new Random(12));
+        int d = c.hiddenSize(), sf = c.stateFloats();
+        for (int i = 0; i < lengths.length; i++) {
+            for (int j = cpu.offsets()[i] * d; j < cpu.offsets()[i + 1] * d; j++) {
+                cpu.inputs()[j] = Math.scalb(cpu.inputs()[j], exps[i]);
+            }
+        }
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            assertTrue(f.kernels.halfSplits(d, 4 * d) && f.kernels.halfSplits(2 * d, d));
+            f.forward(gpu);
+        }
+        for (int i = 0; i < lengths.length; i++) {
+            int a = cpu.offsets()[i], b = cpu.offsets()[i + 1];
+            double outs = relL2(Arrays.copyOfRange(gpu.outputs(), a * d, b * d), Arrays.copyOfRange(cpu.outputs(), a * d, b * d));
+            double states = relL2(Arrays.copyOfRange(gpu.states(), i * sf, (i + 1) * sf),
+                    Arrays.copyOfRange(cpu.states(), i * sf, (i + 1) * sf));
+            System.out.printf("inputs x 2^%d: outputs rel L2 %.2e, states %.2e%n", exps[i], outs, states);
+            assertTrue(outs <= TOL && states <= TOL, "inputs x 2^" + exps[i] + ": outputs " + outs + ", states " + states);
+        }
     }
 
     /**

@@ -119,11 +119,13 @@ public final class GpuBench {
             breakdown(ctx, 64, 16_384, 64, mode);
             breakdown(ctx, 256, 4_096, 64, mode);
         }
-        if (ctx.warpgroupMma) { // 3xTF32 on the mma.sync kernels, for the warpgroup-MMA ones' effect in this run
-            System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
-            breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
-            breakdown(ctx, 256, 4_096, 64, GpuPrecision.TF32X3);
-            System.clearProperty(GpuKernels.WGMMA_PROPERTY);
+        if (ctx.warpgroupMma) { // 3xTF32 without the 3xFP16 projections, and on the mma.sync kernels, in this run
+            for (String property : new String[] {GpuKernels.HALF_SPLIT_PROPERTY, GpuKernels.WGMMA_PROPERTY}) {
+                System.setProperty(property, "false");
+                breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
+                breakdown(ctx, 256, 4_096, 64, GpuPrecision.TF32X3);
+                System.clearProperty(property);
+            }
         }
         boolean both = !quick && !layersOnly;
         System.out.println();
@@ -148,13 +150,15 @@ public final class GpuBench {
         for (int[] s : shapes) {
             forward(s[0], s[1], s[2], s[3], s[2] * s[3] <= 4096 * 64);
         }
-        if (ctx.warpgroupMma && !quick) { // the default precision on the mma.sync projections, same shapes
-            System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
-            System.out.println("with -D" + GpuKernels.WGMMA_PROPERTY + "=false:");
-            for (int[] s : shapes) {
-                forward(s[0], s[1], s[2], s[3], false);
+        if (ctx.warpgroupMma && !quick) { // the default precision without 3xFP16, and on mma.sync, same shapes
+            for (String property : new String[] {GpuKernels.HALF_SPLIT_PROPERTY, GpuKernels.WGMMA_PROPERTY}) {
+                System.setProperty(property, "false");
+                System.out.println("with -D" + property + "=false:");
+                for (int[] s : shapes) {
+                    forward(s[0], s[1], s[2], s[3], false);
+                }
+                System.clearProperty(property);
             }
-            System.clearProperty(GpuKernels.WGMMA_PROPERTY);
         }
         for (String mode : new String[] {"fp32", "tf32"}) { // the other GEMM modes on the same shapes
             System.setProperty(GpuPrecision.PROPERTY, mode);
@@ -274,14 +278,14 @@ public final class GpuBench {
         int d = c.hiddenSize(), e = c.intermediateSize(), r = c.timeStepRank(), xr = c.xProjRows(), sf = c.stateFloats();
         int t = seqs * len;
         long[] floats = {(long) t * d, (long) t * d, (long) t * 2 * e, (long) t * e, (long) t * xr, (long) t * e,
-                (long) t * e, (long) seqs * sf};
+                (long) t * e, (long) seqs * sf, 2L * t};
         CUdeviceptr[] p = new CUdeviceptr[floats.length];
         for (int i = 0; i < p.length; i++) {
             p[i] = new CUdeviceptr();
             JCudaDriver.cuMemAlloc(p[i], 4 * floats[i]);
             fillSmall(p[i], floats[i], i == 5 ? 1 : 0);
         }
-        CUdeviceptr x = p[0], h = p[1], xz = p[2], u = p[3], bc = p[4], dt = p[5], y = p[6], states = p[7];
+        CUdeviceptr x = p[0], h = p[1], xz = p[2], u = p[3], bc = p[4], dt = p[5], y = p[6], states = p[7], rs = p[8];
         int[] offsets = new int[seqs + 1];
         for (int i = 0; i <= seqs; i++) {
             offsets[i] = i * len;
@@ -301,10 +305,10 @@ public final class GpuBench {
         boolean fusedNorm = k.fusesNorm(d);
         steps.add(new Step("rmsnorm", 0, !fusedNorm, () -> k.rmsnorm(x, lw.norm, h, t, d, eps, st)));
         steps.add(new Step("in_proj", inFlops, !fusedNorm,
-                () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st)));
+                () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st, rs)));
         if (fusedNorm) {
             steps.add(new Step("rmsnorm+in_proj (fused)", inFlops, true,
-                    () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st)));
+                    () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st, rs)));
         }
         steps.add(new Step("conv+silu", 0, true,
                 () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)));
@@ -317,11 +321,12 @@ public final class GpuBench {
         steps.add(new Step("scan with fused dt_proj", 0, true, () -> k.scanFusedDt(u, lw.dtProj.plain(), lw.dtProjBias, bc,
                 xr, r, xz, 2 * e, off, seqs, t, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
         steps.add(new Step("out_proj+residual", outFlops, true,
-                () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st)));
+                () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st, rs)));
         steps.add(new Step("[conv+silu, runtime-width kernel]", 0, false,
                 () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)));
-        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s%s:", hidden, t, mode,
-                k.wgmma ? " (wgmma)" : ""));
+        StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s%s%s:", hidden, t,
+                mode, k.wgmma ? " (wgmma)" : "", k.halfSplits(d, 2 * e) ? " (3xFP16 in_proj" + (k.halfSplits(e, d)
+                        ? ", out_proj)" : ")") : ""));
         double total = 0;
         for (Step step : steps) {
             double best = bestOf(st, reps, step.run());

@@ -247,10 +247,12 @@ class GpuCpuSideTest {
         assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, Arrays.copyOf(cubin, 4));
         // the sm_90a cubin adds the warpgroup-MMA kernels; the PTX (other GPUs) must not have wgmma at all
         String symbols = new String(cubin, StandardCharsets.ISO_8859_1);
-        for (String k : List.of("gemm_wg_tf32x3_s64", "gemm_wg_tf32x3_norm_s64", "gemm_wg_tf32x3_s48", "gemm_tf32x3_rms_s64")) {
+        for (String k : List.of("gemm_wg_tf32x3_s64", "gemm_wg_tf32x3_norm_s64", "gemm_wg_tf32x3_s48", "gemm_tf32x3_rms_s64",
+                "gemm_wgh_f16x3_n128", "row_scales")) {
             assertTrue(symbols.contains(k + "\0"), "sm_90a cubin has kernel " + k);
         }
         assertFalse(text.contains("wgmma"), "compute_90 PTX has no sm_90a instruction");
+        assertFalse(text.contains("gemm_wgh"), "nor the 3xFP16 kernel");
         assertTrue(text.startsWith("//"), "inflated PTX text");
     }
 
@@ -297,6 +299,31 @@ class GpuCpuSideTest {
         assertThrows(IllegalArgumentException.class, () -> GpuKernels.streamingShape("gemm_wg_tf32_s64"));
         // two blocks fit an H200 SM (228 KB, 1 KB reserved a block)
         assertTrue(2 * (wg64.smemBytes() + 1024) <= 228 * 1024);
+        // gemm_wgh_f16x3_n128: 3 stages of 128 rows of 80 floats and 2 x 128 rows of 64 halves, + 1,024; one block
+        // an SM, within the 227 KB a block may take
+        assertEquals(new GpuKernels.StreamingShape(128, 128, 256, 3 * (128 * 80 * 4 + 2 * 128 * 64 * 2) + 1024, true),
+                GpuKernels.HALF_SPLIT_SHAPE);
+        assertTrue(GpuKernels.HALF_SPLIT_SHAPE.smemBytes() <= 227 * 1024);
+        assertEquals(HalfSplit.K_TILE, 64, "WGH_KB in mamba.cu: W rows padded to it");
+    }
+
+    @Test
+    void halfSplitServesOnlyTheWarpgroupMmaTf32x3PathUnlessSwitchedOff() {
+        String before = System.getProperty(GpuKernels.HALF_SPLIT_PROPERTY);
+        try {
+            System.clearProperty(GpuKernels.HALF_SPLIT_PROPERTY);
+            assertTrue(GpuKernels.usesHalfSplit(true, GpuPrecision.TF32X3));
+            assertFalse(GpuKernels.usesHalfSplit(false, GpuPrecision.TF32X3), "no wgmma (PTX module, or switched off)");
+            assertFalse(GpuKernels.usesHalfSplit(true, GpuPrecision.TF32), "plain TF32 keeps its own kernels");
+            System.setProperty(GpuKernels.HALF_SPLIT_PROPERTY, "false");
+            assertFalse(GpuKernels.usesHalfSplit(true, GpuPrecision.TF32X3));
+        } finally {
+            if (before == null) {
+                System.clearProperty(GpuKernels.HALF_SPLIT_PROPERTY);
+            } else {
+                System.setProperty(GpuKernels.HALF_SPLIT_PROPERTY, before);
+            }
+        }
     }
 
     @Test

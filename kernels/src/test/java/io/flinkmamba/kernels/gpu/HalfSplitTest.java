@@ -58,7 +58,7 @@ class HalfSplitTest {
         w[3 * in + 5] = 0;
         HalfSplit s = HalfSplit.of(w, out, in);
         int pin = HalfSplit.paddedIn(in);
-        assertEquals(48, pin);
+        assertEquals(64, pin);
         for (int n = 0; n < out; n++) {
             float m = 0;
             for (int k = 0; k < in; k++) {

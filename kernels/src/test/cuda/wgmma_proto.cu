@@ -258,8 +258,12 @@ __device__ __forceinline__ void wgmma_f16<128>(float (&d)[64], const unsigned (&
 // KB floats of A a k-tile (rows padded to KB + 16 floats: a lane's 16-byte loads of rows g and g + 8 conflict-free);
 // W's k-tile is KB halves a row: 64-byte rows in the 64-byte swizzle (KB 32: chunk c of row n at c ^ ((n / 2) % 4)) or
 // 128-byte rows in the 128-byte one (KB 64: c ^ (n % 8)).
-template <int BN, int STAGES, int KB>
+// PD: prefetch distance (k-tiles loaded ahead); a stage is refilled PD k-tiles ahead, so its last reader is PD -
+// STAGES k-tiles back: PD <= STAGES - 2 with one commit group left in flight across the barrier, or STAGES - 1 with
+// DRAIN (every wgmma of a k-tile waited for at its end).
+template <int BN, int STAGES, int KB, int PD = 1, bool DRAIN = false>
 __device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
+    static_assert(PD >= 1 && PD <= (DRAIN ? STAGES - 1 : STAGES - 2), "a stage is refilled only once read");
     extern __shared__ __align__(1024) float smem[];
     constexpr int BM = 128, THREADS = 256, LDA = KB + 16, ROWB = KB * 2, CHUNKS = ROWB / 16;
     constexpr int A_FLOATS = BM * LDA, B_FLOATS = BN * KB / 2, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
@@ -301,13 +305,14 @@ __device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
 #pragma unroll
     for (int i = 0; i < NACC; i++) acc[i] = 0.0f;
     unsigned ah[2][4], al[2][4];
-    load();
+#pragma unroll
+    for (int i = 0; i < PD; i++) load();
     int it = 0;
     for (int tile = 0; tile < myTiles; tile++) {
         long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * BM + warp * 16;
         float2 r0 = rs[t0 + g], r1 = rs[t0 + g + 8];
         for (int kt = 0; kt < kTiles; kt++) {
-            cp_async_wait<0>();
+            cp_async_wait<PD - 1>();
             asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
             __syncthreads();
             load();
@@ -336,6 +341,7 @@ __device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
                 wgmma_commit();
                 asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory");
             }
+            if (DRAIN) wgmma_wait0();
             it++;
         }
         wgmma_wait0();
@@ -358,6 +364,11 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemm_wgh_n64_s4_k32(WGH_ARG
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s3_k32(WGH_ARGS) { gemm_wgh_impl<128, 3, 32>(WGH_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n64_s3_k64(WGH_ARGS) { gemm_wgh_impl<64, 3, 64>(WGH_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s3_k64(WGH_ARGS) { gemm_wgh_impl<128, 3, 64>(WGH_PASS); }
+// prefetch distance 2 and more (ninth session, call 3)
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s3_k64_pd2d(WGH_ARGS) { gemm_wgh_impl<128, 3, 64, 2, true>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s4_k32_pd2(WGH_ARGS) { gemm_wgh_impl<128, 4, 32, 2>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s4_k32_pd3d(WGH_ARGS) { gemm_wgh_impl<128, 4, 32, 3, true>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s5_k32_pd3(WGH_ARGS) { gemm_wgh_impl<128, 5, 32, 3>(WGH_PASS); }
 
 // per row of X: {sa, 1 / sa}, sa = 2^(14 - e) for the row's largest magnitude in [2^e, 2^(e+1)), 1 for a row of zeros
 // or one that is not finite; a warp a row

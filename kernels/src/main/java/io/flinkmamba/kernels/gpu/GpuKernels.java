@@ -68,6 +68,11 @@ final class GpuKernels {
      * 64) keep 3xTF32. Measured on H200 (docs/benchmarks.md, ninth session).
      */
     static final int HALF_SPLIT_MIN_OUT = 128;
+    /**
+     * Shortest reduction the 3xFP16 kernel takes: its row scales cost a pass over A, which a 64-deep reduction does
+     * not earn back (H200, ninth session: in_proj at hidden 64 0.649 ms against 0.622 on 3xTF32 wgmma).
+     */
+    static final int HALF_SPLIT_MIN_IN = 128;
     /** The 3xFP16 kernel's shape: 128 tokens x 128 outputs, 3 stages of 128 rows of 80 floats and 2 x 128 of 64 halves. */
     static final StreamingShape HALF_SPLIT_SHAPE =
             new StreamingShape(128, 128, 256, 3 * (128 * 80 * 4 + 2 * 128 * 64 * 2) + 1024, true);
@@ -318,11 +323,11 @@ final class GpuKernels {
 
     /**
      * Whether a projection of this reduction and width runs on the 3xFP16 kernel (given row-scale scratch): the kernel
-     * is loaded ({@link #usesHalfSplit(boolean, GpuPrecision)}), {@code out >= } {@value #HALF_SPLIT_MIN_OUT} and a
-     * tensor-core reduction.
+     * is loaded ({@link #usesHalfSplit(boolean, GpuPrecision)}), {@code out >= } {@value #HALF_SPLIT_MIN_OUT} and
+     * {@code in >= } {@value #HALF_SPLIT_MIN_IN}.
      */
     boolean halfSplits(int in, int out) {
-        return halfGemm != null && out >= HALF_SPLIT_MIN_OUT && in >= TENSOR_CORE_MIN_IN;
+        return halfGemm != null && out >= HALF_SPLIT_MIN_OUT && in >= HALF_SPLIT_MIN_IN;
     }
 
     /**

@@ -120,9 +120,11 @@ public final class GpuBench {
             breakdown(ctx, 256, 4_096, 64, mode);
         }
         if (ctx.warpgroupMma) { // 3xTF32 without the 3xFP16 projections, and on the mma.sync kernels, in this run
+            breakdown(ctx, 128, 8_192, 64, GpuPrecision.TF32X3);   // hidden 128: the shortest reduction 3xFP16 takes
             for (String property : new String[] {GpuKernels.HALF_SPLIT_PROPERTY, GpuKernels.WGMMA_PROPERTY}) {
                 System.setProperty(property, "false");
                 breakdown(ctx, 64, 16_384, 64, GpuPrecision.TF32X3);
+                breakdown(ctx, 128, 8_192, 64, GpuPrecision.TF32X3);
                 breakdown(ctx, 256, 4_096, 64, GpuPrecision.TF32X3);
                 System.clearProperty(property);
             }

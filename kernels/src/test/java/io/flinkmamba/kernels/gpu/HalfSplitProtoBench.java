@@ -40,7 +40,9 @@ public final class HalfSplitProtoBench {
         JCudaDriver.cuModuleLoadData(module, GpuContext.resource("wgmma_proto.sm_90a.cubin"));
         // name, output tile, stages, k-tile (floats of A; halves of W)
         Object[][] all = {{"gemm_wgh_n64_s3_k32", 64, 3, 32}, {"gemm_wgh_n64_s4_k32", 64, 4, 32},
-            {"gemm_wgh_n128_s3_k32", 128, 3, 32}, {"gemm_wgh_n64_s3_k64", 64, 3, 64}, {"gemm_wgh_n128_s3_k64", 128, 3, 64}};
+            {"gemm_wgh_n128_s3_k32", 128, 3, 32}, {"gemm_wgh_n64_s3_k64", 64, 3, 64}, {"gemm_wgh_n128_s3_k64", 128, 3, 64},
+            {"gemm_wgh_n128_s3_k64_pd2d", 128, 3, 64}, {"gemm_wgh_n128_s4_k32_pd2", 128, 4, 32},
+            {"gemm_wgh_n128_s4_k32_pd3d", 128, 4, 32}, {"gemm_wgh_n128_s5_k32_pd3", 128, 5, 32}};
         java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of(args));
         boolean firstOnly = names.remove("first");
         Object[][] kernels = java.util.Arrays.stream(all).filter(k -> names.isEmpty() || names.contains((String) k[0]))

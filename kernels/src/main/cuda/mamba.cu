@@ -784,10 +784,12 @@ __device__ __forceinline__ void wgmma_f16_n128(float (&d)[1][16][4], const unsig
                    "+f"(d[0][8][0]), "+f"(d[0][8][1]), "+f"(d[0][8][2]), "+f"(d[0][8][3]), "+f"(d[0][9][0]), "+f"(d[0][9][1]), "+f"(d[0][9][2]), "+f"(d[0][9][3]), "+f"(d[0][10][0]), "+f"(d[0][10][1]), "+f"(d[0][10][2]), "+f"(d[0][10][3]), "+f"(d[0][11][0]), "+f"(d[0][11][1]), "+f"(d[0][11][2]), "+f"(d[0][11][3]), "+f"(d[0][12][0]), "+f"(d[0][12][1]), "+f"(d[0][12][2]), "+f"(d[0][12][3]), "+f"(d[0][13][0]), "+f"(d[0][13][1]), "+f"(d[0][13][2]), "+f"(d[0][13][3]), "+f"(d[0][14][0]), "+f"(d[0][14][1]), "+f"(d[0][14][2]), "+f"(d[0][14][3]), "+f"(d[0][15][0]), "+f"(d[0][15][1]), "+f"(d[0][15][2]), "+f"(d[0][15][3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
 }
-extern "C" __global__ void __launch_bounds__(256, 1)
-gemm_wgh_f16x3_n128(const float* __restrict__ X, int ldx, int tokens, int in, const unsigned short* __restrict__ W,
-                    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode,
-                    const float2* __restrict__ rs) {
+// CHECKED false: every tile full (tokens a multiple of 128, out of 128, in of 64; rows 16-byte aligned, Y's 8-byte):
+// no checks at all, for GpuKernels to launch over a projection's full tiles (the remainder on the checked kernel)
+template <bool CHECKED>
+__device__ __forceinline__ void gemm_wgh_impl(const float* __restrict__ X, int ldx, int tokens, int in,
+                                              const unsigned short* __restrict__ W, int out, const float* __restrict__ bias,
+                                              float* __restrict__ Y, int ldy, int mode, const float2* __restrict__ rs) {
     constexpr int BN = WGH_BN, NT = BN / 8, LDA = WGH_LDA;
     constexpr int A_FLOATS = WGH_BM * LDA, B_FLOATS = BN * WGH_KB / 2, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
     static_assert(STAGE_FLOATS % 256 == 0, "stages keep the swizzle atoms 1,024-byte aligned");
@@ -798,11 +800,11 @@ gemm_wgh_f16x3_n128(const float* __restrict__ X, int ldx, int tokens, int in, co
     int o0 = blockIdx.y * BN;
     const int inP = (in + WGH_KB - 1) / WGH_KB * WGH_KB;
     const float* cs = reinterpret_cast<const float*>(W + 2LL * out * inP);
-    bool vec = ldx % 4 == 0 && in % 4 == 0 && ((reinterpret_cast<unsigned long long>(X) & 15) == 0);
+    bool vec = !CHECKED || (ldx % 4 == 0 && in % 4 == 0 && ((reinterpret_cast<unsigned long long>(X) & 15) == 0));
     int tilesM = (tokens + WGH_BM - 1) / WGH_BM, kTiles = inP / WGH_KB;
     int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
     int total = myTiles * kTiles;
-    const bool wFull = o0 + BN <= out;
+    const bool wFull = !CHECKED || o0 + BN <= out;
     // A: 16 threads a row's 256 bytes, rows r0, r0 + 16, ...; W: 8 threads a row's 128 bytes, chunk c8 landing at
     // c8 ^ (row % 8), rows r8, r8 + 32, ... (the same swizzle for all of a thread's rows)
     const int c16 = tid % 16, r0 = tid / 16, c8 = tid % 8, r8 = tid / 8;
@@ -815,7 +817,7 @@ gemm_wgh_f16x3_n128(const float* __restrict__ X, int ldx, int tokens, int in, co
             unsigned short* sb = reinterpret_cast<unsigned short*>(st + A_FLOATS);
             long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * WGH_BM;
             int k0 = ldK * WGH_KB;
-            if (vec && t0 + WGH_BM <= tokens && k0 + WGH_KB <= in) {   // a full k-tile of A: no checks
+            if (!CHECKED || (vec && t0 + WGH_BM <= tokens && k0 + WGH_KB <= in)) {   // a full k-tile of A: no checks
                 const float* xa = X + (t0 + r0) * ldx + k0 + c16 * 4;
 #pragma unroll
                 for (int i = 0; i < WGH_BM / 16; i++) cp_async16(st + aDst + i * 16 * LDA, xa + i * 16LL * ldx, 16);
@@ -857,8 +859,8 @@ gemm_wgh_f16x3_n128(const float* __restrict__ X, int ldx, int tokens, int in, co
     for (int tile = 0; tile < myTiles; tile++) {
         long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * WGH_BM;
         long long ta = t0 + warp * 16 + g;
-        float2 s0 = ta < tokens ? rs[ta] : make_float2(1.0f, 1.0f);
-        float2 s1 = ta + 8 < tokens ? rs[ta + 8] : make_float2(1.0f, 1.0f);
+        float2 s0 = !CHECKED || ta < tokens ? rs[ta] : make_float2(1.0f, 1.0f);
+        float2 s1 = !CHECKED || ta + 8 < tokens ? rs[ta + 8] : make_float2(1.0f, 1.0f);
         for (int kt = 0; kt < kTiles; kt++, it++) {
             cp_async_wait<0>();   // this k-tile has landed (the only group in flight)
             asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
@@ -892,15 +894,20 @@ gemm_wgh_f16x3_n128(const float* __restrict__ X, int ldx, int tokens, int in, co
             for (int v = 0; v < 4; v++) {
                 int o = o0 + j * 8 + 2 * q + (v & 1);
                 asm volatile("" : "+f"(acc[0][j][v])::"memory");
-                acc[0][j][v] *= (o < out ? cs[o] : 0.0f) * (v < 2 ? s0.y : s1.y);
+                acc[0][j][v] *= (!CHECKED || o < out ? cs[o] : 0.0f) * (v < 2 ? s0.y : s1.y);
             }
-        if (wFull && t0 + WGH_BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0)
+        if (!CHECKED || (wFull && t0 + WGH_BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0))
             gemm_tc_store<NT, false, true, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode);
         else
             gemm_tc_store<NT, false, false, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode);
     }
     cp_async_wait<0>();
 }
+#define GEMM_H_ARGS const float* __restrict__ X, int ldx, int tokens, int in, const unsigned short* __restrict__ W, \
+    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode, const float2* __restrict__ rs
+#define GEMM_H_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, mode, rs
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_f16x3_n128(GEMM_H_ARGS) { gemm_wgh_impl<true>(GEMM_H_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_f16x3_n128_full(GEMM_H_ARGS) { gemm_wgh_impl<false>(GEMM_H_PASS); }
 #endif
 
 // Per row of X (a warp's 8-lane groups a row each): rs[t] = {sa, f}, sa = 2^(14 - e) for the row's largest magnitude

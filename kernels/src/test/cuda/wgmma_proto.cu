@@ -235,6 +235,12 @@ __device__ __forceinline__ void split_f16x2(float a, float b, unsigned& head, un
     float2 h = unpack_f16x2(head);
     tail = pack_f16x2(a - h.x, b - h.y);
 }
+__device__ __forceinline__ void split_vk(float a, float b, unsigned& head, unsigned& tail) {
+    float ca = a * 8193.0f, cb = b * 8193.0f;
+    float ha = ca - (ca - a), hb = cb - (cb - b);
+    head = pack_f16x2(ha, hb);
+    tail = pack_f16x2(a - ha, b - hb);
+}
 template <int N>
 __device__ __forceinline__ void wgmma_f16(float (&d)[N / 2], const unsigned (&a)[4], unsigned long long descB, int scaleD);
 template <>
@@ -261,11 +267,13 @@ __device__ __forceinline__ void wgmma_f16<128>(float (&d)[64], const unsigned (&
 // PD: prefetch distance (k-tiles loaded ahead); a stage is refilled PD k-tiles ahead, so its last reader is PD -
 // STAGES k-tiles back: PD <= STAGES - 2 with one commit group left in flight across the barrier, or STAGES - 1 with
 // DRAIN (every wgmma of a k-tile waited for at its end).
-template <int BN, int STAGES, int KB, int PD = 1, bool DRAIN = false>
+// WGS: warpgroups (64 token rows each); VK: the head taken by Veltkamp's split on the FMA pipe (v rounded to 11
+// significant bits: c = v * (2^13 + 1), head = c - (c - v)) instead of converting the packed head back
+template <int BN, int STAGES, int KB, int PD = 1, bool DRAIN = false, int WGS = 2, bool VK = false>
 __device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
     static_assert(PD >= 1 && PD <= (DRAIN ? STAGES - 1 : STAGES - 2), "a stage is refilled only once read");
     extern __shared__ __align__(1024) float smem[];
-    constexpr int BM = 128, THREADS = 256, LDA = KB + 16, ROWB = KB * 2, CHUNKS = ROWB / 16;
+    constexpr int BM = 64 * WGS, THREADS = 128 * WGS, LDA = KB + 16, ROWB = KB * 2, CHUNKS = ROWB / 16;
     constexpr int A_FLOATS = BM * LDA, B_FLOATS = BN * KB / 2, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
     static_assert(STAGE_FLOATS % 256 == 0, "stages stay 1,024-byte aligned");
     constexpr int NACC = BN / 2;
@@ -287,8 +295,9 @@ __device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
                 cp_async16(smem_u32(st + m * LDA + c), X + (t0 + m) * ldx + k0 + c);
             }
 #pragma unroll
-            for (int i = 0; i < 2 * BN * CHUNKS / THREADS; i++) {
+            for (int i = 0; i < (2 * BN * CHUNKS + THREADS - 1) / THREADS; i++) {
                 int p = tid + i * THREADS, part = p / (BN * CHUNKS), r = p % (BN * CHUNKS), n = r / CHUNKS, c = r % CHUNKS;
+                if ((2 * BN * CHUNKS) % THREADS != 0 && p >= 2 * BN * CHUNKS) break;
                 int sc = KB == 32 ? c ^ ((n >> 1) & 3) : c ^ (n & 7);
                 const unsigned short* src = W + (long long)part * out * in + (long long)(o0 + n) * in + k0 + c * 8;
                 cp_async16(smem_u32(st + A_FLOATS + part * B_FLOATS + n * (ROWB / 4) + sc * 4), reinterpret_cast<const float*>(src));
@@ -324,10 +333,17 @@ __device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
                 const int set = s % 2;
                 float4 u = *reinterpret_cast<const float4*>(As + g * LDA + 16 * s + 4 * q);
                 float4 v = *reinterpret_cast<const float4*>(As + (g + 8) * LDA + 16 * s + 4 * q);
-                split_f16x2(u.x * r0.x, u.y * r0.x, ah[set][0], al[set][0]);
-                split_f16x2(v.x * r1.x, v.y * r1.x, ah[set][1], al[set][1]);
-                split_f16x2(u.z * r0.x, u.w * r0.x, ah[set][2], al[set][2]);
-                split_f16x2(v.z * r1.x, v.w * r1.x, ah[set][3], al[set][3]);
+                if constexpr (VK) {
+                    split_vk(u.x * r0.x, u.y * r0.x, ah[set][0], al[set][0]);
+                    split_vk(v.x * r1.x, v.y * r1.x, ah[set][1], al[set][1]);
+                    split_vk(u.z * r0.x, u.w * r0.x, ah[set][2], al[set][2]);
+                    split_vk(v.z * r1.x, v.w * r1.x, ah[set][3], al[set][3]);
+                } else {
+                    split_f16x2(u.x * r0.x, u.y * r0.x, ah[set][0], al[set][0]);
+                    split_f16x2(v.x * r1.x, v.y * r1.x, ah[set][1], al[set][1]);
+                    split_f16x2(u.z * r0.x, u.w * r0.x, ah[set][2], al[set][2]);
+                    split_f16x2(v.z * r1.x, v.w * r1.x, ah[set][3], al[set][3]);
+                }
                 wgmma_fence();
                 // k16 step s: 32 bytes into each row, the hardware applying the swizzle
                 constexpr unsigned long long mode = KB == 32 ? (2ull << 62) : (1ull << 62);
@@ -369,6 +385,10 @@ extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s3_k64_pd2d(W
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s4_k32_pd2(WGH_ARGS) { gemm_wgh_impl<128, 4, 32, 2>(WGH_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s4_k32_pd3d(WGH_ARGS) { gemm_wgh_impl<128, 4, 32, 3, true>(WGH_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s5_k32_pd3(WGH_ARGS) { gemm_wgh_impl<128, 5, 32, 3>(WGH_PASS); }
+// Veltkamp's split; three warpgroups (192 tokens a block)
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_n128_s3_k64_vk(WGH_ARGS) { gemm_wgh_impl<128, 3, 64, 1, false, 2, true>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(384, 1) gemm_wgh_m192_n128_s4_k32(WGH_ARGS) { gemm_wgh_impl<128, 4, 32, 2, false, 3>(WGH_PASS); }
+extern "C" __global__ void __launch_bounds__(384, 1) gemm_wgh_m192_n128_s3_k32(WGH_ARGS) { gemm_wgh_impl<128, 3, 32, 1, false, 3>(WGH_PASS); }
 
 // per row of X: {sa, 1 / sa}, sa = 2^(14 - e) for the row's largest magnitude in [2^e, 2^(e+1)), 1 for a row of zeros
 // or one that is not finite; a warp a row

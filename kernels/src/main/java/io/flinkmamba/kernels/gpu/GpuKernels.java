@@ -111,7 +111,7 @@ final class GpuKernels {
     /** Whether the projections run on the warpgroup-MMA kernels (gemm_wg_*). */
     final boolean wgmma;
     /** The 3xFP16 GEMM and its row-scale kernel (null unless {@link #usesHalfSplit(boolean, GpuPrecision)}). */
-    private final StreamingGemm halfGemm;
+    private final StreamingGemm halfGemm, halfGemmFull;
     private final CUfunction rowScales;
     private final int multiprocessors;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
@@ -150,6 +150,7 @@ final class GpuKernels {
         tensorRmsGemm = tensorKernel(ctx, gemmMode.kernelName, "_rms_s64");   // mma.sync: hidden <= 64 only
         boolean half = usesHalfSplit(wgmma, gemmMode);
         halfGemm = half ? streaming(ctx, "gemm_wgh_f16x3_n128", HALF_SPLIT_SHAPE) : null;
+        halfGemmFull = half ? streaming(ctx, "gemm_wgh_f16x3_n128_full", HALF_SPLIT_SHAPE) : null;
         rowScales = half ? ctx.function("row_scales") : null;
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
@@ -343,12 +344,32 @@ final class GpuKernels {
                             CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUdeviceptr rs, CUstream st) {
         launch(rowScales, ceil(tokens, ROW_SCALE_THREADS / 8), 1, ROW_SCALE_THREADS, st, Pointer.to(x), ints(ldx),
                 ints(tokens), ints(in), Pointer.to(new float[] {eps}), Pointer.to(rs));
-        StreamingShape shape = halfGemm.shape();
+        CUdeviceptr w = p.half(out, in);
+        // the full tiles on the kernel without checks, the rest (a partial last tile, or all of a ragged shape) on the
+        // checked one (the buffers are 256-byte aligned: row offsets keep X's rows 16-byte and Y's 8-byte aligned)
+        int full = halfFullTokens(tokens, in, out, ldx, ldy);
+        launchHalfGemm(halfGemmFull, x, ldx, full, in, w, out, bias, y, ldy, mode, rs, st);
+        launchHalfGemm(halfGemm, x.withByteOffset(4L * full * ldx), ldx, tokens - full, in, w, out, bias,
+                y.withByteOffset(4L * full * ldy), ldy, mode, rs.withByteOffset(8L * full), st);
+    }
+
+    /** Tokens the 3xFP16 kernel without checks takes: whole 128-token tiles, where the shape has no ragged edge. */
+    static int halfFullTokens(int tokens, int in, int out, int ldx, int ldy) {
+        boolean aligned = in % HalfSplit.K_TILE == 0 && out % HALF_SPLIT_SHAPE.outTile() == 0 && ldx % 4 == 0 && ldy % 2 == 0;
+        return aligned ? tokens / HALF_SPLIT_SHAPE.tokenTile() * HALF_SPLIT_SHAPE.tokenTile() : 0;
+    }
+
+    private void launchHalfGemm(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out,
+                                CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, CUdeviceptr rs, CUstream st) {
+        if (tokens == 0) {
+            return;
+        }
+        StreamingShape shape = g.shape();
         int columns = ceil(out, shape.outTile());
-        int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, halfGemm.blocksPerSm());
-        Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(p.half(out, in)), ints(out),
+        int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
+        Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out),
                 Pointer.to(bias), Pointer.to(y), ints(ldy), ints(mode), Pointer.to(rs)};
-        JCudaDriver.cuLaunchKernel(halfGemm.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
+        JCudaDriver.cuLaunchKernel(g.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
                 Pointer.to(args), null);
     }
 

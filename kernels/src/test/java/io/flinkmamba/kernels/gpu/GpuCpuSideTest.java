@@ -248,7 +248,7 @@ class GpuCpuSideTest {
         // the sm_90a cubin adds the warpgroup-MMA kernels; the PTX (other GPUs) must not have wgmma at all
         String symbols = new String(cubin, StandardCharsets.ISO_8859_1);
         for (String k : List.of("gemm_wg_tf32x3_s64", "gemm_wg_tf32x3_norm_s64", "gemm_wg_tf32x3_s48", "gemm_tf32x3_rms_s64",
-                "gemm_wgh_f16x3_n128", "row_scales")) {
+                "gemm_wgh_f16x3_n128", "gemm_wgh_f16x3_n128_full", "row_scales")) {
             assertTrue(symbols.contains(k + "\0"), "sm_90a cubin has kernel " + k);
         }
         assertFalse(text.contains("wgmma"), "compute_90 PTX has no sm_90a instruction");
@@ -305,6 +305,16 @@ class GpuCpuSideTest {
                 GpuKernels.HALF_SPLIT_SHAPE);
         assertTrue(GpuKernels.HALF_SPLIT_SHAPE.smemBytes() <= 227 * 1024);
         assertEquals(HalfSplit.K_TILE, 64, "WGH_KB in mamba.cu: W rows padded to it");
+    }
+
+    @Test
+    void theUncheckedHalfSplitKernelTakesOnlyWholeTilesOfAlignedShapes() {
+        assertEquals(262_144, GpuKernels.halfFullTokens(262_144, 256, 1024, 256, 1024));
+        assertEquals(1280, GpuKernels.halfFullTokens(1300, 512, 256, 512, 256), "the partial last tile: checked kernel");
+        assertEquals(0, GpuKernels.halfFullTokens(127, 256, 1024, 256, 1024));
+        assertEquals(0, GpuKernels.halfFullTokens(1300, 130, 520, 130, 520), "a reduction not of whole k-tiles");
+        assertEquals(0, GpuKernels.halfFullTokens(1300, 256, 160, 256, 160), "a partial output tile");
+        assertEquals(0, GpuKernels.halfFullTokens(1300, 256, 1024, 258, 1024), "rows not 16-byte aligned");
     }
 
     @Test

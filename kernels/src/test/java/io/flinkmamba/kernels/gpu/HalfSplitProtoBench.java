@@ -42,7 +42,9 @@ public final class HalfSplitProtoBench {
         Object[][] all = {{"gemm_wgh_n64_s3_k32", 64, 3, 32}, {"gemm_wgh_n64_s4_k32", 64, 4, 32},
             {"gemm_wgh_n128_s3_k32", 128, 3, 32}, {"gemm_wgh_n64_s3_k64", 64, 3, 64}, {"gemm_wgh_n128_s3_k64", 128, 3, 64},
             {"gemm_wgh_n128_s3_k64_pd2d", 128, 3, 64}, {"gemm_wgh_n128_s4_k32_pd2", 128, 4, 32},
-            {"gemm_wgh_n128_s4_k32_pd3d", 128, 4, 32}, {"gemm_wgh_n128_s5_k32_pd3", 128, 5, 32}};
+            {"gemm_wgh_n128_s4_k32_pd3d", 128, 4, 32}, {"gemm_wgh_n128_s5_k32_pd3", 128, 5, 32},
+            {"gemm_wgh_n128_s3_k64_vk", 128, 3, 64}, {"gemm_wgh_m192_n128_s4_k32", 128, 4, 32, 192},
+            {"gemm_wgh_m192_n128_s3_k32", 128, 3, 32, 192}};
         java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of(args));
         boolean firstOnly = names.remove("first");
         Object[][] kernels = java.util.Arrays.stream(all).filter(k -> names.isEmpty() || names.contains((String) k[0]))
@@ -52,12 +54,12 @@ public final class HalfSplitProtoBench {
         for (int i = 0; i < kernels.length; i++) {
             fns[i] = new CUfunction();
             JCudaDriver.cuModuleGetFunction(fns[i], module, (String) kernels[i][0]);
-            int bn = (int) kernels[i][1], kb = (int) kernels[i][3];
-            smems[i] = (int) kernels[i][2] * (128 * (kb + 16) * 4 + 2 * bn * kb * 2);
+            int bn = (int) kernels[i][1], kb = (int) kernels[i][3], bm = bm(kernels[i]);
+            smems[i] = (int) kernels[i][2] * (bm * (kb + 16) * 4 + 2 * bn * kb * 2);
             JCudaDriver.cuFuncSetAttribute(fns[i], CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     smems[i]);
             int[] perSm = new int[1];
-            JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fns[i], 256, smems[i]);
+            JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fns[i], 2 * bm, smems[i]);
             perSms[i] = Math.max(1, perSm[0]);
             System.out.println(kernels[i][0] + ": " + perSm[0] + " blocks per SM, " + smems[i] + " bytes");
         }
@@ -124,20 +126,46 @@ public final class HalfSplitProtoBench {
             Pointer rsArgs = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(rs));
             double rsMs = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(rowScales, (tokens + 7) / 8, 1, 1,
                     256, 1, 1, 0, null, rsArgs, null));
+            // the shipped 3xFP16 kernels (checked and full-tile) with the shipped row_scales, on the device form of W
+            CUdeviceptr wDev = new CUdeviceptr(), rs2 = WgmmaProtoBench.alloc(2L * tokens);
+            JCudaDriver.cuMemAlloc(wDev, hs.deviceBytes());
+            JCudaDriver.cuMemcpyHtoD(wDev, Pointer.to(hs.halves), 2L * hs.halves.length);
+            JCudaDriver.cuMemcpyHtoD(wDev.withByteOffset(2L * hs.halves.length), Pointer.to(hs.columnScale), 4L * out);
+            CUfunction shippedRs = ctx.function("row_scales");
+            Pointer rs2Args = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(new float[] {-1f}),
+                    Pointer.to(rs2));
+            double rs2Ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(shippedRs, (tokens + 31) / 32, 1, 1,
+                    256, 1, 1, 0, null, rs2Args, null));
+            StringBuilder shipped = new StringBuilder(String.format("shipped row_scales %.3f ms", rs2Ms));
+            for (String name : out % 128 == 0 ? new String[] {"gemm_wgh_f16x3_n128", "gemm_wgh_f16x3_n128_full"} : new String[0]) {
+                CUfunction fn = ctx.function(name);
+                int smem = GpuKernels.HALF_SPLIT_SHAPE.smemBytes();
+                JCudaDriver.cuFuncSetAttribute(fn, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem);
+                int cols = out / 128, lanes = Math.min(tokens / 128, ctx.multiprocessors / cols);
+                JCudaDriver.cuMemsetD32(y, 0, (long) tokens * out);
+                Pointer a = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(wDev), ints(out),
+                        Pointer.to(bias), Pointer.to(y), ints(out), ints(0), Pointer.to(rs2));
+                double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(fn, lanes, cols, 1, 256, 1, 1, smem,
+                        null, a, null));
+                shipped.append(String.format(" | %s %.3f ms, %.2fx wgmma 3xTF32, error %s", name, ms, wgMs / ms, errors(y, out, exact)));
+            }
+            JCudaDriver.cuMemFree(wDev);
+            JCudaDriver.cuMemFree(rs2);
             System.out.printf("tokens %d in %d out %d | mma.sync 3xTF32 %.3f ms, error %s | wgmma 3xTF32 %.3f ms (%.2fx),"
                     + " error %s | row_scales %.3f ms%n", tokens, in, out, mmaMs, mmaErr, wgMs, mmaMs / wgMs, wgErr, rsMs);
+            System.out.println("  " + shipped);
             for (int i = 0; i < kernels.length; i++) {
                 int bn = (int) kernels[i][1], kb = (int) kernels[i][3];
                 if (out % bn != 0 || in % kb != 0) {
                     continue;
                 }
-                int cols = out / bn, smem = smems[i];
-                int lanes = Math.max(1, Math.min(tokens / 128, ctx.multiprocessors * perSms[i] / cols));
+                int cols = out / bn, smem = smems[i], bm = bm(kernels[i]);
+                int lanes = Math.max(1, Math.min(tokens / bm, ctx.multiprocessors * perSms[i] / cols));
                 CUfunction fn = fns[i];
                 JCudaDriver.cuMemsetD32(y, 0, (long) tokens * out);
                 Pointer a = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(wHalf), ints(out),
                         Pointer.to(bias), Pointer.to(y), ints(out), Pointer.to(rs), Pointer.to(cs));
-                double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(fn, lanes, cols, 1, 256, 1, 1, smem,
+                double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(fn, lanes, cols, 1, 2 * bm, 1, 1, smem,
                         null, a, null));
                 System.out.printf("  %s: %.3f ms, %.2fx mma.sync, %.2fx wgmma 3xTF32 (with row_scales: %.2fx, %.2fx) | error %s%n",
                         kernels[i][0], ms, mmaMs / ms, wgMs / ms, mmaMs / (ms + rsMs), wgMs / (ms + rsMs), errors(y, out, exact));
@@ -146,6 +174,11 @@ public final class HalfSplitProtoBench {
                 JCudaDriver.cuMemFree(p);
             }
         }
+    }
+
+    /** Tokens a block of the kernel takes (128 unless the entry says; a remainder of tokens / bm rows is left out). */
+    private static int bm(Object[] kernel) {
+        return kernel.length > 4 ? (int) kernel[4] : 128;
     }
 
     /** Each sampled row's relative L2 against float64: the largest and the mean, as text. */

@@ -63,9 +63,17 @@ public final class GpuBatchForward implements BatchForward {
     private final int maxSeqs;
     private final Slot[] slots = new Slot[2];
     private boolean closed;
-    /** When set (benchmarks), device time between each chunk's first and last kernel is summed here. */
+    /** When set (benchmarks), device time of each chunk's kernels (first to last) is measured into kernelMillis. */
     boolean profileKernels;
-    double kernelMillis;
+    /**
+     * With profileKernels, device time of the forwards' kernels so far: {@code kernelMillis} the union of the chunks'
+     * kernel intervals (the time the device had kernels of them in flight: two slots' chunks may overlap, and then
+     * both intervals hold the shared time), {@code kernelMillisSummed} their plain sum.
+     */
+    double kernelMillis, kernelMillisSummed;
+    /** With profileKernels: recorded before a forward's first chunk; the chunks' kernel intervals, ms after it. */
+    private final CUevent epoch = new CUevent();
+    private final List<double[]> kernelIntervals = new java.util.ArrayList<>();
     /** When profiling: host time spent copying between the batch's arrays and page-locked memory. */
     double hostCopyMillis;
 
@@ -120,6 +128,7 @@ public final class GpuBatchForward implements BatchForward {
             for (int i = 0; i < slots.length; i++) {
                 slots[i] = new Slot();
             }
+            JCudaDriver.cuEventCreate(epoch, 0);
         } catch (CudaException e) {
             throw new GpuForwardException("cannot set up the GPU forward on " + ctx.name + ": " + e.getMessage(), e);
         }
@@ -131,6 +140,23 @@ public final class GpuBatchForward implements BatchForward {
      */
     static long tokenBytes(MambaConfig c, boolean deltaBuffer) {
         return 4L * (2L * c.hiddenSize() + (deltaBuffer ? 5L : 4L) * c.intermediateSize() + c.xProjRows() + 2);
+    }
+
+    /** The length of the union of intervals {from, to}. */
+    static double unionMillis(List<double[]> intervals) {
+        List<double[]> sorted = new java.util.ArrayList<>(intervals);
+        sorted.sort(java.util.Comparator.comparingDouble(iv -> iv[0]));
+        double total = 0, from = Double.NEGATIVE_INFINITY, to = Double.NEGATIVE_INFINITY;
+        for (double[] iv : sorted) {
+            if (iv[0] > to) {
+                total += Math.max(0, to - from);
+                from = iv[0];
+                to = iv[1];
+            } else {
+                to = Math.max(to, iv[1]);
+            }
+        }
+        return total + Math.max(0, to - from);
     }
 
     @Override
@@ -156,6 +182,10 @@ public final class GpuBatchForward implements BatchForward {
         try {
             ctx.makeCurrent();
             List<ChunkPlan.Chunk> chunks = ChunkPlan.plan(batch, maxTokens, maxSeqs);
+            if (profileKernels) {
+                kernelIntervals.clear();
+                JCudaDriver.cuEventRecord(epoch, slots[0].stream);
+            }
             for (int i = 0; i < chunks.size(); i++) {
                 Slot slot = slots[i % slots.length];
                 slot.finish(batch);
@@ -163,6 +193,9 @@ public final class GpuBatchForward implements BatchForward {
             }
             for (Slot slot : slots) {
                 slot.finish(batch);
+            }
+            if (profileKernels) {
+                kernelMillis += unionMillis(kernelIntervals);
             }
         } catch (CudaException e) {
             for (Slot slot : slots) {
@@ -310,9 +343,11 @@ public final class GpuBatchForward implements BatchForward {
             ChunkPlan.Chunk ch = pending;
             pending = null;
             if (profileKernels && ch.tokens() > 0) {
-                float[] ms = new float[1];
-                JCudaDriver.cuEventElapsedTime(ms, kernelsStart, kernelsEnd);
-                kernelMillis += ms[0];
+                float[] from = new float[1], to = new float[1];
+                JCudaDriver.cuEventElapsedTime(from, epoch, kernelsStart);
+                JCudaDriver.cuEventElapsedTime(to, epoch, kernelsEnd);
+                kernelIntervals.add(new double[] {from[0], to[0]});
+                kernelMillisSummed += to[0] - from[0];
             }
             int d = c.hiddenSize(), sf = c.stateFloats();
             long c0 = profileKernels ? System.nanoTime() : 0;
@@ -358,6 +393,7 @@ public final class GpuBatchForward implements BatchForward {
                     s.destroy();
                 }
             }
+            JCudaDriver.cuEventDestroy(epoch);
         } finally {
             weights.release();
         }

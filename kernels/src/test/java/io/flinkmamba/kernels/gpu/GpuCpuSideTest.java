@@ -308,6 +308,14 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void kernelTimeIsTheUnionOfTheChunksIntervals() {
+        assertEquals(0.0, GpuBatchForward.unionMillis(List.of()));
+        assertEquals(4.0, GpuBatchForward.unionMillis(List.of(new double[] {5, 6}, new double[] {0, 2}, new double[] {1, 3})));
+        assertEquals(3.0, GpuBatchForward.unionMillis(List.of(new double[] {0, 3}, new double[] {1, 2})), "nested");
+        assertEquals(2.0, GpuBatchForward.unionMillis(List.of(new double[] {0, 1}, new double[] {1, 2})), "touching");
+    }
+
+    @Test
     void theUncheckedHalfSplitKernelTakesOnlyWholeTilesOfAlignedShapes() {
         assertEquals(262_144, GpuKernels.halfFullTokens(262_144, 256, 1024, 256, 1024));
         assertEquals(1280, GpuKernels.halfFullTokens(1300, 512, 256, 512, 256), "the partial last tile: checked kernel");

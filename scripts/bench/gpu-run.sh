@@ -15,6 +15,7 @@ for step in "$@"; do
              --include-package io.flinkmamba.kernels.gpu --details=tree --disable-banner > $OUT/tests.txt 2>&1 ;;
     bench) timeout 420 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench > $OUT/bench.txt 2>&1 ;;
     quickbench) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench quick > $OUT/quickbench.txt 2>&1 ;;
+    fwd) timeout 300 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench forward > $OUT/fwd.txt 2>&1 ;;
     layers) timeout 300 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench layers > $OUT/layers.txt 2>&1 ;;
     scans) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench scans > $OUT/scans.txt 2>&1 ;;
     # the wgmma projection prototype (kernels/src/test/cuda/wgmma_proto.cu) against the shipped mma.sync GEMM

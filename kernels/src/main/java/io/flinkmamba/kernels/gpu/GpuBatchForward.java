@@ -146,17 +146,17 @@ public final class GpuBatchForward implements BatchForward {
     static double unionMillis(List<double[]> intervals) {
         List<double[]> sorted = new java.util.ArrayList<>(intervals);
         sorted.sort(java.util.Comparator.comparingDouble(iv -> iv[0]));
-        double total = 0, from = Double.NEGATIVE_INFINITY, to = Double.NEGATIVE_INFINITY;
+        double total = 0, from = 0, to = 0;   // the run of overlapping intervals being merged (empty at first)
         for (double[] iv : sorted) {
             if (iv[0] > to) {
-                total += Math.max(0, to - from);
+                total += to - from;
                 from = iv[0];
                 to = iv[1];
             } else {
                 to = Math.max(to, iv[1]);
             }
         }
-        return total + Math.max(0, to - from);
+        return total + to - from;
     }
 
     @Override

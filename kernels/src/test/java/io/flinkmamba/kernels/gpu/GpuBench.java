@@ -106,7 +106,8 @@ public final class GpuBench {
             return;
         }
         boolean layersOnly = args.length > 0 && args[0].equals("layers"); // breakdowns, forward in the default mode
-        for (String v : new String[] {null, "fused"}) { // the shipped scans, plain and with Δ fused (the model's rank)
+        boolean forwardOnly = args.length > 0 && args[0].equals("forward"); // the forward tables alone
+        for (String v : forwardOnly ? new String[0] : new String[] {null, "fused"}) { // the shipped scans, plain and fused
             variant = v;
             scanAlone(ctx, 128, 16, 100_000, 64, copyGBs);
             scanAlone(ctx, 512, 16, 16_384, 64, copyGBs);
@@ -115,11 +116,11 @@ public final class GpuBench {
             }
         }
         variant = null;
-        for (GpuPrecision mode : GpuPrecision.values()) {
+        for (GpuPrecision mode : forwardOnly ? new GpuPrecision[0] : GpuPrecision.values()) {
             breakdown(ctx, 64, 16_384, 64, mode);
             breakdown(ctx, 256, 4_096, 64, mode);
         }
-        if (ctx.warpgroupMma) { // 3xTF32 without the 3xFP16 projections, and on the mma.sync kernels, in this run
+        if (ctx.warpgroupMma && !forwardOnly) { // 3xTF32 without the 3xFP16 projections, and on the mma.sync kernels, in this run
             breakdown(ctx, 128, 8_192, 64, GpuPrecision.TF32X3);   // hidden 128: the shortest reduction 3xFP16 takes
             for (String property : new String[] {GpuKernels.HALF_SPLIT_PROPERTY, GpuKernels.WGMMA_PROPERTY}) {
                 System.setProperty(property, "false");

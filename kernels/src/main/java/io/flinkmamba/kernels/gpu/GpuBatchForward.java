@@ -308,9 +308,11 @@ public final class GpuBatchForward implements BatchForward {
                         w.convBias, u, e, k, stream);
                 kernels.gemm(u, e, tokens, e, w.xProj, xr, new CUdeviceptr(), bc, xr,
                         GpuKernels.GEMM_MODE_STORE, stream);
+                boolean yMax = false;   // rowScales holds y's row maxima (a staged scan wrote them for out_proj)
                 if (fuseDt) {
-                    kernels.scanFusedDt(u, w.dtProj.plain(), w.dtProjBias, bc, xr, r, xz, 2 * e, offsets, seqs, tokens, states, sf,
-                            c.ssmStateOffset(l), w.aNeg, w.d, y, e, stream);
+                    yMax = kernels.scanFusedDt(u, w.dtProj.plain(), w.dtProjBias, bc, xr, r, xz, 2 * e, offsets, seqs,
+                            tokens, states, sf, c.ssmStateOffset(l), w.aNeg, w.d, y, e, stream,
+                            kernels.halfSplits(e, d) ? rowScales : null);
                 } else {
                     kernels.gemm(bc, xr, tokens, r, w.dtProj, e, w.dtProjBias, dt, e,
                             GpuKernels.GEMM_MODE_SOFTPLUS, stream);
@@ -322,7 +324,7 @@ public final class GpuBatchForward implements BatchForward {
                             c.layerNormEpsilon(), stream);
                 } else {
                     kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
-                            GpuKernels.GEMM_MODE_ACCUMULATE, stream, rowScales);
+                            GpuKernels.GEMM_MODE_ACCUMULATE, stream, rowScales, yMax);
                 }
             }
             if (!fuseFinalNorm) {

@@ -759,8 +759,7 @@ GEMM_WG(gemm_wg_tf32x3_s48, 48, false)
 // an SM (217 KB); otherwise the pipeline of gemm_wg_impl: two A register sets, each k16 step's three wgmma one commit
 // group with one left in flight. Measured on H200 against gemm_wg_tf32x3_s64 (docs/benchmarks.md, ninth session, the
 // prototype gemm_wgh_n128_s3_k64): 1.79x at hidden 256's in_proj, 1.88x at its out_proj.
-// rs: per token {sa, the row's output factor}: 1 / sa, or 1 / (sa rms) with the norm fused; with rsMax, per token the
-// bits of the row's largest magnitude instead (row_scale_of).
+// rs: per token {sa, the row's output factor}: 1 / sa, or 1 / (sa rms) with the norm fused.
 #define WGH_BM 128
 #define WGH_BN 128
 #define WGH_KB 64
@@ -785,18 +784,12 @@ __device__ __forceinline__ void wgmma_f16_n128(float (&d)[1][16][4], const unsig
                    "+f"(d[0][8][0]), "+f"(d[0][8][1]), "+f"(d[0][8][2]), "+f"(d[0][8][3]), "+f"(d[0][9][0]), "+f"(d[0][9][1]), "+f"(d[0][9][2]), "+f"(d[0][9][3]), "+f"(d[0][10][0]), "+f"(d[0][10][1]), "+f"(d[0][10][2]), "+f"(d[0][10][3]), "+f"(d[0][11][0]), "+f"(d[0][11][1]), "+f"(d[0][11][2]), "+f"(d[0][11][3]), "+f"(d[0][12][0]), "+f"(d[0][12][1]), "+f"(d[0][12][2]), "+f"(d[0][12][3]), "+f"(d[0][13][0]), "+f"(d[0][13][1]), "+f"(d[0][13][2]), "+f"(d[0][13][3]), "+f"(d[0][14][0]), "+f"(d[0][14][1]), "+f"(d[0][14][2]), "+f"(d[0][14][3]), "+f"(d[0][15][0]), "+f"(d[0][15][1]), "+f"(d[0][15][2]), "+f"(d[0][15][3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
 }
-// {sa, 1 / sa} for a row whose largest magnitude has these float bits (row_scales' rule)
-__device__ __forceinline__ float2 row_scale_of(unsigned bits) {
-    int c = bits != 0 && bits < 0x7f800000u ? min(126, 141 - (int)(bits >> 23)) : 0;
-    return make_float2(exp2f((float)c), exp2f((float)-c));
-}
 // CHECKED false: every tile full (tokens a multiple of 128, out of 128, in of 64; rows 16-byte aligned, Y's 8-byte):
 // no checks at all, for GpuKernels to launch over a projection's full tiles (the remainder on the checked kernel)
 template <bool CHECKED>
 __device__ __forceinline__ void gemm_wgh_impl(const float* __restrict__ X, int ldx, int tokens, int in,
                                               const unsigned short* __restrict__ W, int out, const float* __restrict__ bias,
-                                              float* __restrict__ Y, int ldy, int mode, const float2* __restrict__ rs,
-                                              int rsMax) {
+                                              float* __restrict__ Y, int ldy, int mode, const float2* __restrict__ rs) {
     constexpr int BN = WGH_BN, NT = BN / 8, LDA = WGH_LDA;
     constexpr int A_FLOATS = WGH_BM * LDA, B_FLOATS = BN * WGH_KB / 2, STAGE_FLOATS = A_FLOATS + 2 * B_FLOATS;
     static_assert(STAGE_FLOATS % 256 == 0, "stages keep the swizzle atoms 1,024-byte aligned");
@@ -866,15 +859,8 @@ __device__ __forceinline__ void gemm_wgh_impl(const float* __restrict__ X, int l
     for (int tile = 0; tile < myTiles; tile++) {
         long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * WGH_BM;
         long long ta = t0 + warp * 16 + g;
-        float2 s0 = make_float2(1.0f, 1.0f), s1 = s0;
-        if (rsMax) {   // rs holds each row's largest magnitude as float bits (the staged scan's rowMax)
-            const unsigned* mx = reinterpret_cast<const unsigned*>(rs);
-            if (!CHECKED || ta < tokens) s0 = row_scale_of(mx[ta]);
-            if (!CHECKED || ta + 8 < tokens) s1 = row_scale_of(mx[ta + 8]);
-        } else {
-            if (!CHECKED || ta < tokens) s0 = rs[ta];
-            if (!CHECKED || ta + 8 < tokens) s1 = rs[ta + 8];
-        }
+        float2 s0 = !CHECKED || ta < tokens ? rs[ta] : make_float2(1.0f, 1.0f);
+        float2 s1 = !CHECKED || ta + 8 < tokens ? rs[ta + 8] : make_float2(1.0f, 1.0f);
         for (int kt = 0; kt < kTiles; kt++, it++) {
             cp_async_wait<0>();   // this k-tile has landed (the only group in flight)
             asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
@@ -918,9 +904,8 @@ __device__ __forceinline__ void gemm_wgh_impl(const float* __restrict__ X, int l
     cp_async_wait<0>();
 }
 #define GEMM_H_ARGS const float* __restrict__ X, int ldx, int tokens, int in, const unsigned short* __restrict__ W, \
-    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode, const float2* __restrict__ rs, \
-    int rsMax
-#define GEMM_H_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, mode, rs, rsMax
+    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode, const float2* __restrict__ rs
+#define GEMM_H_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, mode, rs
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_f16x3_n128(GEMM_H_ARGS) { gemm_wgh_impl<true>(GEMM_H_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_f16x3_n128_full(GEMM_H_ARGS) { gemm_wgh_impl<false>(GEMM_H_PASS); }
 #endif
@@ -1295,9 +1280,7 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS
 
 // FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers).
 template <int NS, bool FUSE_DT, int RK = 0>
-// rowMax (or null): per token, the largest |y| over its channels, as float bits (atomicMax over the warps of its
-// channel tiles, onto zeros): the 3xFP16 out_proj's row scales without a pass of its own over y.
-__device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS, unsigned* __restrict__ rowMax) {
+__device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     constexpr int W = STAGED_LANES, WARPS = W / WARP, STAGES = 2, CT = STAGED_CT;
     constexpr int ROW = (FUSE_DT ? RK : 0) + 2 * NS;   // x_proj slice per token: (δ,) B, C
     constexpr int XC = ROW / 4;                        // ... in 16-byte copies
@@ -1436,13 +1419,8 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS, unsigned* __r
                 dl = sd[wp][FUSE_DT ? 0 : stage][t][col];
             }
             float acc = scan_step<NS>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
-            float yv = (acc + dd * uv) * silu_sfu(zv);
-            if (active) *yp = yv;
+            if (active) *yp = (acc + dd * uv) * silu_sfu(zv);
             yp += e;
-            if (rowMax != nullptr) {   // t < m0.z is the same for the whole warp: a full-warp reduction
-                unsigned mb = __reduce_max_sync(0xffffffffu, active ? __float_as_uint(yv) & 0x7fffffffu : 0u);
-                if (lane == 0) atomicMax(rowMax + m0.y + t, mb);
-            }
         };
         // The fused scans' token loop unrolled (a chunk's tokens at fixed shared-memory offsets): 5% faster at rank 4,
         // 2% at rank 16 (docs/benchmarks.md, seventh session); the plain scan's was not faster (5.12 vs 5.07 ms).
@@ -1473,11 +1451,11 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS, unsigned* __r
 // dt_proj's row in 16 registers: 4.12 vs 5.79 ms for the lane-loading scan at E 512, 16,384 x 64 tokens, H200,
 // docs/benchmarks.md, seventh session). Other ranks keep the lane-loading fused scans: a runtime-rank staged one, with
 // dt_proj's rows in shared memory and so only 4 tokens a chunk, was slower at rank 16 (sixth session).
-extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n4(SCAN_ARGS, unsigned* __restrict__ rowMax) { scan_staged_impl<4, false>(SCAN_PASS, rowMax); }
-extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n8(SCAN_ARGS, unsigned* __restrict__ rowMax) { scan_staged_impl<8, false>(SCAN_PASS, rowMax); }
-extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16(SCAN_ARGS, unsigned* __restrict__ rowMax) { scan_staged_impl<16, false>(SCAN_PASS, rowMax); }
-extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4(SCAN_DT_ARGS, unsigned* __restrict__ rowMax) { scan_staged_impl<16, true, 4>(SCAN_DT_PASS, rowMax); }
-extern "C" __global__ void __launch_bounds__(128, 4) scan_dt_staged_n16_r16(SCAN_DT_ARGS, unsigned* __restrict__ rowMax) { scan_staged_impl<16, true, 16>(SCAN_DT_PASS, rowMax); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n4(SCAN_ARGS) { scan_staged_impl<4, false>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n8(SCAN_ARGS) { scan_staged_impl<8, false>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16(SCAN_ARGS) { scan_staged_impl<16, false>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4(SCAN_DT_ARGS) { scan_staged_impl<16, true, 4>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_dt_staged_n16_r16(SCAN_DT_ARGS) { scan_staged_impl<16, true, 16>(SCAN_DT_PASS); }
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).
 extern "C" __global__ void scan_generic(SCAN_ARGS, int ns) {

@@ -308,11 +308,9 @@ public final class GpuBatchForward implements BatchForward {
                         w.convBias, u, e, k, stream);
                 kernels.gemm(u, e, tokens, e, w.xProj, xr, new CUdeviceptr(), bc, xr,
                         GpuKernels.GEMM_MODE_STORE, stream);
-                boolean yMax = false;   // rowScales holds y's row maxima (a staged scan wrote them for out_proj)
                 if (fuseDt) {
-                    yMax = kernels.scanFusedDt(u, w.dtProj.plain(), w.dtProjBias, bc, xr, r, xz, 2 * e, offsets, seqs,
-                            tokens, states, sf, c.ssmStateOffset(l), w.aNeg, w.d, y, e, stream,
-                            kernels.halfSplits(e, d) ? rowScales : null);
+                    kernels.scanFusedDt(u, w.dtProj.plain(), w.dtProjBias, bc, xr, r, xz, 2 * e, offsets, seqs, tokens, states, sf,
+                            c.ssmStateOffset(l), w.aNeg, w.d, y, e, stream);
                 } else {
                     kernels.gemm(bc, xr, tokens, r, w.dtProj, e, w.dtProjBias, dt, e,
                             GpuKernels.GEMM_MODE_SOFTPLUS, stream);
@@ -324,7 +322,7 @@ public final class GpuBatchForward implements BatchForward {
                             c.layerNormEpsilon(), stream);
                 } else {
                     kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
-                            GpuKernels.GEMM_MODE_ACCUMULATE, stream, rowScales, yMax);
+                            GpuKernels.GEMM_MODE_ACCUMULATE, stream, rowScales);
                 }
             }
             if (!fuseFinalNorm) {

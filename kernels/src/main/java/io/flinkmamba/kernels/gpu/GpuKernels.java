@@ -250,20 +250,11 @@ final class GpuKernels {
      */
     void gemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection w, int out, CUdeviceptr bias,
               CUdeviceptr y, int ldy, int mode, CUstream st, CUdeviceptr rowScales) {
-        gemm(x, ldx, tokens, in, w, out, bias, y, ldy, mode, st, rowScales, false);
-    }
-
-    /**
-     * The same; {@code rowMaxReady}: {@code rowScales} already holds each row of X's largest magnitude (a staged scan
-     * wrote it, see {@link #scanFusedDt}), so the 3xFP16 kernel takes its scales from there without row_scales.
-     */
-    void gemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection w, int out, CUdeviceptr bias,
-              CUdeviceptr y, int ldy, int mode, CUstream st, CUdeviceptr rowScales, boolean rowMaxReady) {
         if (tokens == 0) {
             return;
         }
         if (rowScales != null && halfSplits(in, out)) {
-            launchHalf(x, ldx, tokens, in, w, out, bias, y, ldy, mode, -1f, rowScales, rowMaxReady, st);
+            launchHalf(x, ldx, tokens, in, w, out, bias, y, ldy, mode, -1f, rowScales, st);
             return;
         }
         if (tensorGemm != null && in >= TENSOR_CORE_MIN_IN) {
@@ -300,7 +291,7 @@ final class GpuKernels {
             return;
         }
         if (rowScales != null && halfSplits(in, out)) {
-            launchHalf(x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_STORE, eps, rowScales, false, st);
+            launchHalf(x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_STORE, eps, rowScales, st);
             return;
         }
         launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y,
@@ -348,24 +339,18 @@ final class GpuKernels {
         return wgmma && mode == GpuPrecision.TF32X3 && !"false".equals(System.getProperty(HALF_SPLIT_PROPERTY));
     }
 
-    /**
-     * row_scales (eps >= 0: with the RMSNorm's factor; not when {@code rowMax}: rs holds the rows' largest magnitudes
-     * already) then gemm_wgh_f16x3_n128, on stream st.
-     */
+    /** row_scales (eps >= 0: with the RMSNorm's factor) then gemm_wgh_f16x3_n128, on stream st. */
     private void launchHalf(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection p, int out,
-                            CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUdeviceptr rs, boolean rowMax,
-                            CUstream st) {
-        if (!rowMax) {
-            launch(rowScales, ceil(tokens, ROW_SCALE_THREADS / 8), 1, ROW_SCALE_THREADS, st, Pointer.to(x), ints(ldx),
-                    ints(tokens), ints(in), Pointer.to(new float[] {eps}), Pointer.to(rs));
-        }
+                            CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps, CUdeviceptr rs, CUstream st) {
+        launch(rowScales, ceil(tokens, ROW_SCALE_THREADS / 8), 1, ROW_SCALE_THREADS, st, Pointer.to(x), ints(ldx),
+                ints(tokens), ints(in), Pointer.to(new float[] {eps}), Pointer.to(rs));
         CUdeviceptr w = p.half(out, in);
         // the full tiles on the kernel without checks, the rest (a partial last tile, or all of a ragged shape) on the
         // checked one (the buffers are 256-byte aligned: row offsets keep X's rows 16-byte and Y's 8-byte aligned)
         int full = halfFullTokens(tokens, in, out, ldx, ldy);
-        launchHalfGemm(halfGemmFull, x, ldx, full, in, w, out, bias, y, ldy, mode, rs, rowMax, st);
+        launchHalfGemm(halfGemmFull, x, ldx, full, in, w, out, bias, y, ldy, mode, rs, st);
         launchHalfGemm(halfGemm, x.withByteOffset(4L * full * ldx), ldx, tokens - full, in, w, out, bias,
-                y.withByteOffset(4L * full * ldy), ldy, mode, rs.withByteOffset((rowMax ? 4L : 8L) * full), rowMax, st);
+                y.withByteOffset(4L * full * ldy), ldy, mode, rs.withByteOffset(8L * full), st);
     }
 
     /** Tokens the 3xFP16 kernel without checks takes: whole 128-token tiles, where the shape has no ragged edge. */
@@ -375,8 +360,7 @@ final class GpuKernels {
     }
 
     private void launchHalfGemm(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out,
-                                CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, CUdeviceptr rs, boolean rowMax,
-                                CUstream st) {
+                                CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, CUdeviceptr rs, CUstream st) {
         if (tokens == 0) {
             return;
         }
@@ -384,7 +368,7 @@ final class GpuKernels {
         int columns = ceil(out, shape.outTile());
         int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
         Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out),
-                Pointer.to(bias), Pointer.to(y), ints(ldy), ints(mode), Pointer.to(rs), ints(rowMax ? 1 : 0)};
+                Pointer.to(bias), Pointer.to(y), ints(ldy), ints(mode), Pointer.to(rs)};
         JCudaDriver.cuLaunchKernel(g.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
                 Pointer.to(args), null);
     }
@@ -512,7 +496,7 @@ final class GpuKernels {
                 ints(ldxz), Pointer.to(offsets), ints(seqs), Pointer.to(states), ints(stateFloats), ints(ssmOff),
                 Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y), ints(e)};
         if (usesStagedScan(e, ldxz, ldbc, r, stateFloats, ssmOff)) {
-            launchStaged(scanStaged, seqs, shape, st, withRowMax(args, null));
+            launchStaged(scanStaged, seqs, shape, st, args);
             return;
         }
         if (scanGeneric) {
@@ -530,20 +514,8 @@ final class GpuKernels {
     void scanFusedDt(CUdeviceptr u, CUdeviceptr dtW, CUdeviceptr dtB, CUdeviceptr bc, int ldbc, int r, CUdeviceptr xz,
                      int ldxz, CUdeviceptr offsets, int seqs, int tokens, CUdeviceptr states, int stateFloats, int ssmOff,
                      CUdeviceptr aNeg, CUdeviceptr dSkip, CUdeviceptr y, int e, CUstream st) {
-        scanFusedDt(u, dtW, dtB, bc, ldbc, r, xz, ldxz, offsets, seqs, tokens, states, stateFloats, ssmOff, aNeg, dSkip, y,
-                e, st, null);
-    }
-
-    /**
-     * The same; with {@code rowMax} (one word a token, or null) a staged kernel also writes there each token's largest
-     * |y| over its channels (float bits), for the 3xFP16 out_proj. Returns whether it did (a staged kernel ran).
-     */
-    boolean scanFusedDt(CUdeviceptr u, CUdeviceptr dtW, CUdeviceptr dtB, CUdeviceptr bc, int ldbc, int r, CUdeviceptr xz,
-                        int ldxz, CUdeviceptr offsets, int seqs, int tokens, CUdeviceptr states, int stateFloats,
-                        int ssmOff, CUdeviceptr aNeg, CUdeviceptr dSkip, CUdeviceptr y, int e, CUstream st,
-                        CUdeviceptr rowMax) {
         if (seqs == 0) {
-            return false;
+            return;
         }
         ScanLaunch shape = scanLaunch(e, stateSize, false);
         boolean staged = usesStagedFusedScan(e, ldxz, ldbc, r, stateFloats, ssmOff, seqs, tokens);
@@ -554,21 +526,10 @@ final class GpuKernels {
                 Pointer.to(states), ints(stateFloats), ints(ssmOff), Pointer.to(aNeg), Pointer.to(dSkip), Pointer.to(y),
                 ints(e)};
         if (staged) {
-            if (rowMax != null) {   // the kernel's atomicMax starts from zeros
-                JCudaDriver.cuMemsetD32Async(rowMax, 0, tokens, st);
-            }
-            launchStaged(f, seqs, shape, st, withRowMax(args, rowMax));
-            return rowMax != null;
+            launchStaged(f, seqs, shape, st, args);
+        } else {
+            launch(f, seqs, shape.channelBlocks(), shape.block(), st, args);
         }
-        launch(f, seqs, shape.channelBlocks(), shape.block(), st, args);
-        return false;
-    }
-
-    /** A staged scan's arguments: the others', then rowMax (a null pointer for none). */
-    private static Pointer[] withRowMax(Pointer[] args, CUdeviceptr rowMax) {
-        Pointer[] a = java.util.Arrays.copyOf(args, args.length + 1);
-        a[args.length] = Pointer.to(rowMax != null ? rowMax : new CUdeviceptr());
-        return a;
     }
 
     /**

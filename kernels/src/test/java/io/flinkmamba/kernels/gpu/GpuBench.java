@@ -324,14 +324,10 @@ public final class GpuBench {
                 () -> k.gemm(bc, xr, t, r, lw.dtProj, e, lw.dtProjBias, dt, e, GpuKernels.GEMM_MODE_SOFTPLUS, st)));
         steps.add(new Step("scan", 0, false,
                 () -> k.scan(u, dt, bc, xr, r, xz, 2 * e, off, seqs, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
-        // with the 3xFP16 out_proj the staged fused scan writes y's row maxima, and out_proj reads them (as the forward)
-        boolean[] yMax = {false};
-        CUdeviceptr yMaxTo = k.halfSplits(e, d) ? rs : null;
-        steps.add(new Step("scan with fused dt_proj", 0, true, () -> yMax[0] = k.scanFusedDt(u, lw.dtProj.plain(),
-                lw.dtProjBias, bc, xr, r, xz, 2 * e, off, seqs, t, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st,
-                yMaxTo)));
+        steps.add(new Step("scan with fused dt_proj", 0, true, () -> k.scanFusedDt(u, lw.dtProj.plain(), lw.dtProjBias, bc,
+                xr, r, xz, 2 * e, off, seqs, t, states, sf, c.ssmStateOffset(0), lw.aNeg, lw.d, y, e, st)));
         steps.add(new Step("out_proj+residual", outFlops, true,
-                () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st, rs, yMax[0])));
+                () -> k.gemm(y, e, t, e, lw.outProj, d, none, x, d, GpuKernels.GEMM_MODE_ACCUMULATE, st, rs)));
         steps.add(new Step("[conv+silu, runtime-width kernel]", 0, false,
                 () -> generic.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)));
         StringBuilder sb = new StringBuilder(String.format("layer breakdown, hidden %d, %d tokens, GEMM %s%s%s:", hidden, t,

@@ -144,7 +144,7 @@ public final class HalfSplitProtoBench {
                 int cols = out / 128, lanes = Math.min(tokens / 128, ctx.multiprocessors / cols);
                 JCudaDriver.cuMemsetD32(y, 0, (long) tokens * out);
                 Pointer a = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(wDev), ints(out),
-                        Pointer.to(bias), Pointer.to(y), ints(out), ints(0), Pointer.to(rs2), ints(0));
+                        Pointer.to(bias), Pointer.to(y), ints(out), ints(0), Pointer.to(rs2));
                 double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(fn, lanes, cols, 1, 256, 1, 1, smem,
                         null, a, null));
                 shipped.append(String.format(" | %s %.3f ms, %.2fx wgmma 3xTF32, error %s", name, ms, wgMs / ms, errors(y, out, exact)));

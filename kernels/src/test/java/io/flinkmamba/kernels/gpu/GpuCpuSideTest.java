@@ -327,19 +327,30 @@ class GpuCpuSideTest {
 
     @Test
     void halfSplitServesOnlyTheWarpgroupMmaTf32x3PathUnlessSwitchedOff() {
-        String before = System.getProperty(GpuKernels.HALF_SPLIT_PROPERTY);
-        try {
-            System.clearProperty(GpuKernels.HALF_SPLIT_PROPERTY);
+        withProperty(GpuKernels.HALF_SPLIT_PROPERTY, null, () -> {
             assertTrue(GpuKernels.usesHalfSplit(true, GpuPrecision.TF32X3));
             assertFalse(GpuKernels.usesHalfSplit(false, GpuPrecision.TF32X3), "no wgmma (PTX module, or switched off)");
             assertFalse(GpuKernels.usesHalfSplit(true, GpuPrecision.TF32), "plain TF32 keeps its own kernels");
-            System.setProperty(GpuKernels.HALF_SPLIT_PROPERTY, "false");
-            assertFalse(GpuKernels.usesHalfSplit(true, GpuPrecision.TF32X3));
+        });
+        withProperty(GpuKernels.HALF_SPLIT_PROPERTY, "false",
+                () -> assertFalse(GpuKernels.usesHalfSplit(true, GpuPrecision.TF32X3)));
+    }
+
+    /** Runs body with a system property set (null: cleared), then puts back what it was. */
+    private static void withProperty(String name, String value, Runnable body) {
+        String before = System.getProperty(name);
+        try {
+            if (value == null) {
+                System.clearProperty(name);
+            } else {
+                System.setProperty(name, value);
+            }
+            body.run();
         } finally {
             if (before == null) {
-                System.clearProperty(GpuKernels.HALF_SPLIT_PROPERTY);
+                System.clearProperty(name);
             } else {
-                System.setProperty(GpuKernels.HALF_SPLIT_PROPERTY, before);
+                System.setProperty(name, before);
             }
         }
     }
@@ -359,22 +370,13 @@ class GpuCpuSideTest {
 
     @Test
     void warpgroupMmaServesOnlyTf32x3OnTheSm90aModuleUnlessSwitchedOff() {
-        String before = System.getProperty(GpuKernels.WGMMA_PROPERTY);
-        try {
-            System.clearProperty(GpuKernels.WGMMA_PROPERTY);
+        withProperty(GpuKernels.WGMMA_PROPERTY, null, () -> {
             assertTrue(GpuKernels.usesWgmma(true, GpuPrecision.TF32X3));
             assertFalse(GpuKernels.usesWgmma(false, GpuPrecision.TF32X3), "PTX module: mma.sync");
             assertFalse(GpuKernels.usesWgmma(true, GpuPrecision.TF32));
             assertFalse(GpuKernels.usesWgmma(true, GpuPrecision.FP32));
-            System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
-            assertFalse(GpuKernels.usesWgmma(true, GpuPrecision.TF32X3));
-        } finally {
-            if (before == null) {
-                System.clearProperty(GpuKernels.WGMMA_PROPERTY);
-            } else {
-                System.setProperty(GpuKernels.WGMMA_PROPERTY, before);
-            }
-        }
+        });
+        withProperty(GpuKernels.WGMMA_PROPERTY, "false", () -> assertFalse(GpuKernels.usesWgmma(true, GpuPrecision.TF32X3)));
     }
 
     @Test

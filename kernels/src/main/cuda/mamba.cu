@@ -757,8 +757,10 @@ GEMM_WG(gemm_wg_tf32x3_s48, 48, false)
 // Tiling: 128 tokens x 128 outputs, two warpgroups; k-tiles of 64 (A: 64 floats a row, padded to 80 so that a lane's
 // 16-byte loads of rows g and g + 8 are conflict-free; W: 128-byte rows in the 128-byte swizzle), 3 stages, one block
 // an SM (217 KB); otherwise the pipeline of gemm_wg_impl: two A register sets, each k16 step's three wgmma one commit
-// group with one left in flight. Measured on H200 against gemm_wg_tf32x3_s64 (docs/benchmarks.md, ninth session, the
-// prototype gemm_wgh_n128_s3_k64): 1.79x at hidden 256's in_proj, 1.88x at its out_proj.
+// group with one left in flight. Measured on H200 (docs/benchmarks.md, ninth session): the prototype
+// gemm_wgh_n128_s3_k64 1.79x gemm_wg_tf32x3_s64 at hidden 256's in_proj, 1.88x at its out_proj; in the layer (call 4,
+// with their row_scales passes) in_proj 1.03 vs 1.76 ms, out_proj 0.64 vs 0.94, the layer 3.29 vs 4.31. Slower in the
+// prototype: 128 x 64 tiles, 32-deep k-tiles, prefetch distance 2-3, three warpgroups.
 // rs: per token {sa, the row's output factor}: 1 / sa, or 1 / (sa rms) with the norm fused.
 #define WGH_BM 128
 #define WGH_BN 128

@@ -74,6 +74,53 @@ class HalfSplitTest {
         }
     }
 
+    /**
+     * The kernel's arithmetic emulated on the host: an activation row scaled by row_scales' power of two and split into
+     * FP16 head and tail, W from {@link HalfSplit#of} read through its permutation, the three products (tail·head,
+     * head·tail, head·head) summed exactly, then the one factor 2^-c / sa. Against the float64 product of rows spanning
+     * 2^-60 to 2^60 (FP16 alone holds 2^-24 to 65504), every output is within 2^-20 of the row's largest product scale.
+     */
+    @Test
+    void theThreeHalfProductsCarryADotProductToFloat32AccuracyAtAnyScale() {
+        Random rnd = new Random(9);
+        int out = 5, in = 70;
+        float[] w = new float[out * in];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = Math.scalb((float) rnd.nextGaussian(), (i / in) * 7 - 14);
+        }
+        HalfSplit s = HalfSplit.of(w, out, in);
+        int pin = HalfSplit.paddedIn(in);
+        for (int row = 0; row < 25; row++) {
+            float[] a = new float[in];
+            float amax = 0;
+            for (int k = 0; k < in; k++) {
+                a[k] = Math.scalb((float) rnd.nextGaussian(), row * 5 - 60 + rnd.nextInt(8));
+                amax = Math.max(amax, Math.abs(a[k]));
+            }
+            int c = HalfSplit.scaleExponent(amax);   // row_scales' rule
+            float sa = Math.scalb(1.0f, c);
+            for (int n = 0; n < out; n++) {
+                double acc = 0, exact = 0, bound = 0;
+                for (int p = 0; p < pin; p++) {
+                    int k = p / 16 * 16 + HalfSplit.sourceK(p % 16);
+                    float v = k < in ? a[k] * sa : 0f;
+                    short ah = HalfSplit.toHalf(v);
+                    double aHead = HalfSplit.halfToFloat(ah), aTail = HalfSplit.halfToFloat(HalfSplit.toHalf(v - (float) aHead));
+                    double wHead = HalfSplit.halfToFloat(s.halves[n * pin + p]);
+                    double wTail = HalfSplit.halfToFloat(s.halves[out * pin + n * pin + p]);
+                    acc += aTail * wHead + aHead * wTail + aHead * wHead;
+                    if (k < in) {
+                        exact += (double) a[k] * w[n * in + k];
+                        bound += Math.abs((double) a[k] * w[n * in + k]);
+                    }
+                }
+                double got = (float) (acc * (s.columnScale[n] / sa));
+                assertTrue(Math.abs(got - exact) <= 0x1p-20 * bound,
+                        "row " + row + " output " + n + ": " + got + " vs " + exact + " (sum of |products| " + bound + ")");
+            }
+        }
+    }
+
     @Test
     void thePermutationTakesEachOf16ValuesOnce() {
         boolean[] seen = new boolean[16];

@@ -31,8 +31,9 @@ import java.util.List;
  * GEMM accumulated into the residual; then norm_f (at hidden <= 64 on the tensor cores, in the last out_proj's
  * epilogue: {@code GpuKernels.residualNormGemm}).
  * Projections with a reduction of 32 or more run on the tensor cores as 3xTF32 (each product from three
- * TF32 products of split operands), the rest on the CUDA cores in float32: results match
- * {@code CpuParallelForward} within 1e-5 relative L2. {@code -Dflinkmamba.gpu.gemm=fp32} keeps every
+ * TF32 products of split operands; on sm_90, in_proj and out_proj from 128 x 128 as 3xFP16 of operands scaled per row
+ * by powers of two, {@code GpuKernels.halfSplits}, after a row-scale pass into each slot's {@code rowScales}), the rest
+ * on the CUDA cores in float32: results match {@code CpuParallelForward} within 1e-5 relative L2. {@code -Dflinkmamba.gpu.gemm=fp32} keeps every
  * projection on the CUDA cores; {@code tf32} trades accuracy (1e-3 relative L2, tested) for speed
  * ({@link GpuPrecision}: per instance, or the JVM property).
  *

@@ -77,10 +77,7 @@ final class DeviceWeights {
     private synchronized CUdeviceptr uploadHalf(Projection p, int out, int in) {
         if (p.half == null) {
             HalfSplit h = HalfSplit.of(p.host.get(), out, in);
-            CUdeviceptr d = new CUdeviceptr();
-            JCudaDriver.cuMemAlloc(d, h.deviceBytes());
-            projectionCopies.add(d);
-            projectionBytes += h.deviceBytes();
+            CUdeviceptr d = allocProjection(h.deviceBytes());
             JCudaDriver.cuMemcpyHtoD(d, Pointer.to(h.halves), 2L * h.halves.length);
             JCudaDriver.cuMemcpyHtoD(d.withByteOffset(2L * h.halves.length), Pointer.to(h.columnScale),
                     4L * h.columnScale.length);
@@ -93,10 +90,7 @@ final class DeviceWeights {
         CUdeviceptr d = split ? p.split : p.plain;
         if (d == null) {
             float[] a = split ? tf32Split(p.host.get()) : p.host.get();
-            d = new CUdeviceptr();
-            JCudaDriver.cuMemAlloc(d, 4L * a.length);
-            projectionCopies.add(d); // freed by release() even if the copy below fails
-            projectionBytes += 4L * a.length;
+            d = allocProjection(4L * a.length);
             JCudaDriver.cuMemcpyHtoD(d, Pointer.to(a), 4L * a.length);
             if (split) {
                 p.split = d;
@@ -104,6 +98,15 @@ final class DeviceWeights {
                 p.plain = d;
             }
         }
+        return d;
+    }
+
+    /** Device memory for a projection's form, counted and freed by release() (even if the copy into it fails). */
+    private CUdeviceptr allocProjection(long bytes) {
+        CUdeviceptr d = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(d, bytes);
+        projectionCopies.add(d);
+        projectionBytes += bytes;
         return d;
     }
 

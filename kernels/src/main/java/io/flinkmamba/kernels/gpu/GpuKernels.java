@@ -364,13 +364,8 @@ final class GpuKernels {
         if (tokens == 0) {
             return;
         }
-        StreamingShape shape = g.shape();
-        int columns = ceil(out, shape.outTile());
-        int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
-        Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out),
-                Pointer.to(bias), Pointer.to(y), ints(ldy), ints(mode), Pointer.to(rs)};
-        JCudaDriver.cuLaunchKernel(g.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
-                Pointer.to(args), null);
+        launchPersistent(g, tokens, out, st, Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out),
+                Pointer.to(bias), Pointer.to(y), ints(ldy), ints(mode), Pointer.to(rs));
     }
 
     /** A gemm_tcs_impl instantiation: its function, shape and how many of its blocks fit on an SM. */
@@ -461,13 +456,17 @@ final class GpuKernels {
     private void launchStreaming(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection p,
                                  int out, CUdeviceptr bias, CUdeviceptr y, int ldy, int mode, float eps,
                                  CUdeviceptr normW, CUdeviceptr y2, CUstream st) {
+        CUdeviceptr w = g.shape().splitWeights() ? p.split() : p.plain();
+        launchPersistent(g, tokens, out, st, Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out),
+                Pointer.to(bias), Pointer.to(y), ints(ldy), ints(mode), Pointer.to(new float[] {eps}),
+                Pointer.to(normW != null ? normW : new CUdeviceptr()), Pointer.to(y2 != null ? y2 : new CUdeviceptr()));
+    }
+
+    /** A persistent GEMM's grid ({@link #streamingLanes} x one column of blocks per output tile) and launch. */
+    private void launchPersistent(StreamingGemm g, int tokens, int out, CUstream st, Pointer... args) {
         StreamingShape shape = g.shape();
-        CUdeviceptr w = shape.splitWeights() ? p.split() : p.plain();
         int columns = ceil(out, shape.outTile());
         int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
-        Pointer[] args = {Pointer.to(x), ints(ldx), ints(tokens), ints(in), Pointer.to(w), ints(out), Pointer.to(bias),
-                Pointer.to(y), ints(ldy), ints(mode), Pointer.to(new float[] {eps}),
-                Pointer.to(normW != null ? normW : new CUdeviceptr()), Pointer.to(y2 != null ? y2 : new CUdeviceptr())};
         JCudaDriver.cuLaunchKernel(g.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
                 Pointer.to(args), null);
     }

@@ -188,11 +188,7 @@ class GpuBatchForwardTest {
         } finally {
             restoreProperty(GpuKernels.WGMMA_PROPERTY, old);
         }
-        int d = hidden, sf = c.stateFloats();
-        double outs = relL2(Arrays.copyOf(wg.outputs(), wg.totalTokens() * d), Arrays.copyOf(sync.outputs(), sync.totalTokens() * d));
-        double states = relL2(Arrays.copyOf(wg.states(), wg.size() * sf), Arrays.copyOf(sync.states(), sync.size() * sf));
-        System.out.printf("hidden %d: wgmma vs mma.sync rel L2 outputs %.2e, states %.2e%n", hidden, outs, states);
-        assertTrue(outs <= 1e-6 && states <= 1e-6, "wgmma vs mma.sync: outputs " + outs + ", states " + states);
+        assertKernelFamiliesAgree("hidden " + hidden + ": wgmma vs mma.sync", c, wg, sync);
         assertAgree(m, cpu, wg, "wgmma hidden " + hidden);
     }
 
@@ -218,12 +214,20 @@ class GpuBatchForwardTest {
             f.forward(half);
         }
         forwardWithProperties(m, tf32, Map.of(GpuKernels.HALF_SPLIT_PROPERTY, "false"));
-        int d = hidden, sf = c.stateFloats();
-        double outs = relL2(Arrays.copyOf(half.outputs(), half.totalTokens() * d), Arrays.copyOf(tf32.outputs(), tf32.totalTokens() * d));
-        double states = relL2(Arrays.copyOf(half.states(), half.size() * sf), Arrays.copyOf(tf32.states(), tf32.size() * sf));
-        System.out.printf("hidden %d: 3xFP16 vs 3xTF32 rel L2 outputs %.2e, states %.2e%n", hidden, outs, states);
-        assertTrue(outs <= 1e-6 && states <= 1e-6, "3xFP16 vs 3xTF32: outputs " + outs + ", states " + states);
+        assertKernelFamiliesAgree("hidden " + hidden + ": 3xFP16 vs 3xTF32", c, half, tf32);
         assertAgree(m, cpu, half, "3xFP16 hidden " + hidden);
+    }
+
+    /**
+     * Two GPU runs of one batch on different projection kernels, both float32-accurate: outputs and final states
+     * within 1e-6 relative L2 of each other.
+     */
+    private static void assertKernelFamiliesAgree(String what, MambaConfig c, MambaBatch a, MambaBatch b) {
+        int d = c.hiddenSize(), sf = c.stateFloats();
+        double outs = relL2(Arrays.copyOf(a.outputs(), a.totalTokens() * d), Arrays.copyOf(b.outputs(), b.totalTokens() * d));
+        double states = relL2(Arrays.copyOf(a.states(), a.size() * sf), Arrays.copyOf(b.states(), b.size() * sf));
+        System.out.printf("%s rel L2 outputs %.2e, states %.2e%n", what, outs, states);
+        assertTrue(outs <= 1e-6 && states <= 1e-6, what + ": outputs " + outs + ", states " + states);
     }
 
     /**

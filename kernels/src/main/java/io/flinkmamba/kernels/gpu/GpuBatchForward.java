@@ -277,8 +277,12 @@ public final class GpuBatchForward implements BatchForward {
         /** Stages the chunk's inputs and enqueues copies and kernels; returns without waiting. */
         void submit(MambaBatch b, ChunkPlan.Chunk ch) {
             int seqs = ch.seqs(), tokens = ch.tokens();
-            ensure(tokens, seqs);
             int d = c.hiddenSize(), e = c.intermediateSize(), sf = c.stateFloats();
+            // in_proj and out_proj run over whole token tiles where the 3xFP16 kernel takes them: the rows past the
+            // chunk's tokens are zeroed below and their outputs never read (each output row depends on its input row
+            // alone), and a second, checked launch for a partial last tile is saved (a full wave for one tile row)
+            int rows = kernels.projectionRows(tokens, d, e);
+            ensure(rows, seqs);
             int r = c.timeStepRank(), xr = c.xProjRows(), k = c.convKernel();
             long c0 = profileKernels ? System.nanoTime() : 0;
             hostInts.put(0, b.offsets(), ch.first(), seqs + 1);
@@ -294,15 +298,19 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuMemcpyHtoDAsync(offsets, host, 4L * (seqs + 1), stream);
             JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
             JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
+            if (rows > tokens) { // the padding rows of in_proj's and out_proj's inputs: zeros, so all stays finite
+                JCudaDriver.cuMemsetD32Async(x.withByteOffset(4L * tokens * d), 0, (long) (rows - tokens) * d, stream);
+                JCudaDriver.cuMemsetD32Async(y.withByteOffset(4L * tokens * e), 0, (long) (rows - tokens) * e, stream);
+            }
             JCudaDriver.cuEventRecord(kernelsStart, stream);
             for (int l = 0; l < c.numLayers(); l++) {
                 DeviceWeights.Layer w = weights.layers[l];
                 if (kernels.fusesNorm(d)) {
-                    kernels.normGemm(x, d, tokens, d, w.inProjNormed, 2 * e, w.inProjBias, xz, 2 * e,
+                    kernels.normGemm(x, d, rows, d, w.inProjNormed, 2 * e, w.inProjBias, xz, 2 * e,
                             c.layerNormEpsilon(), stream, rowScales);
                 } else {
-                    kernels.rmsnorm(x, w.norm, h, tokens, d, c.layerNormEpsilon(), stream);
-                    kernels.gemm(h, d, tokens, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,
+                    kernels.rmsnorm(x, w.norm, h, rows, d, c.layerNormEpsilon(), stream);
+                    kernels.gemm(h, d, rows, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,
                             GpuKernels.GEMM_MODE_STORE, stream, rowScales);
                 }
                 kernels.convSilu(xz, 2 * e, offsets, seqs, states, sf, c.convStateOffset(l), w.convWeight,
@@ -322,7 +330,7 @@ public final class GpuBatchForward implements BatchForward {
                     kernels.residualNormGemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d, weights.normF, h,
                             c.layerNormEpsilon(), stream);
                 } else {
-                    kernels.gemm(y, e, tokens, e, w.outProj, d, w.outProjBias, x, d,
+                    kernels.gemm(y, e, rows, e, w.outProj, d, w.outProjBias, x, d,
                             GpuKernels.GEMM_MODE_ACCUMULATE, stream, rowScales);
                 }
             }

@@ -21,6 +21,8 @@ final class GpuContext {
     static final String RESOURCE_DIR = "/io/flinkmamba/kernels/gpu/";
 
     private static GpuContext instance;
+    /** Names of the functions looked up, by handle (JCuda's handles compare by their native pointer). */
+    private final java.util.Map<CUfunction, String> functionNames = new java.util.concurrent.ConcurrentHashMap<>();
 
     final CUdevice device = new CUdevice();
     final CUcontext context = new CUcontext();
@@ -71,7 +73,13 @@ final class GpuContext {
     CUfunction function(String name) {
         CUfunction f = new CUfunction();
         JCudaDriver.cuModuleGetFunction(f, module, name);
+        functionNames.put(f, name);
         return f;
+    }
+
+    /** The kernel name a function was looked up by (for traces and messages), or "?" for one not from {@link #function}. */
+    String functionName(CUfunction f) {
+        return functionNames.getOrDefault(f, "?");
     }
 
     /** A kernel image: shipped gzip-compressed as {@code name.gz} (scripts/build-ptx.sh), returned inflated. */

@@ -129,6 +129,13 @@ final class GpuKernels {
     boolean stagedFusedAtAnyLength;
     /** Benchmarks only: the runtime-width conv kernel even where a fixed-width one exists. */
     boolean genericConv;
+    /** Benchmarks only: told of every launch just before and just after it is enqueued (per-kernel device time). */
+    LaunchListener listener;
+
+    /** Sees each launch on its stream: {@code after} false just before it is enqueued, true just after. */
+    interface LaunchListener {
+        void launch(CUfunction f, int gridX, int gridY, CUstream st, boolean after);
+    }
 
     GpuKernels(GpuContext ctx, int stateSize) {
         this(ctx, stateSize, null, GpuPrecision.fromSystemProperty());
@@ -353,6 +360,18 @@ final class GpuKernels {
                 y.withByteOffset(4L * full * ldy), ldy, mode, rs.withByteOffset(8L * full), st);
     }
 
+    /**
+     * Rows a forward's in_proj (hidden {@code d} to {@code 2e}) and out_proj ({@code e} to {@code d}) run over for a
+     * chunk of {@code tokens}: rounded up to the 3xFP16 kernel's token tile where either runs there on whole tiles
+     * (the caller's buffers hold the extra rows, zeroed), else the tokens themselves.
+     */
+    int projectionRows(int tokens, int d, int e) {
+        int tile = HALF_SPLIT_SHAPE.tokenTile();
+        boolean whole = halfSplits(d, 2 * e) && halfFullTokens(tile, d, 2 * e, d, 2 * e) == tile
+                || halfSplits(e, d) && halfFullTokens(tile, e, d, e, d) == tile;
+        return whole ? ceil(tokens, tile) * tile : tokens;
+    }
+
     /** Tokens the 3xFP16 kernel without checks takes: whole 128-token tiles, where the shape has no ragged edge. */
     static int halfFullTokens(int tokens, int in, int out, int ldx, int ldy) {
         boolean aligned = in % HalfSplit.K_TILE == 0 && out % HALF_SPLIT_SHAPE.outTile() == 0 && ldx % 4 == 0 && ldy % 2 == 0;
@@ -467,8 +486,7 @@ final class GpuKernels {
         StreamingShape shape = g.shape();
         int columns = ceil(out, shape.outTile());
         int lanes = streamingLanes(tokens, shape.tokenTile(), columns, multiprocessors, g.blocksPerSm());
-        JCudaDriver.cuLaunchKernel(g.function(), lanes, columns, 1, shape.threads(), 1, 1, shape.smemBytes(), st,
-                Pointer.to(args), null);
+        enqueue(g.function(), lanes, columns, shape.threads(), shape.smemBytes(), st, Pointer.to(args));
     }
 
     void convSilu(CUdeviceptr xz, int ldxz, CUdeviceptr offsets, int seqs, CUdeviceptr states, int stateFloats,
@@ -586,8 +604,19 @@ final class GpuKernels {
         return scanGeneric;
     }
 
-    private static void launch(CUfunction f, int gx, int gy, int block, CUstream st, Pointer... args) {
-        JCudaDriver.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, st, Pointer.to(args), null);
+    private void launch(CUfunction f, int gx, int gy, int block, CUstream st, Pointer... args) {
+        enqueue(f, gx, gy, block, 0, st, Pointer.to(args));
+    }
+
+    /** Every launch goes through here: the listener, if any, sees it just before and just after it is enqueued. */
+    private void enqueue(CUfunction f, int gx, int gy, int block, int smemBytes, CUstream st, Pointer args) {
+        if (listener != null) {
+            listener.launch(f, gx, gy, st, false);
+        }
+        JCudaDriver.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, smemBytes, st, args, null);
+        if (listener != null) {
+            listener.launch(f, gx, gy, st, true);
+        }
     }
 
     static Pointer ints(int v) {

@@ -219,6 +219,44 @@ class GpuBatchForwardTest {
     }
 
     /**
+     * in_proj and out_proj over whole 128-token tiles ({@link GpuKernels#projectionRows}): many chunks of ragged token
+     * counts, each padded to whole tiles, then a second, smaller batch through the same slots (whose padding rows then
+     * hold the first batch's rows until zeroed, and whose inputs are 2^30 larger): both agree with the CPU.
+     */
+    @Test
+    void paddedProjectionRowsMatchCpu() {
+        assumeTrue(GpuContext.get().warpgroupMma, "the 3xFP16 kernel needs an sm_90 device");
+        MambaConfig c = new MambaConfig(256, 16, 512, 4, 16, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 821);
+        Random rnd = new Random(822);
+        int[] lengths = new int[40];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = 1 + rnd.nextInt(300);
+        }
+        MambaBatch cpu = randomBatch(m, lengths, rnd);
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        int[] small = {5, 1, 200, 77};
+        MambaBatch cpu2 = randomBatch(m, small, rnd);
+        for (int i = 0; i < cpu2.totalTokens() * c.hiddenSize(); i++) {
+            cpu2.inputs()[i] = Math.scalb(cpu2.inputs()[i], 30);
+        }
+        MambaBatch gpu2 = copy(m, cpu2);
+        new CpuParallelForward(m).forward(cpu2);
+        // ~700 tokens a chunk: a dozen chunks, none of whole tiles but by chance
+        try (GpuBatchForward f = new GpuBatchForward(m, 700 * GpuBatchForward.tokenBytes(c, true))) {
+            assertEquals(256, f.kernels.projectionRows(129, 256, 512));
+            assertEquals(128, f.kernels.projectionRows(1, 256, 512));
+            assertEquals(0, f.kernels.projectionRows(0, 256, 512));
+            assertEquals(129, f.kernels.projectionRows(129, 160, 320), "hidden 160: not whole k-tiles, no padding");
+            f.forward(gpu);
+            f.forward(gpu2);
+        }
+        assertAgree(m, cpu, gpu, "padded rows, first batch");
+        assertAgree(m, cpu2, gpu2, "padded rows, a smaller batch after it");
+    }
+
+    /**
      * Two GPU runs of one batch on different projection kernels, both float32-accurate: outputs and final states
      * within 1e-6 relative L2 of each other.
      */

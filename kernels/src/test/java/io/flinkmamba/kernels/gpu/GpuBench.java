@@ -78,6 +78,21 @@ public final class GpuBench {
             System.clearProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY);
             return;
         }
+        if (args.length >= 5 && args[0].equals("trace")) { // per-kernel device time inside the chunked forward
+            if (args.length > 5) {
+                System.setProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY, String.valueOf(Long.parseLong(args[5]) << 20));
+            }
+            trace(ctx, Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]));
+            System.clearProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY);
+            return;
+        }
+        if (args.length == 5 && args[0].equals("shape")) { // one forward shape (hidden, layers, keys, events): for nsys
+            System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | kernels, chunks summed | host copy share | CPU | GPU/CPU |");
+            forward(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                    Integer.parseInt(args[4]), false);
+            return;
+        }
         if (args.length > 0 && args[0].equals("scanlengths")) { // fused scans, staged vs lane-loading, by length
             for (String[] pair : new String[][] {{"scan_dt_staged_n16_r4", "scan_dt_n16_r4"}, {"scan_dt_staged_n16_r16", "scan_dt_n16"}}) {
                 int e = pair[0].endsWith("r16") ? 512 : 128;
@@ -391,6 +406,96 @@ public final class GpuBench {
         for (long at = 0; at < floats; at += chunk.length) {
             long nf = Math.min(chunk.length, floats - at);
             JCudaDriver.cuMemcpyHtoD(p.withByteOffset(4 * at), jcuda.Pointer.to(chunk), 4 * nf);
+        }
+    }
+
+    /**
+     * One forward with an event before and after every launch: each kernel's device time and the gap before it on its
+     * stream, in the order enqueued, then the sums by kernel. The chunks alternate between two streams (s0, s1).
+     */
+    static void trace(GpuContext ctx, int hidden, int layers, int keys, int len) {
+        MambaConfig c = MambaConfig.of(hidden, 16, layers);
+        MambaBatch b = new MambaBatch(c);
+        float[] state = new float[c.stateFloats()];
+        for (int i = 0; i < keys; i++) {
+            b.addSequence(state, len);
+        }
+        float[] pattern = RandomModels.gaussian(new Random(1), 1 << 20);
+        float[] in = b.inputs();
+        for (long at = 0, n = (long) b.totalTokens() * hidden; at < n; at += pattern.length) {
+            System.arraycopy(pattern, 0, in, (int) at, (int) Math.min(pattern.length, n - at));
+        }
+        record Launch(String name, int gx, int gy, CUstream stream, CUevent before, CUevent after) {
+        }
+        java.util.List<Launch> launches = new java.util.ArrayList<>();
+        java.util.List<CUstream> streams = new java.util.ArrayList<>();
+        try (GpuBatchForward f = new GpuBatchForward(RandomModels.model(c, 42))) {
+            for (int i = 0; i < 2; i++) {
+                f.forward(b);
+            }
+            CUevent[] pending = new CUevent[1];
+            f.kernels.listener = (fn, gx, gy, st, after) -> {
+                CUevent e = new CUevent();
+                JCudaDriver.cuEventCreate(e, 0);
+                JCudaDriver.cuEventRecord(e, st);
+                if (!after) {
+                    pending[0] = e;
+                } else {
+                    launches.add(new Launch(ctx.functionName(fn), gx, gy, st, pending[0], e));
+                    if (!streams.contains(st)) {
+                        streams.add(st);
+                    }
+                }
+            };
+            long t0 = System.nanoTime();
+            f.forward(b);
+            double wall = (System.nanoTime() - t0) / 1e6;
+            f.kernels.listener = null;
+            JCudaDriver.cuCtxSynchronize();
+            System.out.printf("trace: hidden %d, %d layers, %d x %d tokens, wall %.3f ms host to host%n", hidden, layers,
+                    keys, len, wall);
+            System.out.println("| # | stream | kernel | grid | start ms | device ms | gap before ms |");
+            System.out.println("|---|---|---|---|---:|---:|---:|");
+            java.util.Map<String, double[]> byName = new java.util.LinkedHashMap<>();
+            java.util.Map<CUstream, CUevent> lastAfter = new java.util.HashMap<>();
+            CUevent first = launches.get(0).before();
+            float[] ms = new float[1];
+            double kernelSum = 0, gapSum = 0;
+            for (int i = 0; i < launches.size(); i++) {
+                Launch l = launches.get(i);
+                JCudaDriver.cuEventElapsedTime(ms, first, l.before());
+                double start = ms[0];
+                JCudaDriver.cuEventElapsedTime(ms, l.before(), l.after());
+                double dur = ms[0];
+                double gap = Double.NaN;
+                CUevent prev = lastAfter.put(l.stream(), l.after());
+                if (prev != null) {
+                    JCudaDriver.cuEventElapsedTime(ms, prev, l.before());
+                    gap = ms[0];
+                }
+                System.out.printf("| %d | s%d | %s | %d x %d | %.3f | %.4f | %s |%n", i, streams.indexOf(l.stream()), l.name(),
+                        l.gx(), l.gy(), start, dur, Double.isNaN(gap) ? "-" : String.format("%.4f", gap));
+                double[] sum = byName.computeIfAbsent(l.name(), k -> new double[2]);
+                sum[0] += dur;
+                sum[1]++;
+                kernelSum += dur;
+                if (!Double.isNaN(gap) && gap < 0.5) { // gaps within a chunk (a longer one waits for copies)
+                    gapSum += gap;
+                }
+            }
+            System.out.println();
+            System.out.println("| kernel | launches | device ms | per launch |");
+            System.out.println("|---|---:|---:|---:|");
+            for (var e : byName.entrySet()) {
+                System.out.printf("| %s | %.0f | %.3f | %.4f |%n", e.getKey(), e.getValue()[1], e.getValue()[0],
+                        e.getValue()[0] / e.getValue()[1]);
+            }
+            System.out.printf("kernels %.3f ms, gaps under 0.5 ms between them %.3f ms, %d launches%n", kernelSum, gapSum,
+                    launches.size());
+            for (Launch l : launches) {
+                JCudaDriver.cuEventDestroy(l.before());
+                JCudaDriver.cuEventDestroy(l.after());
+            }
         }
     }
 

@@ -46,8 +46,13 @@ public final class GpuBatchForward implements BatchForward {
      * needs); system property to override the default, {@link #defaultChunkBytes}.
      */
     public static final String CHUNK_BYTES_PROPERTY = "flinkmamba.gpu.chunkBytes";
-    /** The largest default chunk budget a slot: the page-locked staging of a chunk's states stays under 2 GiB. */
-    static final long MAX_DEFAULT_CHUNK_BYTES = 1L << 30;
+    /** The largest default chunk budget a slot (its token buffers). */
+    static final long MAX_DEFAULT_CHUNK_BYTES = 2L << 30;
+    /**
+     * The most bytes of states a chunk takes, whatever the chunk budget: with the token rows (under half the budget,
+     * as a token's buffers hold more than twice its input row) the page-locked staging stays under 2 GiB.
+     */
+    static final long MAX_CHUNK_STATE_BYTES = 768L << 20;
     /** The smallest default chunk budget a slot. */
     static final long MIN_DEFAULT_CHUNK_BYTES = 128L << 20;
     private static final long ALIGN = 256;
@@ -93,11 +98,13 @@ public final class GpuBatchForward implements BatchForward {
     }
 
     /**
-     * The chunk budget a slot gets by default: a 32nd of the device's memory, between 128 MiB and 1 GiB. It bounds the
-     * slot's token buffers and, separately, its state buffers, so a forward (two slots) holds at most an 8th.
-     * Measured on H200 (docs/benchmarks.md, seventh session): device time per event falls with larger chunks (each
-     * kernel's last wave and launch are paid per chunk), 1 GiB against 512 MiB gave 162 vs 152 M events/s at 100,000
-     * x 16 tokens, hidden 64, and 169 vs 154 at 100,000 x 64.
+     * The chunk budget a slot gets by default: a 32nd of the device's memory, between 128 MiB and 2 GiB. It bounds the
+     * slot's token buffers and, separately, its state buffers (those at most {@link #MAX_CHUNK_STATE_BYTES}), so a
+     * forward (two slots) holds at most an 8th. Device time per event falls with larger chunks: each kernel's last
+     * wave is paid per chunk. Measured on H200 (docs/benchmarks.md): 1 GiB against 512 MiB gave 162 vs 152 M events/s
+     * at 100,000 x 16 tokens, hidden 64, and 169 vs 154 at 100,000 x 64 (seventh session); 2 GiB against 1 GiB 39.0
+     * vs 34.8 M events/s at 16,384 x 64 tokens, hidden 256, and 193 vs 187 / 199 vs 194 at those hidden-64 shapes,
+     * host to host within 2% (tenth session).
      */
     static long defaultChunkBytes(long deviceBytes) {
         return Math.max(MIN_DEFAULT_CHUNK_BYTES, Math.min(MAX_DEFAULT_CHUNK_BYTES, deviceBytes / 32));
@@ -124,8 +131,8 @@ public final class GpuBatchForward implements BatchForward {
             }
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
             this.fuseFinalNorm = kernels.fusesFinalNorm(c.intermediateSize(), c.hiddenSize());
-            this.maxTokens = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c, !fuseDt)));
-            this.maxSeqs = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / (4L * c.stateFloats() + 4)));
+            this.maxTokens = chunkTokens(c, chunkBytes, !fuseDt);
+            this.maxSeqs = chunkSeqs(c, chunkBytes);
             for (int i = 0; i < slots.length; i++) {
                 slots[i] = new Slot();
             }
@@ -133,6 +140,22 @@ public final class GpuBatchForward implements BatchForward {
         } catch (CudaException e) {
             throw new GpuForwardException("cannot set up the GPU forward on " + ctx.name + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Most tokens a chunk takes under a slot's budget of device bytes. */
+    static int chunkTokens(MambaConfig c, long chunkBytes, boolean deltaBuffer) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c, deltaBuffer)));
+    }
+
+    /** Most sequences a chunk takes: their states within the budget and {@link #MAX_CHUNK_STATE_BYTES}. */
+    static int chunkSeqs(MambaConfig c, long chunkBytes) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4,
+                Math.min(chunkBytes, MAX_CHUNK_STATE_BYTES) / (4L * c.stateFloats() + 4)));
+    }
+
+    /** Page-locked staging bytes of a slot for these capacities: [offsets ints][token rows][states]. */
+    static long stagingBytes(MambaConfig c, long tokens, long seqs) {
+        return align(4L * (seqs + 1)) + align(4L * tokens * c.hiddenSize()) + 4L * seqs * c.stateFloats();
     }
 
     /**
@@ -263,7 +286,7 @@ public final class GpuBatchForward implements BatchForward {
             // page-locked staging: [offsets ints][token rows (inputs, then outputs)][states]
             hostRowsAt = align(4L * (seqCap + 1));
             hostStatesAt = hostRowsAt + align(4L * t * d);
-            hostBytes = hostStatesAt + 4L * seqCap * c.stateFloats();
+            hostBytes = stagingBytes(c, t, seqCap);
             if (hostBytes > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("a chunk needs " + hostBytes + " staging bytes: lower "
                         + CHUNK_BYTES_PROPERTY);

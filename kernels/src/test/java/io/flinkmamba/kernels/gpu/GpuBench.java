@@ -68,9 +68,10 @@ public final class GpuBench {
         }
         if (args.length > 0 && args[0].equals("chunks")) { // the forward under several per-slot chunk budgets
             System.out.println("| chunk bytes a slot | hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | kernels, chunks summed | host copy share | CPU | GPU/CPU |");
-            for (long mib : new long[] {256, 512, 1024, 2048}) {
+            for (long mib : new long[] {512, 1024, 2048, 4096}) {
                 System.setProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY, String.valueOf(mib << 20));
-                for (int[] s : new int[][] {{64, 2, 100_000, 16}, {64, 2, 100_000, 64}, {256, 2, 16_384, 64}}) {
+                for (int[] s : new int[][] {{64, 2, 100_000, 16}, {64, 2, 100_000, 64}, {256, 2, 4096, 64},
+                        {256, 2, 16_384, 64}}) {
                     System.out.print("| " + mib + " MiB ");
                     forward(s[0], s[1], s[2], s[3], false);
                 }

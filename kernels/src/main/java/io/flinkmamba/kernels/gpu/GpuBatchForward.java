@@ -21,8 +21,7 @@ import java.util.List;
  * ({@link ChunkPlan}) that alternate between two slots, each with its own stream, page-locked
  * staging buffer and device buffers: while the device runs one chunk, the calling thread copies the
  * previous chunk's results out of and the next chunk's inputs into page-locked memory. A chunk
- * travels as three contiguous regions (offsets, token rows, states), never one copy per sequence, and each region in
- * pieces of {@link #PIECE_FLOATS}: a piece's copy to or from the device runs while the host stages or unstages the next.
+ * travels as three contiguous copies (offsets, token rows, states), never one per sequence.
  *
  * <p>Per layer on the device: rmsnorm → in_proj GEMM (one kernel with the norm folded in, on the tensor
  * cores; see {@code GpuKernels.normGemm}) → conv+SiLU (carrying each sequence's window
@@ -57,14 +56,6 @@ public final class GpuBatchForward implements BatchForward {
     /** The smallest default chunk budget a slot. */
     static final long MIN_DEFAULT_CHUNK_BYTES = 128L << 20;
     private static final long ALIGN = 256;
-    /**
-     * Copies between page-locked and device memory go in pieces of this many floats (32 MiB), each enqueued as soon as
-     * the host has staged it (or unstaged as soon as its event says it landed): the host copies one piece while the
-     * copy engine moves the one beside it, instead of each waiting for all of the other.
-     */
-    static final int PIECE_FLOATS = 8 << 20;
-    /** The piece size this instance copies in ({@link #PIECE_FLOATS}; tests set it small for many pieces a chunk). */
-    int pieceFloats = PIECE_FLOATS;
 
     private final MambaConfig c;
     private final GpuContext ctx;
@@ -233,7 +224,6 @@ public final class GpuBatchForward implements BatchForward {
         } catch (CudaException e) {
             for (Slot slot : slots) {
                 slot.pending = null;
-                slot.outPieces.clear();
             }
             throw new GpuForwardException("CUDA error during a forward on " + ctx.name + " ("
                     + batch.size() + " sequences, " + batch.totalTokens() + " tokens): " + e.getMessage(), e);
@@ -253,10 +243,6 @@ public final class GpuBatchForward implements BatchForward {
         CUdeviceptr x, h, xz, u, bc, dt, y, states, offsets, rowScales;
         long hostRowsAt, hostStatesAt;
         ChunkPlan.Chunk pending;
-        /** The pending chunk's device-to-host copies, in order: each piece's event and where it goes in the batch. */
-        final List<Piece> outPieces = new java.util.ArrayList<>();
-        /** Events for the pieces, created as needed and reused (no timing: cheaper to record). */
-        final List<CUevent> pieceEvents = new java.util.ArrayList<>();
         final CUevent kernelsStart = new CUevent();
         final CUevent kernelsEnd = new CUevent();
 
@@ -318,20 +304,23 @@ public final class GpuBatchForward implements BatchForward {
             // in_proj and out_proj run over whole token tiles where the 3xFP16 kernel takes them: the rows past the
             // chunk's tokens are zeroed below and their outputs never read (each output row depends on its input row
             // alone), and a second, checked launch for a partial last tile is saved (a full wave for one tile row)
-            if (tokens == 0) { // only empty sequences: no outputs, and their states stay as they are
-                return;
-            }
             int rows = kernels.projectionRows(tokens, d, e);
             ensure(rows, seqs);
             int r = c.timeStepRank(), xr = c.xProjRows(), k = c.convKernel();
             long c0 = profileKernels ? System.nanoTime() : 0;
             hostInts.put(0, b.offsets(), ch.first(), seqs + 1);
-            JCudaDriver.cuMemcpyHtoDAsync(offsets, host, 4L * (seqs + 1), stream);
-            stageIn(b.states(), ch.first() * sf, seqs * sf, hostStatesAt, states);
-            stageIn(b.inputs(), ch.tokenStart() * d, tokens * d, hostRowsAt, x);
+            HostCopies.put(hostFloats, (int) (hostRowsAt / 4), b.inputs(), ch.tokenStart() * d, tokens * d);
+            HostCopies.put(hostFloats, (int) (hostStatesAt / 4), b.states(), ch.first() * sf, seqs * sf);
             if (profileKernels) {
                 hostCopyMillis += (System.nanoTime() - c0) / 1e6;
             }
+            if (tokens == 0) {
+                pending = ch; // only empty sequences: the staged states go back unchanged, no device work
+                return;
+            }
+            JCudaDriver.cuMemcpyHtoDAsync(offsets, host, 4L * (seqs + 1), stream);
+            JCudaDriver.cuMemcpyHtoDAsync(states, host.withByteOffset(hostStatesAt), 4L * seqs * sf, stream);
+            JCudaDriver.cuMemcpyHtoDAsync(x, host.withByteOffset(hostRowsAt), 4L * tokens * d, stream);
             if (rows > tokens) { // the padding rows of in_proj's and out_proj's inputs: zeros, so all stays finite
                 JCudaDriver.cuMemsetD32Async(x.withByteOffset(4L * tokens * d), 0, (long) (rows - tokens) * d, stream);
                 JCudaDriver.cuMemsetD32Async(y.withByteOffset(4L * tokens * e), 0, (long) (rows - tokens) * e, stream);
@@ -372,34 +361,9 @@ public final class GpuBatchForward implements BatchForward {
                 kernels.rmsnorm(x, weights.normF, h, tokens, d, c.layerNormEpsilon(), stream);
             }
             JCudaDriver.cuEventRecord(kernelsEnd, stream);
-            copyOut(h, hostRowsAt, false, tokens * d);
-            copyOut(states, hostStatesAt, true, seqs * sf);
+            JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostRowsAt), h, 4L * tokens * d, stream);
+            JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostStatesAt), states, 4L * seqs * sf, stream);
             pending = ch;
-        }
-
-        /** Stages src[from, from + len) into page-locked memory at hostAt a piece at a time, each piece's copy to dst enqueued after it. */
-        private void stageIn(float[] src, int from, int len, long hostAt, CUdeviceptr dst) {
-            for (int at = 0; at < len; at += pieceFloats) {
-                int n = Math.min(pieceFloats, len - at);
-                HostCopies.put(hostFloats, (int) (hostAt / 4) + at, src, from + at, n);
-                JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(4L * at), host.withByteOffset(hostAt + 4L * at), 4L * n, stream);
-            }
-        }
-
-        /** Enqueues the copy of len floats from src to page-locked memory at hostAt in pieces, an event after each. */
-        private void copyOut(CUdeviceptr src, long hostAt, boolean states, int len) {
-            for (int at = 0; at < len; at += pieceFloats) {
-                int n = Math.min(pieceFloats, len - at);
-                JCudaDriver.cuMemcpyDtoHAsync(host.withByteOffset(hostAt + 4L * at), src.withByteOffset(4L * at), 4L * n, stream);
-                if (outPieces.size() == pieceEvents.size()) {
-                    CUevent e = new CUevent();
-                    JCudaDriver.cuEventCreate(e, jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING);
-                    pieceEvents.add(e);
-                }
-                CUevent done = pieceEvents.get(outPieces.size());
-                JCudaDriver.cuEventRecord(done, stream);
-                outPieces.add(new Piece(done, states, at, n));
-            }
         }
 
         /** Waits for the slot's chunk, if any, and copies its outputs and final states into the batch. */
@@ -407,31 +371,22 @@ public final class GpuBatchForward implements BatchForward {
             if (pending == null) {
                 return;
             }
+            JCudaDriver.cuStreamSynchronize(stream);
             ChunkPlan.Chunk ch = pending;
             pending = null;
-            int d = c.hiddenSize(), sf = c.stateFloats();
-            long copyNanos = 0;
-            for (Piece p : outPieces) { // each piece into the batch as soon as it has landed, while the next moves
-                JCudaDriver.cuEventSynchronize(p.done());
-                long c0 = System.nanoTime();
-                if (p.states()) {
-                    HostCopies.get(hostFloats, (int) (hostStatesAt / 4) + p.at(), b.states(), ch.first() * sf + p.at(), p.n());
-                } else {
-                    HostCopies.get(hostFloats, (int) (hostRowsAt / 4) + p.at(), b.outputs(), ch.tokenStart() * d + p.at(), p.n());
-                }
-                copyNanos += System.nanoTime() - c0;
-            }
-            outPieces.clear();
-            JCudaDriver.cuStreamSynchronize(stream); // nothing of the chunk left in flight (and its errors surface here)
-            if (profileKernels) {
-                hostCopyMillis += copyNanos / 1e6;
-            }
             if (profileKernels && ch.tokens() > 0) {
                 float[] from = new float[1], to = new float[1];
                 JCudaDriver.cuEventElapsedTime(from, epoch, kernelsStart);
                 JCudaDriver.cuEventElapsedTime(to, epoch, kernelsEnd);
                 kernelIntervals.add(new double[] {from[0], to[0]});
                 kernelMillisSummed += to[0] - from[0];
+            }
+            int d = c.hiddenSize(), sf = c.stateFloats();
+            long c0 = profileKernels ? System.nanoTime() : 0;
+            HostCopies.get(hostFloats, (int) (hostRowsAt / 4), b.outputs(), ch.tokenStart() * d, ch.tokens() * d);
+            HostCopies.get(hostFloats, (int) (hostStatesAt / 4), b.states(), ch.first() * sf, ch.seqs() * sf);
+            if (profileKernels) {
+                hostCopyMillis += (System.nanoTime() - c0) / 1e6;
             }
         }
 
@@ -449,15 +404,8 @@ public final class GpuBatchForward implements BatchForward {
             free();
             JCudaDriver.cuEventDestroy(kernelsStart);
             JCudaDriver.cuEventDestroy(kernelsEnd);
-            for (CUevent e : pieceEvents) {
-                JCudaDriver.cuEventDestroy(e);
-            }
             JCudaDriver.cuStreamDestroy(stream);
         }
-    }
-
-    /** A device-to-host copy of n floats at offset at of the chunk's token rows or states, done when its event is. */
-    private record Piece(CUevent done, boolean states, int at, int n) {
     }
 
     private static long align(long bytes) {

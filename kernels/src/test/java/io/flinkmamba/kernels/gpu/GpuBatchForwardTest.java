@@ -359,7 +359,6 @@ class GpuBatchForwardTest {
         }
     }
 
-    /** Many chunks, each copied in and out in pieces of 1,000 floats: the second forward reuses the slots' events. */
     @Test
     void manySmallChunksAndReuseGiveTheSameResults() {
         MambaConfig c = MambaConfig.of(32, 16, 2);
@@ -375,7 +374,6 @@ class GpuBatchForwardTest {
         new CpuParallelForward(m).forward(cpu);
         // a budget of ~200 tokens per chunk: dozens of chunks alternating between the two slots
         try (GpuBatchForward f = new GpuBatchForward(m, 200 * GpuBatchForward.tokenBytes(c, true))) {
-            f.pieceFloats = 1000; // each chunk's rows and states copied in several pieces, the last one partial
             f.forward(gpu);
             assertAgree(m, cpu, gpu, "chunked");
             // the same forward object again, continuing from the final states

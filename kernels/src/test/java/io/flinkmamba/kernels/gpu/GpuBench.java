@@ -68,19 +68,14 @@ public final class GpuBench {
         }
         if (args.length > 0 && args[0].equals("chunks")) { // the forward under several per-slot chunk budgets
             System.out.println("| chunk bytes a slot | hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | kernels, chunks summed | host copy share | CPU | GPU/CPU |");
-            // each budget with the copies in 32 MiB pieces (the default) and each region as one copy (as before)
-            for (long mib : new long[] {1024, 2048}) {
+            for (long mib : new long[] {512, 1024, 2048, 4096}) {
                 System.setProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY, String.valueOf(mib << 20));
-                for (int piece : new int[] {GpuBatchForward.PIECE_FLOATS, Integer.MAX_VALUE}) {
-                    pieceFloats = piece;
-                    for (int[] s : new int[][] {{64, 2, 100_000, 16}, {64, 2, 100_000, 64}, {256, 2, 4096, 64},
-                            {256, 2, 16_384, 64}}) {
-                        System.out.print("| " + mib + " MiB" + (piece == Integer.MAX_VALUE ? ", one piece" : "") + " ");
-                        forward(s[0], s[1], s[2], s[3], false);
-                    }
+                for (int[] s : new int[][] {{64, 2, 100_000, 16}, {64, 2, 100_000, 64}, {256, 2, 4096, 64},
+                        {256, 2, 16_384, 64}}) {
+                    System.out.print("| " + mib + " MiB ");
+                    forward(s[0], s[1], s[2], s[3], false);
                 }
             }
-            pieceFloats = GpuBatchForward.PIECE_FLOATS;
             System.clearProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY);
             return;
         }
@@ -295,8 +290,6 @@ public final class GpuBench {
 
     /** Launches per kernel in the breakdown, the first a warm-up (1: profiling, that launch counts). */
     private static int reps = 4;
-    /** The copy piece size forward() runs with (the chunks table also runs one piece a region). */
-    private static int pieceFloats = GpuBatchForward.PIECE_FLOATS;
 
     /** Device time of each kernel of one layer, one launch each over S x L tokens (random weights and data). */
     static void breakdown(GpuContext ctx, int hidden, int seqs, int len, GpuPrecision mode) {
@@ -525,7 +518,6 @@ public final class GpuBench {
         double best = Double.MAX_VALUE, bestKernels = Double.MAX_VALUE, bestSummed = Double.MAX_VALUE, copies = 0;
         try (GpuBatchForward f = new GpuBatchForward(m)) {
             f.profileKernels = true;
-            f.pieceFloats = pieceFloats;
             for (int i = 0; i < 4; i++) {
                 f.kernelMillis = 0;
                 f.kernelMillisSummed = 0;

@@ -46,13 +46,15 @@ public final class GpuBatchForward implements BatchForward {
      * needs); system property to override the default, {@link #defaultChunkBytes}.
      */
     public static final String CHUNK_BYTES_PROPERTY = "flinkmamba.gpu.chunkBytes";
-    /** The largest default chunk budget a slot (its token buffers). */
-    static final long MAX_DEFAULT_CHUNK_BYTES = 2L << 30;
+    /** The largest default chunk budget a slot. */
+    static final long MAX_DEFAULT_CHUNK_BYTES = 1L << 30;
     /**
      * The most bytes of states a chunk takes, whatever the chunk budget: with the token rows (under half the budget,
-     * as a token's buffers hold more than twice its input row) the page-locked staging stays under 2 GiB.
+     * as a token's buffers hold more than twice its input row) the page-locked staging stays under 2 GiB for budgets
+     * up to 2 GiB (the default's cap left the states the whole budget, so a larger budget set by the property could
+     * overflow it).
      */
-    static final long MAX_CHUNK_STATE_BYTES = 768L << 20;
+    static final long MAX_CHUNK_STATE_BYTES = 1008L << 20;
     /** The smallest default chunk budget a slot. */
     static final long MIN_DEFAULT_CHUNK_BYTES = 128L << 20;
     private static final long ALIGN = 256;
@@ -98,13 +100,14 @@ public final class GpuBatchForward implements BatchForward {
     }
 
     /**
-     * The chunk budget a slot gets by default: a 32nd of the device's memory, between 128 MiB and 2 GiB. It bounds the
+     * The chunk budget a slot gets by default: a 32nd of the device's memory, between 128 MiB and 1 GiB. It bounds the
      * slot's token buffers and, separately, its state buffers (those at most {@link #MAX_CHUNK_STATE_BYTES}), so a
-     * forward (two slots) holds at most an 8th. Device time per event falls with larger chunks: each kernel's last
-     * wave is paid per chunk. Measured on H200 (docs/benchmarks.md): 1 GiB against 512 MiB gave 162 vs 152 M events/s
-     * at 100,000 x 16 tokens, hidden 64, and 169 vs 154 at 100,000 x 64 (seventh session); 2 GiB against 1 GiB 39.0
-     * vs 34.8 M events/s at 16,384 x 64 tokens, hidden 256, and 193 vs 187 / 199 vs 194 at those hidden-64 shapes,
-     * host to host within 2% (tenth session).
+     * forward (two slots) holds at most an 8th. Device time per event falls with larger chunks (each kernel's last
+     * wave is paid per chunk), time host to host rises (fewer chunks overlap their copies less). Measured on H200
+     * (docs/benchmarks.md): 1 GiB against 512 MiB gave 162 vs 152 M events/s at 100,000 x 16 tokens, hidden 64, and 169
+     * vs 154 at 100,000 x 64 (seventh session). 2 GiB against 1 GiB (tenth session, call 6): device time 6-12% less at
+     * hidden 256, 0-5% at hidden 64, but host to host 11-12% slower at three of four shapes: a workload bound by the
+     * device (several subtasks on one GPU) may set {@value #CHUNK_BYTES_PROPERTY} to 2 GiB.
      */
     static long defaultChunkBytes(long deviceBytes) {
         return Math.max(MIN_DEFAULT_CHUNK_BYTES, Math.min(MAX_DEFAULT_CHUNK_BYTES, deviceBytes / 32));

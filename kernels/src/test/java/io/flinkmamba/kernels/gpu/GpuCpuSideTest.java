@@ -87,17 +87,17 @@ class GpuCpuSideTest {
 
     @Test
     void theDefaultChunkBudgetIsA32ndOfTheDeviceBetweenItsBounds() {
-        assertEquals(2L << 30, GpuBatchForward.defaultChunkBytes(141L << 30));   // H200: capped
-        assertEquals(2L << 30, GpuBatchForward.defaultChunkBytes(80L << 30));    // H100 80 GB: 2.5 GiB, capped
+        assertEquals(1L << 30, GpuBatchForward.defaultChunkBytes(141L << 30));   // H200: capped
         assertEquals(768L << 20, GpuBatchForward.defaultChunkBytes(24L << 30));  // a 24 GiB card
         assertEquals(128L << 20, GpuBatchForward.defaultChunkBytes(2L << 30));   // floored
     }
 
     @Test
-    void theLargestDefaultChunkStagesUnder2GiB() {
-        // a ByteBuffer views the staging: at the largest default budget, whatever the model (tiny hidden with a huge
-        // state per sequence, or the reverse), a full chunk's token rows and states stay under 2^31 bytes
-        long budget = GpuBatchForward.MAX_DEFAULT_CHUNK_BYTES;
+    void aChunkBudgetOf2GiBStagesUnder2GiB() {
+        // a ByteBuffer views the staging: at a budget of 2 GiB (twice the default's cap, set by the property), whatever
+        // the model (tiny hidden with a huge state per sequence, or the reverse), a full chunk's token rows and states
+        // stay under 2^31 bytes
+        long budget = 2L << 30;
         for (int hidden : new int[] {4, 64, 256, 2048, 8192}) {
             for (int state : new int[] {1, 16, 256}) {
                 for (int layers : new int[] {1, 8, 64}) {
@@ -112,7 +112,8 @@ class GpuCpuSideTest {
         }
         io.flinkmamba.kernels.model.MambaConfig c = io.flinkmamba.kernels.model.MambaConfig.of(256, 16, 2);
         assertEquals(205_697, GpuBatchForward.chunkTokens(c, budget, false), "hidden 256: 10,440 device bytes a token");
-        assertEquals((768 << 20) / (4 * c.stateFloats() + 4), GpuBatchForward.chunkSeqs(c, budget), "states capped");
+        assertEquals((1008 << 20) / (4 * c.stateFloats() + 4), GpuBatchForward.chunkSeqs(c, budget), "states capped");
+        assertEquals((64 << 20) / (4 * c.stateFloats() + 4), GpuBatchForward.chunkSeqs(c, 64L << 20), "under the cap: the budget");
     }
 
     @Test

@@ -105,8 +105,8 @@ public final class GpuBatchForward implements BatchForward {
      * forward (two slots) holds at most an 8th. Device time per event falls with larger chunks (each kernel's last
      * wave is paid per chunk), time host to host rises (fewer chunks overlap their copies less). Measured on H200
      * (docs/benchmarks.md): 1 GiB against 512 MiB gave 162 vs 152 M events/s at 100,000 x 16 tokens, hidden 64, and 169
-     * vs 154 at 100,000 x 64 (seventh session). 2 GiB against 1 GiB (tenth session, call 6): device time 6-12% less at
-     * hidden 256, 0-5% at hidden 64, but host to host 11-12% slower at three of four shapes: a workload bound by the
+     * vs 154 at 100,000 x 64 (seventh session). 2 GiB against 1 GiB (tenth session, call 6): 6-12% more events/s on the
+     * device at hidden 256, 4-5% at hidden 64, but host to host 11-12% slower at three of four shapes: a workload bound by the
      * device (several subtasks on one GPU) may set {@value #CHUNK_BYTES_PROPERTY} to 2 GiB.
      */
     static long defaultChunkBytes(long deviceBytes) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root: unpack the runtime, then run the named steps.
-# Steps: tests bench quickbench layers scans wgmma hf ncu sass op op2 op3 state (any order). Outputs in $OUT.
+# Steps: tests bench quickbench layers fwd trace scans wgmma half hf ncu sass op op2 op3 state (any order). Outputs in $OUT.
 set -u
 W=/tmp/fm; mkdir -p $W
 [ -x $W/jre0/bin/java ] || (cd $W && tar xJf "$OLDPWD/.gpu/jre.tar.xz" && tar xJf "$OLDPWD/.gpu/lib.tar.xz")
@@ -15,6 +15,11 @@ for step in "$@"; do
              --include-package io.flinkmamba.kernels.gpu --details=tree --disable-banner > $OUT/tests.txt 2>&1 ;;
     bench) timeout 420 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench > $OUT/bench.txt 2>&1 ;;
     quickbench) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench quick > $OUT/quickbench.txt 2>&1 ;;
+    # every kernel's device time in the chunked forward (GpuBench trace): hidden 256 at the default budget and as one
+    # chunk, hidden 64; one archive (the device tool brings back few files)
+    trace) mkdir -p /tmp/tr; for a in "256 2 4096 64" "256 2 4096 64 4096" "64 2 100000 64"; do
+             timeout 120 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench trace $a > "/tmp/tr/trace-${a// /_}.txt" 2>&1; done
+           tar czf $OUT/traces.tgz -C /tmp/tr . ;;
     fwd) timeout 300 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench forward > $OUT/fwd.txt 2>&1 ;;
     layers) timeout 300 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench layers > $OUT/layers.txt 2>&1 ;;
     scans) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench scans > $OUT/scans.txt 2>&1 ;;

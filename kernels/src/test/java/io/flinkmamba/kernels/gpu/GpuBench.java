@@ -416,16 +416,7 @@ public final class GpuBench {
      */
     static void trace(GpuContext ctx, int hidden, int layers, int keys, int len) {
         MambaConfig c = MambaConfig.of(hidden, 16, layers);
-        MambaBatch b = new MambaBatch(c);
-        float[] state = new float[c.stateFloats()];
-        for (int i = 0; i < keys; i++) {
-            b.addSequence(state, len);
-        }
-        float[] pattern = RandomModels.gaussian(new Random(1), 1 << 20);
-        float[] in = b.inputs();
-        for (long at = 0, n = (long) b.totalTokens() * hidden; at < n; at += pattern.length) {
-            System.arraycopy(pattern, 0, in, (int) at, (int) Math.min(pattern.length, n - at));
-        }
+        MambaBatch b = benchBatch(c, keys, len);
         record Launch(String name, int gx, int gy, CUstream stream, CUevent before, CUevent after) {
         }
         java.util.List<Launch> launches = new java.util.ArrayList<>();
@@ -500,9 +491,8 @@ public final class GpuBench {
         }
     }
 
-    static void forward(int hidden, int layers, int keys, int len, boolean withCpu) {
-        MambaConfig c = MambaConfig.of(hidden, 16, layers);
-        MambaModel m = RandomModels.model(c, 42);
+    /** keys sequences of len tokens from zero states, inputs a repeated 1M-float Gaussian pattern. */
+    private static MambaBatch benchBatch(MambaConfig c, int keys, int len) {
         MambaBatch b = new MambaBatch(c);
         float[] state = new float[c.stateFloats()];
         for (int i = 0; i < keys; i++) {
@@ -510,10 +500,17 @@ public final class GpuBench {
         }
         float[] pattern = RandomModels.gaussian(new Random(1), 1 << 20);
         float[] in = b.inputs();
-        long n = (long) b.totalTokens() * hidden;
-        for (long at = 0; at < n; at += pattern.length) {
+        for (long at = 0, n = (long) b.totalTokens() * c.hiddenSize(); at < n; at += pattern.length) {
             System.arraycopy(pattern, 0, in, (int) at, (int) Math.min(pattern.length, n - at));
         }
+        return b;
+    }
+
+    static void forward(int hidden, int layers, int keys, int len, boolean withCpu) {
+        MambaConfig c = MambaConfig.of(hidden, 16, layers);
+        MambaModel m = RandomModels.model(c, 42);
+        MambaBatch b = benchBatch(c, keys, len);
+        long n = (long) b.totalTokens() * hidden;
         long events = (long) keys * len;
         double best = Double.MAX_VALUE, bestKernels = Double.MAX_VALUE, bestSummed = Double.MAX_VALUE, copies = 0;
         try (GpuBatchForward f = new GpuBatchForward(m)) {

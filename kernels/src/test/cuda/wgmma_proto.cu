@@ -406,3 +406,149 @@ extern "C" __global__ void row_scales(const float* __restrict__ X, int ldx, int 
         rs[t] = make_float2(exp2f((float)c), exp2f((float)-c));
     }
 }
+
+// ---- A split before the GEMM (tenth session; written without a device, NOT YET MEASURED) ----
+// The shipped 3xFP16 kernel splits A in registers before each k16 step's wgmma, and Nsight Compute (ninth session)
+// found its tensor pipe 38% active, stalled on that split's conversions. Here a pass (row_split) writes A already
+// scaled and split, head and tail halves in two planes, and the GEMM reads both operands from shared memory through
+// descriptors: its loop is copies and wgmma only. A's traffic into the GEMM stays 4 bytes an element; the pass adds
+// one write of A (0.07 ms at in_proj's 262,144 x 256, 0.13 at out_proj's x 512, at 4 TB/s) against row_scales' read.
+//
+// row_split: a warp a row: rs[t] = {sa, 1 / sa} as row_scales, then the scaled row's heads into plane 0 and tails
+// into plane 1 of A2 ([2][tokens][in] halves, in % 64 == 0, rows 16-byte aligned), every 16 k permuted as W is
+// (position 2q + j holds k 4q + j, 2q + 8 + j holds k 4q + 2 + j), so that the host's W serves unchanged.
+extern "C" __global__ void row_split(const float* __restrict__ X, int ldx, int tokens, int in, unsigned* __restrict__ A2,
+                                     float2* __restrict__ rs) {
+    long long t = (long long)blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP;
+    if (t >= tokens) return;
+    int lane = threadIdx.x % WARP;
+    const float* row = X + t * ldx;
+    float m = 0.0f;
+    for (int k = 4 * lane; k < in; k += 4 * WARP) {
+        float4 v = *reinterpret_cast<const float4*>(row + k);
+        m = fmaxf(m, fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w))));
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    int c = m > 0.0f && __float_as_uint(m) < 0x7f800000u ? min(126, 141 - (int)(__float_as_uint(m) >> 23)) : 0;
+    float sa = exp2f((float)c);
+    if (lane == 0) rs[t] = make_float2(sa, exp2f((float)-c));
+    unsigned* heads = A2 + t * (in / 2);
+    unsigned* tails = A2 + ((long long)tokens + t) * (in / 2);
+    for (int k = 4 * lane; k < in; k += 4 * WARP) {   // k = 16 g16 + 4 q: words 8 g16 + q (k, k + 1), + 4 (k + 2, k + 3)
+        float4 v = *reinterpret_cast<const float4*>(row + k);
+        int w = (k / 16) * 8 + (k % 16) / 4;
+        unsigned h0, t0, h1, t1;
+        split_f16x2(v.x * sa, v.y * sa, h0, t0);
+        split_f16x2(v.z * sa, v.w * sa, h1, t1);
+        heads[w] = h0;
+        tails[w] = t0;
+        heads[w + 4] = h1;
+        tails[w + 4] = t1;
+    }
+}
+
+// D[64 x 128] += A[64 x 16] * B[128 x 16]^T, both f16 in shared memory through descriptors (K-major, no transpose)
+__device__ __forceinline__ void wgmma_ss_f16_n128(float (&d)[64], unsigned long long descA, unsigned long long descB,
+                                                  int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "l"(descA), "l"(descB), "r"(scaleD));
+}
+__device__ __forceinline__ unsigned long long desc_sw128(unsigned addr) {   // 128-byte rows, 8-row atoms of 1,024 bytes
+    return (unsigned long long)((addr & 0x3FFFF) >> 4) | (1ull << 16) | ((unsigned long long)(1024 >> 4) << 32)
+           | (1ull << 62);
+}
+
+#define WHS_ARGS const unsigned short* __restrict__ A2, int tokens, int in, const unsigned short* __restrict__ W, int out, \
+    const float* __restrict__ bias, float* __restrict__ Y, int ldy, const float2* __restrict__ rs, const float* __restrict__ cs
+#define WHS_PASS A2, tokens, in, W, out, bias, Y, ldy, rs, cs
+// 128 tokens x 128 outputs, two warpgroups; k-tiles of 64 halves: a stage holds A's heads and tails and W's heads and
+// tails, each 128 rows of 128 bytes in the 128-byte swizzle (chunk c of row n at c ^ (n % 8)), 64 KB; 3 stages.
+// PD 1: a k-tile's wgmma one commit group, one left in flight (a stage refilled once the group two back is done);
+// PD 2 with DRAIN: every k-tile's group waited for at its end, so loads go two k-tiles ahead.
+// Full tiles only: tokens % 128 == 0, out % 128 == 0, in % 64 == 0.
+template <int PD, bool DRAIN>
+__device__ __forceinline__ void gemm_whs_impl(WHS_ARGS) {
+    constexpr int STAGES = 3, BM = 128, BN = 128, KB = 64, TILE = 128 * KB / 2;   // floats a 128 x 64-half tile
+    constexpr int STAGE_FLOATS = 4 * TILE;
+    static_assert(PD >= 1 && PD <= (DRAIN ? STAGES - 1 : STAGES - 2), "a stage is refilled only once read");
+    extern __shared__ __align__(1024) float smem[];
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP, wg = warp / 4;
+    int g = lane >> 2, q = lane & 3;
+    int o0 = blockIdx.y * BN;
+    int tilesM = tokens / BM, kTiles = in / KB;
+    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    int total = myTiles * kTiles;
+    const long long plane = (long long)tokens * in, wPlane = (long long)out * in;
+    // 8 threads a row's 128 bytes, rows r8, r8 + 32, ...: the same swizzled chunk for all of a thread's rows
+    const int c8 = tid % 8, r8 = tid / 8, dst = r8 * 64 + ((c8 ^ (r8 % 8)) * 8);   // halves
+    int ldIt = 0, ldTile = 0, ldK = 0;
+    auto load = [&]() {
+        if (ldIt < total) {
+            unsigned short* st = reinterpret_cast<unsigned short*>(smem + (ldIt % STAGES) * STAGE_FLOATS);
+            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * BM;
+            int k0 = ldK * KB;
+#pragma unroll
+            for (int part = 0; part < 2; part++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int r = r8 + 32 * i;
+                    cp_async16(smem_u32(st + part * 2 * TILE + dst + i * 32 * 64),
+                               reinterpret_cast<const float*>(A2 + part * plane + (t0 + r) * in + k0 + c8 * 8));
+                    cp_async16(smem_u32(st + (2 + part) * 2 * TILE + dst + i * 32 * 64),
+                               reinterpret_cast<const float*>(W + part * wPlane + (long long)(o0 + r) * in + k0 + c8 * 8));
+                }
+            if (++ldK == kTiles) {
+                ldK = 0;
+                ldTile++;
+            }
+            ldIt++;
+        }
+        cp_async_commit();
+    };
+    float acc[64];
+#pragma unroll
+    for (int i = 0; i < 64; i++) acc[i] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < PD; i++) load();
+    int it = 0;
+    for (int tile = 0; tile < myTiles; tile++) {
+        long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * BM + warp * 16;
+        float2 r0 = rs[t0 + g], r1 = rs[t0 + g + 8];
+        for (int kt = 0; kt < kTiles; kt++, it++) {
+            cp_async_wait<PD - 1>();
+            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+            __syncthreads();
+            load();
+            unsigned st = smem_u32(smem + (it % STAGES) * STAGE_FLOATS);
+            unsigned ah = st + wg * 64 * 128, at = ah + 4 * TILE, bh = st + 8 * TILE, bt = st + 12 * TILE;   // bytes
+            wgmma_fence();
+#pragma unroll
+            for (int s = 0; s < KB / 16; s++) {   // k16 step s: 32 bytes into each 128-byte row
+                wgmma_ss_f16_n128(acc, desc_sw128(at + 32 * s), desc_sw128(bh + 32 * s), kt == 0 && s == 0 ? 0 : 1);
+                wgmma_ss_f16_n128(acc, desc_sw128(ah + 32 * s), desc_sw128(bt + 32 * s), 1);
+                wgmma_ss_f16_n128(acc, desc_sw128(ah + 32 * s), desc_sw128(bh + 32 * s), 1);
+            }
+            wgmma_commit();
+            if (DRAIN) wgmma_wait0();
+            else asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory");
+        }
+        wgmma_wait0();
+        wgmma_keep(acc);
+#pragma unroll
+        for (int j = 0; j < BN / 8; j++) {
+            int o = o0 + 8 * j + 2 * q;
+            float c0 = cs[o], c1 = cs[o + 1];
+            float b0 = bias != nullptr ? bias[o] : 0.0f, b1 = bias != nullptr ? bias[o + 1] : 0.0f;
+            *reinterpret_cast<float2*>(Y + (t0 + g) * ldy + o) =
+                make_float2(acc[4 * j] * c0 * r0.y + b0, acc[4 * j + 1] * c1 * r0.y + b1);
+            *reinterpret_cast<float2*>(Y + (t0 + g + 8) * ldy + o) =
+                make_float2(acc[4 * j + 2] * c0 * r1.y + b0, acc[4 * j + 3] * c1 * r1.y + b1);
+        }
+    }
+    cp_async_wait<0>();
+}
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_whs_n128_s3_pd1(WHS_ARGS) { gemm_whs_impl<1, false>(WHS_PASS); }
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_whs_n128_s3_pd2d(WHS_ARGS) { gemm_whs_impl<2, true>(WHS_PASS); }

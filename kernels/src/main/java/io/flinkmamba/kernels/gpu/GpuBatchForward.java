@@ -134,6 +134,7 @@ public final class GpuBatchForward implements BatchForward {
             }
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
             this.fuseFinalNorm = kernels.fusesFinalNorm(c.intermediateSize(), c.hiddenSize());
+            checkStaging(c, chunkBytes, !fuseDt); // a budget too large fails here, not in the first large flush
             this.maxTokens = chunkTokens(c, chunkBytes, !fuseDt);
             this.maxSeqs = chunkSeqs(c, chunkBytes);
             for (int i = 0; i < slots.length; i++) {
@@ -154,6 +155,24 @@ public final class GpuBatchForward implements BatchForward {
     static int chunkSeqs(MambaConfig c, long chunkBytes) {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4,
                 Math.min(chunkBytes, MAX_CHUNK_STATE_BYTES) / (4L * c.stateFloats() + 4)));
+    }
+
+    /**
+     * Fails when a full chunk under this budget would need more page-locked staging than a ByteBuffer holds (2 GiB),
+     * naming the property and the largest budget that fits this model.
+     */
+    static void checkStaging(MambaConfig c, long chunkBytes, boolean deltaBuffer) {
+        long staging = stagingBytes(c, chunkTokens(c, chunkBytes, deltaBuffer), chunkSeqs(c, chunkBytes));
+        if (staging > Integer.MAX_VALUE) {
+            long fits = chunkBytes;
+            while (fits > MIN_DEFAULT_CHUNK_BYTES
+                    && stagingBytes(c, chunkTokens(c, fits, deltaBuffer), chunkSeqs(c, fits)) > Integer.MAX_VALUE) {
+                fits = fits / 8 * 7;
+            }
+            throw new IllegalArgumentException("-D" + CHUNK_BYTES_PROPERTY + "=" + chunkBytes + " is too large for this "
+                    + "model: a full chunk would stage " + staging + " bytes in page-locked memory, more than 2 GiB; "
+                    + "about " + (fits >> 20) + " MiB or less fits");
+        }
     }
 
     /** Page-locked staging bytes of a slot for these capacities: [offsets ints][token rows][states]. */

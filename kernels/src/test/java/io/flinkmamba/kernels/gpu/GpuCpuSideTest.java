@@ -111,9 +111,22 @@ class GpuCpuSideTest {
             }
         }
         io.flinkmamba.kernels.model.MambaConfig c = io.flinkmamba.kernels.model.MambaConfig.of(256, 16, 2);
+        GpuBatchForward.checkStaging(c, budget, false);
         assertEquals(205_697, GpuBatchForward.chunkTokens(c, budget, false), "hidden 256: 10,440 device bytes a token");
         assertEquals((1008 << 20) / (4 * c.stateFloats() + 4), GpuBatchForward.chunkSeqs(c, budget), "states capped");
         assertEquals((64 << 20) / (4 * c.stateFloats() + 4), GpuBatchForward.chunkSeqs(c, 64L << 20), "under the cap: the budget");
+    }
+
+    @Test
+    void aChunkBudgetWhoseStagingOverflowsFailsAtConstructionNamingTheProperty() {
+        // 32 GiB a slot at hidden 256: a full chunk's token rows alone would stage 3.2 GB
+        io.flinkmamba.kernels.model.MambaConfig c = io.flinkmamba.kernels.model.MambaConfig.of(256, 16, 2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GpuBatchForward.checkStaging(c, 32L << 30, false));
+        assertTrue(e.getMessage().contains(GpuBatchForward.CHUNK_BYTES_PROPERTY), e.getMessage());
+        long fits = Long.parseLong(e.getMessage().replaceAll(".*about (\\d+) MiB.*", "$1")) << 20;
+        GpuBatchForward.checkStaging(c, fits, false); // the size it names does fit
+        assertTrue(fits >= 2L << 30, "at least the 2 GiB the other test allows: " + fits);
     }
 
     @Test

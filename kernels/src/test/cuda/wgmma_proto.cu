@@ -258,6 +258,24 @@ __device__ __forceinline__ void wgmma_f16<128>(float (&d)[64], const unsigned (&
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
 }
 
+// A 3xFP16 tile's epilogue: the thread's rows g and g + 8 (from t0) of outputs 8j + 2q, + 1 (from o0), each scaled by
+// its column's 2^-c and its row's 1 / sa, plus the bias
+template <int BN>
+__device__ __forceinline__ void store_half_tile(const float (&acc)[BN / 2], long long t0, int o0, int g, int q, float2 r0,
+                                                float2 r1, const float* __restrict__ cs, const float* __restrict__ bias,
+                                                float* __restrict__ Y, int ldy) {
+#pragma unroll
+    for (int j = 0; j < BN / 8; j++) {
+        int o = o0 + 8 * j + 2 * q;
+        float c0 = cs[o], c1 = cs[o + 1];
+        float b0 = bias != nullptr ? bias[o] : 0.0f, b1 = bias != nullptr ? bias[o + 1] : 0.0f;
+        *reinterpret_cast<float2*>(Y + (t0 + g) * ldy + o) =
+            make_float2(acc[4 * j] * c0 * r0.y + b0, acc[4 * j + 1] * c1 * r0.y + b1);
+        *reinterpret_cast<float2*>(Y + (t0 + g + 8) * ldy + o) =
+            make_float2(acc[4 * j + 2] * c0 * r1.y + b0, acc[4 * j + 3] * c1 * r1.y + b1);
+    }
+}
+
 #define WGH_ARGS const float* __restrict__ X, int ldx, int tokens, int in, const unsigned short* __restrict__ W, int out, \
     const float* __restrict__ bias, float* __restrict__ Y, int ldy, const float2* __restrict__ rs, const float* __restrict__ cs
 #define WGH_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, rs, cs
@@ -362,16 +380,7 @@ __device__ __forceinline__ void gemm_wgh_impl(WGH_ARGS) {
         }
         wgmma_wait0();
         wgmma_keep(acc);
-#pragma unroll
-        for (int j = 0; j < BN / 8; j++) {
-            int o = o0 + 8 * j + 2 * q;
-            float c0 = cs[o], c1 = cs[o + 1];
-            float b0 = bias != nullptr ? bias[o] : 0.0f, b1 = bias != nullptr ? bias[o + 1] : 0.0f;
-            *reinterpret_cast<float2*>(Y + (t0 + g) * ldy + o) =
-                make_float2(acc[4 * j] * c0 * r0.y + b0, acc[4 * j + 1] * c1 * r0.y + b1);
-            *reinterpret_cast<float2*>(Y + (t0 + g + 8) * ldy + o) =
-                make_float2(acc[4 * j + 2] * c0 * r1.y + b0, acc[4 * j + 3] * c1 * r1.y + b1);
-        }
+        store_half_tile<BN>(acc, t0, o0, g, q, r0, r1, cs, bias, Y, ldy);
     }
     cp_async_wait<0>();
 }
@@ -537,16 +546,7 @@ __device__ __forceinline__ void gemm_whs_impl(WHS_ARGS) {
         }
         wgmma_wait0();
         wgmma_keep(acc);
-#pragma unroll
-        for (int j = 0; j < BN / 8; j++) {
-            int o = o0 + 8 * j + 2 * q;
-            float c0 = cs[o], c1 = cs[o + 1];
-            float b0 = bias != nullptr ? bias[o] : 0.0f, b1 = bias != nullptr ? bias[o + 1] : 0.0f;
-            *reinterpret_cast<float2*>(Y + (t0 + g) * ldy + o) =
-                make_float2(acc[4 * j] * c0 * r0.y + b0, acc[4 * j + 1] * c1 * r0.y + b1);
-            *reinterpret_cast<float2*>(Y + (t0 + g + 8) * ldy + o) =
-                make_float2(acc[4 * j + 2] * c0 * r1.y + b0, acc[4 * j + 3] * c1 * r1.y + b1);
-        }
+        store_half_tile<BN>(acc, t0, o0, g, q, r0, r1, cs, bias, Y, ldy);
     }
     cp_async_wait<0>();
 }

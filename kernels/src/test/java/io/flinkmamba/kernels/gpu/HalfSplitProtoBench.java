@@ -28,18 +28,8 @@ public final class HalfSplitProtoBench {
     private static final int SAMPLED_ROWS = 256;
 
     public static void main(String[] args) {
-        GpuDevices.Probe probe = GpuDevices.probe();
-        System.out.println("device: " + probe);
-        if (!probe.available()) {
-            System.exit(2);
-        }
+        CUmodule module = WgmmaProtoBench.loadPrototypes();
         GpuContext ctx = GpuContext.get();
-        ctx.makeCurrent();
-        System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
-        new GpuKernels(ctx, 16, null, GpuPrecision.TF32X3);   // sets the mma.sync GEMMs' shared-memory limits
-        System.clearProperty(GpuKernels.WGMMA_PROPERTY);
-        CUmodule module = new CUmodule();
-        JCudaDriver.cuModuleLoadData(module, GpuContext.resource("wgmma_proto.sm_90a.cubin"));
         // name, output tile, stages, k-tile (floats of A; halves of W)
         Object[][] all = {{"gemm_wgh_n64_s3_k32", 64, 3, 32}, {"gemm_wgh_n64_s4_k32", 64, 4, 32},
             {"gemm_wgh_n128_s3_k32", 128, 3, 32}, {"gemm_wgh_n64_s3_k64", 64, 3, 64}, {"gemm_wgh_n128_s3_k64", 128, 3, 64},

@@ -24,18 +24,8 @@ public final class WgmmaProtoBench {
     }
 
     public static void main(String[] args) {
-        GpuDevices.Probe probe = GpuDevices.probe();
-        System.out.println("device: " + probe);
-        if (!probe.available()) {
-            System.exit(2);
-        }
+        CUmodule module = loadPrototypes();
         GpuContext ctx = GpuContext.get();
-        ctx.makeCurrent();
-        System.setProperty(GpuKernels.WGMMA_PROPERTY, "false"); // sets the shipped mma.sync GEMMs' shared-memory limits
-        new GpuKernels(ctx, 16, null, GpuPrecision.TF32X3);
-        System.clearProperty(GpuKernels.WGMMA_PROPERTY);
-        CUmodule module = new CUmodule();
-        JCudaDriver.cuModuleLoadData(module, GpuContext.resource("wgmma_proto.sm_90a.cubin"));
         // name, output tile, stages, token tile (wgmma_proto.cu's instantiations: 64 tokens a warpgroup of 128 threads)
         Object[][] all = {{"gemm_wgp_n64_s3", 64, 3, 128},
             {"gemm_wgp_n64_s3_g2", 64, 3, 128}, {"gemm_wgp_n64_s3_g1", 64, 3, 128}, {"gemm_wgp_n64_s4", 64, 4, 128},
@@ -141,6 +131,26 @@ public final class WgmmaProtoBench {
                 JCudaDriver.cuMemFree(p);
             }
         }
+    }
+
+    /**
+     * For the prototype benches: probes the device (exit status 2 without one), makes its context current, sets the
+     * shipped mma.sync GEMMs' shared-memory limits (they run beside the prototypes) and loads the prototype cubin.
+     */
+    static CUmodule loadPrototypes() {
+        GpuDevices.Probe probe = GpuDevices.probe();
+        System.out.println("device: " + probe);
+        if (!probe.available()) {
+            System.exit(2);
+        }
+        GpuContext ctx = GpuContext.get();
+        ctx.makeCurrent();
+        System.setProperty(GpuKernels.WGMMA_PROPERTY, "false");
+        new GpuKernels(ctx, 16, null, GpuPrecision.TF32X3);
+        System.clearProperty(GpuKernels.WGMMA_PROPERTY);
+        CUmodule module = new CUmodule();
+        JCudaDriver.cuModuleLoadData(module, GpuContext.resource("wgmma_proto.sm_90a.cubin"));
+        return module;
     }
 
     static CUdeviceptr alloc(long floats) {

@@ -367,15 +367,20 @@ final class GpuKernels {
      */
     int projectionRows(int tokens, int d, int e) {
         int tile = HALF_SPLIT_SHAPE.tokenTile();
-        boolean whole = halfSplits(d, 2 * e) && halfFullTokens(tile, d, 2 * e, d, 2 * e) == tile
-                || halfSplits(e, d) && halfFullTokens(tile, e, d, e, d) == tile;
+        boolean whole = halfSplits(d, 2 * e) && halfWholeTiles(d, 2 * e, d, 2 * e)
+                || halfSplits(e, d) && halfWholeTiles(e, d, e, d);
         return whole ? ceil(tokens, tile) * tile : tokens;
     }
 
     /** Tokens the 3xFP16 kernel without checks takes: whole 128-token tiles, where the shape has no ragged edge. */
     static int halfFullTokens(int tokens, int in, int out, int ldx, int ldy) {
-        boolean aligned = in % HalfSplit.K_TILE == 0 && out % HALF_SPLIT_SHAPE.outTile() == 0 && ldx % 4 == 0 && ldy % 2 == 0;
-        return aligned ? tokens / HALF_SPLIT_SHAPE.tokenTile() * HALF_SPLIT_SHAPE.tokenTile() : 0;
+        int tile = HALF_SPLIT_SHAPE.tokenTile();
+        return halfWholeTiles(in, out, ldx, ldy) ? tokens / tile * tile : 0;
+    }
+
+    /** Whether the kernel without checks takes this shape: whole k- and output tiles, X's rows 16-byte, Y's 8-byte aligned. */
+    static boolean halfWholeTiles(int in, int out, int ldx, int ldy) {
+        return in % HalfSplit.K_TILE == 0 && out % HALF_SPLIT_SHAPE.outTile() == 0 && ldx % 4 == 0 && ldy % 2 == 0;
     }
 
     private void launchHalfGemm(StreamingGemm g, CUdeviceptr x, int ldx, int tokens, int in, CUdeviceptr w, int out,

@@ -177,7 +177,17 @@ public final class GpuBatchForward implements BatchForward {
 
     /** Page-locked staging bytes of a slot for these capacities: [offsets ints][token rows][states]. */
     static long stagingBytes(MambaConfig c, long tokens, long seqs) {
-        return align(4L * (seqs + 1)) + align(4L * tokens * c.hiddenSize()) + 4L * seqs * c.stateFloats();
+        return stagingStatesAt(c, tokens, seqs) + 4L * seqs * c.stateFloats();
+    }
+
+    /** Where the token rows start in a slot's staging: after the offsets, 256-byte aligned. */
+    private static long stagingRowsAt(long seqs) {
+        return align(4L * (seqs + 1));
+    }
+
+    /** Where the states start in a slot's staging: after the token rows, 256-byte aligned. */
+    private static long stagingStatesAt(MambaConfig c, long tokens, long seqs) {
+        return stagingRowsAt(seqs) + align(4L * tokens * c.hiddenSize());
     }
 
     /**
@@ -306,8 +316,8 @@ public final class GpuBatchForward implements BatchForward {
             offsets = dev.withByteOffset(at[8]);
             rowScales = dev.withByteOffset(at[9]);
             // page-locked staging: [offsets ints][token rows (inputs, then outputs)][states]
-            hostRowsAt = align(4L * (seqCap + 1));
-            hostStatesAt = hostRowsAt + align(4L * t * d);
+            hostRowsAt = stagingRowsAt(seqCap);
+            hostStatesAt = stagingStatesAt(c, t, seqCap);
             hostBytes = stagingBytes(c, t, seqCap);
             if (hostBytes > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("a chunk needs " + hostBytes + " staging bytes: lower "

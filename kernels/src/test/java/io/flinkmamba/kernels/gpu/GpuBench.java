@@ -88,12 +88,6 @@ public final class GpuBench {
             System.clearProperty(GpuBatchForward.CHUNK_BYTES_PROPERTY);
             return;
         }
-        if (args.length == 5 && args[0].equals("shape")) { // one forward shape (hidden, layers, keys, events): for nsys
-            System.out.println("| hidden | layers | keys | events/key | GPU events/s (host to host) | GPU kernels-only events/s | kernels, chunks summed | host copy share | CPU | GPU/CPU |");
-            forward(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
-                    Integer.parseInt(args[4]), false);
-            return;
-        }
         if (args.length > 0 && args[0].equals("scanlengths")) { // fused scans, staged vs lane-loading, by length
             for (String[] pair : new String[][] {{"scan_dt_staged_n16_r4", "scan_dt_n16_r4"}, {"scan_dt_staged_n16_r16", "scan_dt_n16"}}) {
                 int e = pair[0].endsWith("r16") ? 512 : 128;

@@ -127,14 +127,15 @@ public final class GpuBatchForward implements BatchForward {
         this.ctx = GpuContext.get();
         try {
             ctx.makeCurrent();
-            this.weights = DeviceWeights.acquire(ctx, model);
             this.kernels = new GpuKernels(ctx, c.stateSize(), null, gemmMode);
             if (chunkBytes <= 0) {
                 chunkBytes = defaultChunkBytes(ctx.memoryBytes);
             }
             this.fuseDt = kernels.fusesDt(c.timeStepRank());
             this.fuseFinalNorm = kernels.fusesFinalNorm(c.intermediateSize(), c.hiddenSize());
-            checkStaging(c, chunkBytes, !fuseDt); // a budget too large fails here, not in the first large flush
+            // a budget too large fails here, not in the first large flush, and before the weights are taken
+            checkStaging(c, chunkBytes, !fuseDt);
+            this.weights = DeviceWeights.acquire(ctx, model);
             this.maxTokens = chunkTokens(c, chunkBytes, !fuseDt);
             this.maxSeqs = chunkSeqs(c, chunkBytes);
             for (int i = 0; i < slots.length; i++) {

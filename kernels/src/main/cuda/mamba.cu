@@ -910,6 +910,157 @@ __device__ __forceinline__ void gemm_wgh_impl(const float* __restrict__ X, int l
 #define GEMM_H_PASS X, ldx, tokens, in, W, out, bias, Y, ldy, mode, rs
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_f16x3_n128(GEMM_H_ARGS) { gemm_wgh_impl<true>(GEMM_H_PASS); }
 extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_f16x3_n128_full(GEMM_H_ARGS) { gemm_wgh_impl<false>(GEMM_H_PASS); }
+
+// The split before the GEMM (in_proj on whole tiles, eleventh session): row_split (below) writes A already scaled
+// and split, heads and tails in two planes permuted as W is, so that both operands reach the tensor cores from shared
+// memory through descriptors and the loop is copies and wgmma only (the register split above left the tensor pipe 38%
+// active, ninth session's Nsight Compute). Measured on H200 (docs/benchmarks.md, eleventh session, call 1): at hidden
+// 256's in_proj (262,144 x 256 to 1,024) 0.875 ms against 1.384 for gemm_wgh_f16x3_n128_full, 1.065 against 1.461
+// with each one's row pass; at out_proj's 512 to 256 the wider row pass costs more than the GEMM gains (0.707 vs
+// 0.660), so out_proj keeps the register split.
+// A2: [2][tokens][in] halves (heads, tails); W, cs and rs as gemm_wgh_impl. Tiling: 128 x 128, two warpgroups,
+// k-tiles of 64 halves; a stage holds A's heads and tails and W's heads and tails, each 128 rows of 128 bytes in the
+// 128-byte swizzle (64 KB), 3 stages. Loads go two k-tiles ahead and each k-tile's wgmma group is waited for at its
+// end (one group in flight with loads a single k-tile ahead was 3% slower).
+// Whole tiles only (GpuKernels checks): tokens % 128 == 0, out % 128 == 0, in % 64 == 0, Y's rows 8-byte aligned.
+__device__ __forceinline__ void wgmma_ss_f16_n128(float (&d)[1][16][4], unsigned long long descA, unsigned long long descB,
+                                                  int scaleD) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}"
+                 : "+f"(d[0][0][0]), "+f"(d[0][0][1]), "+f"(d[0][0][2]), "+f"(d[0][0][3]), "+f"(d[0][1][0]), "+f"(d[0][1][1]), "+f"(d[0][1][2]), "+f"(d[0][1][3]), "+f"(d[0][2][0]), "+f"(d[0][2][1]), "+f"(d[0][2][2]), "+f"(d[0][2][3]), "+f"(d[0][3][0]), "+f"(d[0][3][1]), "+f"(d[0][3][2]), "+f"(d[0][3][3]), "+f"(d[0][4][0]), "+f"(d[0][4][1]), "+f"(d[0][4][2]), "+f"(d[0][4][3]), "+f"(d[0][5][0]), "+f"(d[0][5][1]), "+f"(d[0][5][2]), "+f"(d[0][5][3]), "+f"(d[0][6][0]), "+f"(d[0][6][1]), "+f"(d[0][6][2]), "+f"(d[0][6][3]), "+f"(d[0][7][0]), "+f"(d[0][7][1]), "+f"(d[0][7][2]), "+f"(d[0][7][3]),
+                   "+f"(d[0][8][0]), "+f"(d[0][8][1]), "+f"(d[0][8][2]), "+f"(d[0][8][3]), "+f"(d[0][9][0]), "+f"(d[0][9][1]), "+f"(d[0][9][2]), "+f"(d[0][9][3]), "+f"(d[0][10][0]), "+f"(d[0][10][1]), "+f"(d[0][10][2]), "+f"(d[0][10][3]), "+f"(d[0][11][0]), "+f"(d[0][11][1]), "+f"(d[0][11][2]), "+f"(d[0][11][3]), "+f"(d[0][12][0]), "+f"(d[0][12][1]), "+f"(d[0][12][2]), "+f"(d[0][12][3]), "+f"(d[0][13][0]), "+f"(d[0][13][1]), "+f"(d[0][13][2]), "+f"(d[0][13][3]), "+f"(d[0][14][0]), "+f"(d[0][14][1]), "+f"(d[0][14][2]), "+f"(d[0][14][3]), "+f"(d[0][15][0]), "+f"(d[0][15][1]), "+f"(d[0][15][2]), "+f"(d[0][15][3])
+                 : "l"(descA), "l"(descB), "r"(scaleD));
+}
+#define WHS_STAGES 3
+#define WHS_PD 2
+#define GEMM_HS_ARGS const unsigned short* __restrict__ A2, int tokens, int in, const unsigned short* __restrict__ W, \
+    int out, const float* __restrict__ bias, float* __restrict__ Y, int ldy, int mode, const float2* __restrict__ rs
+__device__ __forceinline__ void gemm_whs_impl(GEMM_HS_ARGS) {
+    constexpr int BM = WGH_BM, BN = WGH_BN, NT = BN / 8, KB = WGH_KB, TILE = BM * KB / 2;   // floats a 128 x 64-half tile
+    constexpr int STAGE_FLOATS = 4 * TILE;
+    static_assert(WHS_PD <= WHS_STAGES - 1, "with each k-tile drained, a stage is refilled only once read");
+    extern __shared__ __align__(16) float smem_raw[];
+    float* smem = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023) / 4;
+    int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP, wg = warp / 4;
+    int g = lane >> 2, q = lane & 3;
+    int o0 = blockIdx.y * BN;
+    int tilesM = tokens / BM, kTiles = in / KB;
+    int myTiles = (int)blockIdx.x < tilesM ? (tilesM - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    int total = myTiles * kTiles;
+    const long long plane = (long long)tokens * in, wPlane = (long long)out * in;
+    const float* cs = reinterpret_cast<const float*>(W + 2 * wPlane);
+    // 8 threads a row's 128 bytes, rows r8, r8 + 32, ...: the same swizzled chunk for all of a thread's rows
+    const int c8 = tid % 8, r8 = tid / 8, dst = r8 * 64 + ((c8 ^ (r8 % 8)) * 8);   // halves
+    int ldIt = 0, ldTile = 0, ldK = 0;
+    auto load = [&]() {
+        if (ldIt < total) {
+            unsigned short* st = reinterpret_cast<unsigned short*>(smem + (ldIt % WHS_STAGES) * STAGE_FLOATS);
+            long long t0 = (long long)(blockIdx.x + ldTile * gridDim.x) * BM;
+            int k0 = ldK * KB;
+#pragma unroll
+            for (int part = 0; part < 2; part++)
+#pragma unroll
+                for (int i = 0; i < BM / 32; i++) {
+                    int r = r8 + 32 * i;
+                    cp_async16_to(smem_u32(st + part * 2 * TILE + dst + i * 32 * 64),
+                                  reinterpret_cast<const float*>(A2 + part * plane + (t0 + r) * in + k0 + c8 * 8), 16);
+                    cp_async16_to(smem_u32(st + (2 + part) * 2 * TILE + dst + i * 32 * 64),
+                                  reinterpret_cast<const float*>(W + part * wPlane + (long long)(o0 + r) * in + k0 + c8 * 8), 16);
+                }
+            if (++ldK == kTiles) {
+                ldK = 0;
+                ldTile++;
+            }
+            ldIt++;
+        }
+        cp_async_commit();
+    };
+    float acc[1][NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+        for (int v = 0; v < 4; v++) acc[0][j][v] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < WHS_PD; i++) load();
+    int it = 0;
+    for (int tile = 0; tile < myTiles; tile++) {
+        long long t0 = (long long)(blockIdx.x + tile * gridDim.x) * BM;
+        float s0 = rs[t0 + warp * 16 + g].y, s1 = rs[t0 + warp * 16 + g + 8].y;
+        for (int kt = 0; kt < kTiles; kt++, it++) {
+            cp_async_wait<WHS_PD - 1>();   // this k-tile has landed
+            asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+            __syncthreads();               // ... for every thread; the stage refilled next was drained a k-tile ago
+            load();
+            unsigned st = smem_u32(smem + (it % WHS_STAGES) * STAGE_FLOATS);
+            unsigned ah = st + wg * 64 * 128, at = ah + 4 * TILE, bh = st + 8 * TILE, bt = st + 12 * TILE;   // bytes
+            wgmma_fence();
+#pragma unroll
+            for (int s = 0; s < KB / 16; s++) {   // k16 step s: 32 bytes into each 128-byte row
+                wgmma_ss_f16_n128(acc, wg_desc_sw128(at + 32 * s), wg_desc_sw128(bh + 32 * s), kt == 0 && s == 0 ? 0 : 1);
+                wgmma_ss_f16_n128(acc, wg_desc_sw128(ah + 32 * s), wg_desc_sw128(bt + 32 * s), 1);
+                wgmma_ss_f16_n128(acc, wg_desc_sw128(ah + 32 * s), wg_desc_sw128(bh + 32 * s), 1);
+            }
+            wgmma_commit();
+            wgmma_wait<0>();
+        }
+#pragma unroll
+        for (int j = 0; j < NT; j++)   // the accumulators are read only after the wait; each scaled by one factor
+#pragma unroll
+            for (int v = 0; v < 4; v++) {
+                asm volatile("" : "+f"(acc[0][j][v])::"memory");
+                acc[0][j][v] *= cs[o0 + j * 8 + 2 * q + (v & 1)] * (v < 2 ? s0 : s1);
+            }
+        gemm_tc_store<NT, false, true, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode);
+    }
+    cp_async_wait<0>();
+}
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_whs_f16x3_n128(GEMM_HS_ARGS) {
+    gemm_whs_impl(A2, tokens, in, W, out, bias, Y, ldy, mode, rs);
+}
+// A for gemm_whs_f16x3_n128, 16 lanes a row: rs[t] as row_scales (eps >= 0: with the RMSNorm's factor), then the
+// row scaled by sa and split (head = rn(v), tail = rn(v - head)), heads into plane 0 and tails into plane 1 of A2
+// ([2][tokens][in] halves; in % 64 == 0, X's rows 16-byte aligned), every 16 k permuted as W is (word q holds k 4q,
+// 4q + 1 and word q + 4 holds k 4q + 2, 4q + 3), so that W serves as uploaded. A lane takes whole 16-k groups: its 64
+// bytes in, two 16-byte words out to each plane. The second pass over the row reads it again (from L1).
+extern "C" __global__ void row_split(const float* __restrict__ X, int ldx, int tokens, int in, float eps,
+                                     uint4* __restrict__ A2, float2* __restrict__ rs) {
+    long long t = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 16;
+    int l = threadIdx.x % 16, groups = in / 16;
+    bool ok = t < tokens;
+    const float4* row = reinterpret_cast<const float4*>(X + (ok ? t : 0) * ldx);
+    float m = 0.0f, ss = 0.0f;
+    for (int gi = l; ok && gi < groups; gi += 16)
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float4 v = row[4 * gi + j];
+            m = fmaxf(m, fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w))));
+            ss = fmaf(v.x, v.x, fmaf(v.y, v.y, fmaf(v.z, v.z, fmaf(v.w, v.w, ss))));
+        }
+#pragma unroll
+    for (int o = 8; o > 0; o >>= 1) {   // within the half warp (both halves take part, in range or not)
+        m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+        ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    }
+    if (!ok) return;
+    int c = m > 0.0f && __float_as_uint(m) < 0x7f800000u ? min(126, 141 - (int)(__float_as_uint(m) >> 23)) : 0;
+    float sa = exp2f((float)c), inv = exp2f((float)-c);
+    if (l == 0) rs[t] = make_float2(sa, eps >= 0.0f ? rsqrtf(ss / in + eps) * inv : inv);
+    uint4* heads = A2 + t * (in / 8);
+    uint4* tails = A2 + ((long long)tokens + t) * (in / 8);
+    for (int gi = l; gi < groups; gi += 16) {
+        unsigned h[8], tl[8];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float4 v = row[4 * gi + j];
+            split_f16x2(v.x * sa, v.y * sa, h[j], tl[j]);
+            split_f16x2(v.z * sa, v.w * sa, h[j + 4], tl[j + 4]);
+        }
+        heads[2 * gi] = make_uint4(h[0], h[1], h[2], h[3]);
+        heads[2 * gi + 1] = make_uint4(h[4], h[5], h[6], h[7]);
+        tails[2 * gi] = make_uint4(tl[0], tl[1], tl[2], tl[3]);
+        tails[2 * gi + 1] = make_uint4(tl[4], tl[5], tl[6], tl[7]);
+    }
+}
 #endif
 
 // Per row of X (a warp's 8-lane groups a row each): rs[t] = {sa, f}, sa = 2^(14 - e) for the row's largest magnitude

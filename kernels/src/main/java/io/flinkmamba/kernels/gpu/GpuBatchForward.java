@@ -32,7 +32,8 @@ import java.util.List;
  * epilogue: {@code GpuKernels.residualNormGemm}).
  * Projections with a reduction of 32 or more run on the tensor cores as 3xTF32 (each product from three
  * TF32 products of split operands; on sm_90, in_proj and out_proj from 128 x 128 as 3xFP16 of operands scaled per row
- * by powers of two, {@code GpuKernels.halfSplits}, after a row-scale pass into each slot's {@code rowScales}), the rest
+ * by powers of two, {@code GpuKernels.halfSplits}, after a row-scale pass into each slot's {@code rowScales}; in_proj
+ * on whole tiles from x split beforehand into {@code h}, {@code GpuKernels.splitsFirst}), the rest
  * on the CUDA cores in float32: results match {@code CpuParallelForward} within 1e-5 relative L2. {@code -Dflinkmamba.gpu.gemm=fp32} keeps every
  * projection on the CUDA cores; {@code tf32} trades accuracy (1e-3 relative L2, tested) for speed
  * ({@link GpuPrecision}: per instance, or the JVM property).
@@ -361,9 +362,9 @@ public final class GpuBatchForward implements BatchForward {
             JCudaDriver.cuEventRecord(kernelsStart, stream);
             for (int l = 0; l < c.numLayers(); l++) {
                 DeviceWeights.Layer w = weights.layers[l];
-                if (kernels.fusesNorm(d)) {
+                if (kernels.fusesNorm(d)) { // h (rows x d floats) is free here: the planes of x split beforehand
                     kernels.normGemm(x, d, rows, d, w.inProjNormed, 2 * e, w.inProjBias, xz, 2 * e,
-                            c.layerNormEpsilon(), stream, rowScales);
+                            c.layerNormEpsilon(), stream, rowScales, h);
                 } else {
                     kernels.rmsnorm(x, w.norm, h, rows, d, c.layerNormEpsilon(), stream);
                     kernels.gemm(h, d, rows, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,

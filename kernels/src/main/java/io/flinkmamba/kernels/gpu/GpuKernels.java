@@ -77,6 +77,13 @@ final class GpuKernels {
     static final StreamingShape HALF_SPLIT_SHAPE =
             new StreamingShape(128, 128, 256, 3 * (128 * 80 * 4 + 2 * 128 * 64 * 2) + 1024, true);
     private static final int ROW_SCALE_THREADS = 256;
+    /**
+     * JVM property: {@code false} keeps in_proj on the 3xFP16 kernel that splits A in registers even where the one
+     * that takes A split beforehand (row_split, then gemm_whs_f16x3_n128) applies. Benchmarks compare both in one run.
+     */
+    static final String SPLIT_FIRST_PROPERTY = "flinkmamba.gpu.splitFirst";
+    /** gemm_whs_f16x3_n128's shape: 128 tokens x 128 outputs, 3 stages of four 128 x 64-half tiles (A's and W's heads and tails). */
+    static final StreamingShape SPLIT_FIRST_SHAPE = new StreamingShape(128, 128, 256, 3 * 4 * 128 * 64 * 2 + 1024, true);
 
     /**
      * System property: false keeps the scans that load their inputs lane by lane (scan_nN, scan_dt_nN) even where the
@@ -113,6 +120,9 @@ final class GpuKernels {
     /** The 3xFP16 GEMM and its row-scale kernel (null unless {@link #usesHalfSplit(boolean, GpuPrecision)}). */
     private final StreamingGemm halfGemm, halfGemmFull;
     private final CUfunction rowScales;
+    /** in_proj with A split beforehand (null unless the 3xFP16 kernel is used and {@value #SPLIT_FIRST_PROPERTY} is not false). */
+    private final StreamingGemm splitFirstGemm;
+    private final CUfunction rowSplit;
     private final int multiprocessors;
     private final CUfunction[] convFixed = new CUfunction[5]; // by kernel width 2..4: window in registers
     /** Fused-Δ scans with the rank compiled in (scan_dt_n16_rR), by rank; null where the runtime-rank one serves. */
@@ -159,6 +169,9 @@ final class GpuKernels {
         halfGemm = half ? streaming(ctx, "gemm_wgh_f16x3_n128", HALF_SPLIT_SHAPE) : null;
         halfGemmFull = half ? streaming(ctx, "gemm_wgh_f16x3_n128_full", HALF_SPLIT_SHAPE) : null;
         rowScales = half ? ctx.function("row_scales") : null;
+        boolean splitFirst = half && !"false".equals(System.getProperty(SPLIT_FIRST_PROPERTY));
+        splitFirstGemm = splitFirst ? streaming(ctx, "gemm_whs_f16x3_n128", SPLIT_FIRST_SHAPE) : null;
+        rowSplit = splitFirst ? ctx.function("row_split") : null;
         conv = ctx.function("conv_silu");
         for (int k = 2; k <= 4; k++) {
             convFixed[k] = ctx.function("conv_silu_k" + k);
@@ -294,7 +307,25 @@ final class GpuKernels {
     /** The same, on the 3xFP16 kernel where {@link #halfSplits} takes it and {@code rowScales} is given (see gemm). */
     void normGemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection wNormed, int out, CUdeviceptr bias,
                   CUdeviceptr y, int ldy, float eps, CUstream st, CUdeviceptr rowScales) {
+        normGemm(x, ldx, tokens, in, wNormed, out, bias, y, ldy, eps, st, rowScales, null);
+    }
+
+    /**
+     * The same, with {@code planes} (4 bytes a token and input, or null) scratch for A split beforehand: where
+     * {@link #splitsFirst} takes the shape, row_split writes the rows' scales into {@code rowScales} and their FP16
+     * heads and tails into {@code planes}, and gemm_whs_f16x3_n128 reads both operands from shared memory.
+     */
+    void normGemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection wNormed, int out, CUdeviceptr bias,
+                  CUdeviceptr y, int ldy, float eps, CUstream st, CUdeviceptr rowScales, CUdeviceptr planes) {
         if (tokens == 0) {
+            return;
+        }
+        if (rowScales != null && planes != null && splitsFirst(tokens, in, out, ldx, ldy)) {
+            launch(rowSplit, ceil(tokens, ROW_SCALE_THREADS / 16), 1, ROW_SCALE_THREADS, st, Pointer.to(x), ints(ldx),
+                    ints(tokens), ints(in), Pointer.to(new float[] {eps}), Pointer.to(planes), Pointer.to(rowScales));
+            launchPersistent(splitFirstGemm, tokens, out, st, Pointer.to(planes), ints(tokens), ints(in),
+                    Pointer.to(wNormed.half(out, in)), ints(out), Pointer.to(bias), Pointer.to(y), ints(ldy),
+                    ints(GEMM_MODE_STORE), Pointer.to(rowScales));
             return;
         }
         if (rowScales != null && halfSplits(in, out)) {
@@ -336,6 +367,17 @@ final class GpuKernels {
      */
     boolean halfSplits(int in, int out) {
         return halfGemm != null && out >= HALF_SPLIT_MIN_OUT && in >= HALF_SPLIT_MIN_IN;
+    }
+
+    /**
+     * Whether {@link #normGemm} with planes splits A beforehand for this shape: the kernel is loaded (see
+     * {@value #SPLIT_FIRST_PROPERTY}), {@link #halfSplits} takes the projection, and it is whole tiles of tokens,
+     * reduction and outputs with aligned rows. At hidden 256's out_proj the wider row pass costs more than the GEMM
+     * gains (docs/benchmarks.md, eleventh session), so the forward asks for in_proj only.
+     */
+    boolean splitsFirst(int tokens, int in, int out, int ldx, int ldy) {
+        return splitFirstGemm != null && halfSplits(in, out) && tokens % SPLIT_FIRST_SHAPE.tokenTile() == 0
+                && halfWholeTiles(in, out, ldx, ldy);
     }
 
     /**

@@ -219,6 +219,47 @@ class GpuBatchForwardTest {
     }
 
     /**
+     * in_proj from A split beforehand (row_split into h, then gemm_whs_f16x3_n128: the default where the shape is whole
+     * tiles) against the kernel that splits A in registers, on one batch: the same heads and tails and the same products
+     * in the same order, so within 1e-6 relative L2, and each within TOL of the CPU. Each sequence's inputs are scaled
+     * by 2^-40 ... 2^40 (the row scales), one is all zeros, and the lengths are ragged (the padding rows split too).
+     */
+    @ParameterizedTest(name = "hidden {0}")
+    @ValueSource(ints = {192, 256})
+    void splitFirstEqualsTheRegisterSplit(int hidden) {
+        assumeTrue(GpuContext.get().warpgroupMma, "the 3xFP16 kernels need an sm_90 device");
+        MambaConfig c = new MambaConfig(hidden, 16, 2 * hidden, 4, (hidden + 15) / 16, 2, true, true, 1e-5f);
+        MambaModel m = RandomModels.model(c, 900 + hidden);
+        int[] lengths = {300, 1, 0, 129, 64, 77, 1024, 5};
+        int[] exps = {-40, 0, 0, 40, -8, 20, 8, 0};
+        MambaBatch cpu = randomBatch(m, lengths, new Random(hidden + 9));
+        int d = c.hiddenSize();
+        for (int i = 0; i < lengths.length; i++) {
+            for (int j = cpu.offsets()[i] * d; j < cpu.offsets()[i + 1] * d; j++) {
+                cpu.inputs()[j] = i == 7 ? 0f : Math.scalb(cpu.inputs()[j], exps[i]);
+            }
+        }
+        MambaBatch first = copy(m, cpu), inRegisters = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            assertTrue(f.kernels.splitsFirst(256, hidden, 4 * hidden, hidden, 4 * hidden), "in_proj split first");
+            assertFalse(f.kernels.splitsFirst(200, hidden, 4 * hidden, hidden, 4 * hidden), "not whole token tiles");
+            assertFalse(f.kernels.splitsFirst(256, hidden + 16, 4 * hidden, hidden + 16, 4 * hidden), "not whole k-tiles");
+            f.forward(first);
+        }
+        String old = System.setProperty(GpuKernels.SPLIT_FIRST_PROPERTY, "false");
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            assertFalse(f.kernels.splitsFirst(256, hidden, 4 * hidden, hidden, 4 * hidden), "property false");
+            assertTrue(f.kernels.halfSplits(hidden, 4 * hidden), "... the register split instead");
+            f.forward(inRegisters);
+        } finally {
+            restoreProperty(GpuKernels.SPLIT_FIRST_PROPERTY, old);
+        }
+        assertKernelFamiliesAgree("hidden " + hidden + ": split first vs in registers", c, first, inRegisters);
+        assertAgree(m, cpu, first, "split first, hidden " + hidden);
+    }
+
+    /**
      * in_proj and out_proj over whole 128-token tiles ({@link GpuKernels#projectionRows}): many chunks of ragged token
      * counts, each padded to whole tiles, then a second, smaller batch through the same slots (whose padding rows then
      * hold the first batch's rows until zeroed, and whose inputs are 2^30 larger): both agree with the CPU.

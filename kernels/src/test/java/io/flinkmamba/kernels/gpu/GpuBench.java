@@ -176,6 +176,16 @@ public final class GpuBench {
                 System.clearProperty(property);
             }
         }
+        if (ctx.warpgroupMma && !quick) { // in_proj with A split in registers where it is split first by default
+            System.setProperty(GpuKernels.SPLIT_FIRST_PROPERTY, "false");
+            System.out.println("with -D" + GpuKernels.SPLIT_FIRST_PROPERTY + "=false:");
+            for (int[] s : shapes) {
+                if (s[0] >= GpuKernels.HALF_SPLIT_MIN_IN) {
+                    forward(s[0], s[1], s[2], s[3], false);
+                }
+            }
+            System.clearProperty(GpuKernels.SPLIT_FIRST_PROPERTY);
+        }
         for (String mode : new String[] {"fp32", "tf32"}) { // the other GEMM modes on the same shapes
             System.setProperty(GpuPrecision.PROPERTY, mode);
             System.out.println("with -D" + GpuPrecision.PROPERTY + "=" + mode + ":");
@@ -322,9 +332,14 @@ public final class GpuBench {
         steps.add(new Step("rmsnorm", 0, !fusedNorm, () -> k.rmsnorm(x, lw.norm, h, t, d, eps, st)));
         steps.add(new Step("in_proj", inFlops, !fusedNorm,
                 () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st, rs)));
+        boolean splitFirst = k.splitsFirst(t, d, 2 * e, d, 2 * e);
         if (fusedNorm) {
-            steps.add(new Step("rmsnorm+in_proj (fused)", inFlops, true,
+            steps.add(new Step("rmsnorm+in_proj (fused)", inFlops, !splitFirst,
                     () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st, rs)));
+        }
+        if (splitFirst) { // h, free in the forward, holds the planes
+            steps.add(new Step("rmsnorm+in_proj (fused, A split first)", inFlops, true,
+                    () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st, rs, h)));
         }
         steps.add(new Step("conv+silu", 0, true,
                 () -> k.convSilu(xz, 2 * e, off, seqs, states, sf, 0, lw.convWeight, lw.convBias, u, e, 4, st)));

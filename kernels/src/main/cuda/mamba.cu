@@ -1021,21 +1021,47 @@ extern "C" __global__ void __launch_bounds__(256, 1) gemm_whs_f16x3_n128(GEMM_HS
 // row scaled by sa and split (head = rn(v), tail = rn(v - head)), heads into plane 0 and tails into plane 1 of A2
 // ([2][tokens][in] halves; in % 64 == 0, X's rows 16-byte aligned), every 16 k permuted as W is (word q holds k 4q,
 // 4q + 1 and word q + 4 holds k 4q + 2, 4q + 3), so that W serves as uploaded. A lane takes whole 16-k groups: its 64
-// bytes in, two 16-byte words out to each plane. The second pass over the row reads it again (from L1).
+// bytes in, two 16-byte words out to each plane; rows of up to 512 stay in registers between the two passes.
+#define ROW_SPLIT_HELD 2   // 16-k groups a lane holds in registers
+__device__ __forceinline__ void row_split_group(const float4 (&v)[4], float sa, uint4* heads, uint4* tails, int gi) {
+    unsigned h[8], tl[8];
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        split_f16x2(v[j].x * sa, v[j].y * sa, h[j], tl[j]);
+        split_f16x2(v[j].z * sa, v[j].w * sa, h[j + 4], tl[j + 4]);
+    }
+    heads[2 * gi] = make_uint4(h[0], h[1], h[2], h[3]);
+    heads[2 * gi + 1] = make_uint4(h[4], h[5], h[6], h[7]);
+    tails[2 * gi] = make_uint4(tl[0], tl[1], tl[2], tl[3]);
+    tails[2 * gi + 1] = make_uint4(tl[4], tl[5], tl[6], tl[7]);
+}
 extern "C" __global__ void row_split(const float* __restrict__ X, int ldx, int tokens, int in, float eps,
                                      uint4* __restrict__ A2, float2* __restrict__ rs) {
     long long t = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 16;
     int l = threadIdx.x % 16, groups = in / 16;
     bool ok = t < tokens;
     const float4* row = reinterpret_cast<const float4*>(X + (ok ? t : 0) * ldx);
+    float4 held[ROW_SPLIT_HELD][4], v[4];
     float m = 0.0f, ss = 0.0f;
-    for (int gi = l; ok && gi < groups; gi += 16)
+    auto take = [&](const float4 (&g)[4]) {
 #pragma unroll
         for (int j = 0; j < 4; j++) {
-            float4 v = row[4 * gi + j];
-            m = fmaxf(m, fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w))));
-            ss = fmaf(v.x, v.x, fmaf(v.y, v.y, fmaf(v.z, v.z, fmaf(v.w, v.w, ss))));
+            m = fmaxf(m, fmaxf(fmaxf(fabsf(g[j].x), fabsf(g[j].y)), fmaxf(fabsf(g[j].z), fabsf(g[j].w))));
+            ss = fmaf(g[j].x, g[j].x, fmaf(g[j].y, g[j].y, fmaf(g[j].z, g[j].z, fmaf(g[j].w, g[j].w, ss))));
         }
+    };
+#pragma unroll
+    for (int h = 0; h < ROW_SPLIT_HELD; h++)
+        if (ok && l + 16 * h < groups) {
+#pragma unroll
+            for (int j = 0; j < 4; j++) held[h][j] = row[4 * (l + 16 * h) + j];
+            take(held[h]);
+        }
+    for (int gi = l + 16 * ROW_SPLIT_HELD; ok && gi < groups; gi += 16) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) v[j] = row[4 * gi + j];
+        take(v);
+    }
 #pragma unroll
     for (int o = 8; o > 0; o >>= 1) {   // within the half warp (both halves take part, in range or not)
         m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
@@ -1047,18 +1073,13 @@ extern "C" __global__ void row_split(const float* __restrict__ X, int ldx, int t
     if (l == 0) rs[t] = make_float2(sa, eps >= 0.0f ? rsqrtf(ss / in + eps) * inv : inv);
     uint4* heads = A2 + t * (in / 8);
     uint4* tails = A2 + ((long long)tokens + t) * (in / 8);
-    for (int gi = l; gi < groups; gi += 16) {
-        unsigned h[8], tl[8];
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            float4 v = row[4 * gi + j];
-            split_f16x2(v.x * sa, v.y * sa, h[j], tl[j]);
-            split_f16x2(v.z * sa, v.w * sa, h[j + 4], tl[j + 4]);
-        }
-        heads[2 * gi] = make_uint4(h[0], h[1], h[2], h[3]);
-        heads[2 * gi + 1] = make_uint4(h[4], h[5], h[6], h[7]);
-        tails[2 * gi] = make_uint4(tl[0], tl[1], tl[2], tl[3]);
-        tails[2 * gi + 1] = make_uint4(tl[4], tl[5], tl[6], tl[7]);
+    for (int h = 0; h < ROW_SPLIT_HELD; h++)
+        if (l + 16 * h < groups) row_split_group(held[h], sa, heads, tails, l + 16 * h);
+    for (int gi = l + 16 * ROW_SPLIT_HELD; gi < groups; gi += 16) {   // wider rows: read again (from L1)
+#pragma unroll
+        for (int j = 0; j < 4; j++) v[j] = row[4 * gi + j];
+        row_split_group(v, sa, heads, tails, gi);
     }
 }
 #endif

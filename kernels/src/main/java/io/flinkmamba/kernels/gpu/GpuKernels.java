@@ -321,8 +321,7 @@ final class GpuKernels {
             return;
         }
         if (rowScales != null && planes != null && splitsFirst(tokens, in, out, ldx, ldy)) {
-            launch(rowSplit, ceil(tokens, ROW_SCALE_THREADS / 16), 1, ROW_SCALE_THREADS, st, Pointer.to(x), ints(ldx),
-                    ints(tokens), ints(in), Pointer.to(new float[] {eps}), Pointer.to(planes), Pointer.to(rowScales));
+            rowSplit(x, ldx, tokens, in, eps, planes, rowScales, st);
             launchPersistent(splitFirstGemm, tokens, out, st, Pointer.to(planes), ints(tokens), ints(in),
                     Pointer.to(wNormed.half(out, in)), ints(out), Pointer.to(bias), Pointer.to(y), ints(ldy),
                     ints(GEMM_MODE_STORE), Pointer.to(rowScales));
@@ -367,6 +366,13 @@ final class GpuKernels {
      */
     boolean halfSplits(int in, int out) {
         return halfGemm != null && out >= HALF_SPLIT_MIN_OUT && in >= HALF_SPLIT_MIN_IN;
+    }
+
+    /** row_split alone (part of {@link #normGemm} with planes; benchmarks time it on its own). */
+    void rowSplit(CUdeviceptr x, int ldx, int tokens, int in, float eps, CUdeviceptr planes, CUdeviceptr rowScales,
+                  CUstream st) {
+        launch(rowSplit, ceil(tokens, ROW_SCALE_THREADS / 16), 1, ROW_SCALE_THREADS, st, Pointer.to(x), ints(ldx),
+                ints(tokens), ints(in), Pointer.to(new float[] {eps}), Pointer.to(planes), Pointer.to(rowScales));
     }
 
     /**

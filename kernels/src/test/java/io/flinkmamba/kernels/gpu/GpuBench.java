@@ -338,6 +338,7 @@ public final class GpuBench {
                     () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st, rs)));
         }
         if (splitFirst) { // h, free in the forward, holds the planes
+            steps.add(new Step("[row_split alone]", 0, false, () -> k.rowSplit(x, d, t, d, eps, h, rs, st)));
             steps.add(new Step("rmsnorm+in_proj (fused, A split first)", inFlops, true,
                     () -> k.normGemm(x, d, t, d, lw.inProjNormed, 2 * e, none, xz, 2 * e, eps, st, rs, h)));
         }

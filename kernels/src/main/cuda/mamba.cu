@@ -914,10 +914,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) gemm_wgh_f16x3_n128_full(GE
 // The split before the GEMM (in_proj on whole tiles, eleventh session): row_split (below) writes A already scaled
 // and split, heads and tails in two planes permuted as W is, so that both operands reach the tensor cores from shared
 // memory through descriptors and the loop is copies and wgmma only (the register split above left the tensor pipe 38%
-// active, ninth session's Nsight Compute). Measured on H200 (docs/benchmarks.md, eleventh session, call 1): at hidden
-// 256's in_proj (262,144 x 256 to 1,024) 0.875 ms against 1.384 for gemm_wgh_f16x3_n128_full, 1.065 against 1.461
-// with each one's row pass; at out_proj's 512 to 256 the wider row pass costs more than the GEMM gains (0.707 vs
-// 0.660), so out_proj keeps the register split.
+// active, ninth session's Nsight Compute). Measured on H200 in the layer (docs/benchmarks.md, eleventh session, call
+// 3, hidden 256, 262,144 tokens): norm + in_proj 0.981 ms, row_split's 0.141 of it, against 1.029 for row_scales and
+// gemm_wgh_f16x3_n128; the GEMM gains 12%, and the pass's extra write of A takes most of that back. At out_proj (512
+// deep) the prototype's row pass took 0.300 ms against row_scales' 0.135 (call 1), more than its GEMM gained, so
+// out_proj keeps the register split.
 // A2: [2][tokens][in] halves (heads, tails); W, cs and rs as gemm_wgh_impl. Tiling: 128 x 128, two warpgroups,
 // k-tiles of 64 halves; a stage holds A's heads and tails and W's heads and tails, each 128 rows of 128 bytes in the
 // 128-byte swizzle (64 KB), 3 stages. Loads go two k-tiles ahead and each k-tile's wgmma group is waited for at its

@@ -17,9 +17,8 @@ import static io.flinkmamba.kernels.gpu.GpuKernels.ints;
  * inputs: times, and each kernel's error against a float64 product on sampled rows. The rows of X span 2^-20 to 2^20
  * (row t scaled by 2^(t % 41 - 20)), so the row scaling is exercised; the error reported is each sampled row's
  * relative L2, its largest and its mean. Run on the GPU machine: {@code java ... HalfSplitProtoBench [kernel names]
- * [first] [split]} ("split": the A-split-first prototypes alone beside the shipped kernels; with no names every
- * prototype runs). Needs an
- * sm_90 device.
+ * [first]} (with no names every prototype runs). Needs an sm_90 device. The A-split-first prototypes it also ran until
+ * commit 3563572 are shipped (row_split, gemm_whs_f16x3_n128: {@code GpuBench layers} times them in the layer).
  */
 public final class HalfSplitProtoBench {
     private HalfSplitProtoBench() {
@@ -39,11 +38,7 @@ public final class HalfSplitProtoBench {
             {"gemm_wgh_m192_n128_s3_k32", 128, 3, 32, 192}};
         java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of(args));
         boolean firstOnly = names.remove("first");
-        // "split" alone: the shipped kernels and the A-split-first prototypes (row_split, then gemm_whs_*); no names:
-        // every prototype
-        boolean onlySplit = names.remove("split") && names.isEmpty();
-        boolean runSplit = onlySplit || names.isEmpty();
-        Object[][] kernels = java.util.Arrays.stream(all).filter(k -> names.isEmpty() && !onlySplit || names.contains((String) k[0]))
+        Object[][] kernels = java.util.Arrays.stream(all).filter(k -> names.isEmpty() || names.contains((String) k[0]))
                 .toArray(Object[][]::new);
         CUfunction[] fns = new CUfunction[kernels.length];
         int[] smems = new int[kernels.length], perSms = new int[kernels.length];
@@ -166,48 +161,10 @@ public final class HalfSplitProtoBench {
                 System.out.printf("  %s: %.3f ms, %.2fx mma.sync, %.2fx wgmma 3xTF32 (with row_scales: %.2fx, %.2fx) | error %s%n",
                         kernels[i][0], ms, mmaMs / ms, wgMs / ms, mmaMs / (ms + rsMs), wgMs / (ms + rsMs), errors(y, out, exact));
             }
-            if (runSplit && out % 128 == 0 && in % 64 == 0) {
-                splitFirst(ctx, module, x, tokens, in, wHalf, out, bias, y, cs, wgMs, exact);
-            }
             for (CUdeviceptr p : new CUdeviceptr[] {x, w, bias, y, wHalf, cs, rs}) {
                 JCudaDriver.cuMemFree(p);
             }
         }
-    }
-
-    /**
-     * The A-split-first prototypes (tenth session, not yet measured): row_split writes A scaled and split into two
-     * planes of halves with rs, then gemm_whs_n128_s3_pd1 / _pd2d read both operands from shared memory. Times of the
-     * pass and of each GEMM, the GEMMs against the shipped wgmma 3xTF32 with the pass included, and the error.
-     */
-    private static void splitFirst(GpuContext ctx, CUmodule module, CUdeviceptr x, int tokens, int in, CUdeviceptr wHalf,
-                                   int out, CUdeviceptr bias, CUdeviceptr y, CUdeviceptr cs, double wgMs, double[][] exact) {
-        CUdeviceptr a2 = WgmmaProtoBench.alloc((long) tokens * in), rs = WgmmaProtoBench.alloc(2L * tokens);
-        CUfunction split = new CUfunction();
-        JCudaDriver.cuModuleGetFunction(split, module, "row_split");
-        Pointer splitArgs = Pointer.to(Pointer.to(x), ints(in), ints(tokens), ints(in), Pointer.to(a2), Pointer.to(rs));
-        double splitMs = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(split, (tokens + 7) / 8, 1, 1, 256, 1, 1,
-                0, null, splitArgs, null));
-        StringBuilder line = new StringBuilder(String.format("  row_split %.3f ms", splitMs));
-        int smem = 3 * 4 * 128 * 64 * 2, cols = out / 128;
-        for (String name : new String[] {"gemm_whs_n128_s3_pd1", "gemm_whs_n128_s3_pd2d"}) {
-            CUfunction fn = new CUfunction();
-            JCudaDriver.cuModuleGetFunction(fn, module, name);
-            JCudaDriver.cuFuncSetAttribute(fn, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem);
-            int[] perSm = new int[1];
-            JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fn, 256, smem);
-            int lanes = Math.max(1, Math.min(tokens / 128, ctx.multiprocessors * Math.max(1, perSm[0]) / cols));
-            JCudaDriver.cuMemsetD32(y, 0, (long) tokens * out);
-            Pointer a = Pointer.to(Pointer.to(a2), ints(tokens), ints(in), Pointer.to(wHalf), ints(out), Pointer.to(bias),
-                    Pointer.to(y), ints(out), Pointer.to(rs), Pointer.to(cs));
-            double ms = GpuBench.bestOfFive(null, () -> JCudaDriver.cuLaunchKernel(fn, lanes, cols, 1, 256, 1, 1, smem, null,
-                    a, null));
-            line.append(String.format(" | %s %.3f ms (%d a SM), with row_split %.2fx wgmma 3xTF32, error %s", name, ms,
-                    perSm[0], wgMs / (ms + splitMs), errors(y, out, exact)));
-        }
-        System.out.println(line);
-        JCudaDriver.cuMemFree(a2);
-        JCudaDriver.cuMemFree(rs);
     }
 
     /** Tokens a block of the kernel takes (128 unless the entry says; a remainder of tokens / bm rows is left out). */

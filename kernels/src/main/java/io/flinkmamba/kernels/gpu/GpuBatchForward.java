@@ -59,6 +59,13 @@ public final class GpuBatchForward implements BatchForward {
     /** The smallest default chunk budget a slot. */
     static final long MIN_DEFAULT_CHUNK_BYTES = 128L << 20;
     private static final long ALIGN = 256;
+    /**
+     * System property: {@code false} leaves a chunk's token cap as the budget gives it instead of rounding it down to
+     * whole waves ({@link #wholeWaveTokens}; comparisons, default true).
+     */
+    static final String WHOLE_WAVES_PROPERTY = "flinkmamba.gpu.wholeWaveChunks";
+    /** The projections' token tile: a wave of the persistent GEMMs is this many tokens a multiprocessor. */
+    private static final int WAVE_TOKENS_PER_SM = 128;
 
     private final MambaConfig c;
     private final GpuContext ctx;
@@ -137,7 +144,9 @@ public final class GpuBatchForward implements BatchForward {
             // a budget too large fails here, not in the first large flush, and before the weights are taken
             checkStaging(c, chunkBytes, !fuseDt);
             this.weights = DeviceWeights.acquire(ctx, model);
-            this.maxTokens = chunkTokens(c, chunkBytes, !fuseDt);
+            int cap = chunkTokens(c, chunkBytes, !fuseDt);
+            this.maxTokens = "false".equals(System.getProperty(WHOLE_WAVES_PROPERTY)) ? cap
+                    : wholeWaveTokens(cap, ctx.multiprocessors);
             this.maxSeqs = chunkSeqs(c, chunkBytes);
             for (int i = 0; i < slots.length; i++) {
                 slots[i] = new Slot();
@@ -151,6 +160,18 @@ public final class GpuBatchForward implements BatchForward {
     /** Most tokens a chunk takes under a slot's budget of device bytes. */
     static int chunkTokens(MambaConfig c, long chunkBytes, boolean deltaBuffer) {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE / 4, chunkBytes / tokenBytes(c, deltaBuffer)));
+    }
+
+    /**
+     * A chunk's token cap rounded down to a multiple of the device's multiprocessors x 128 tokens where it holds one:
+     * each kernel's last wave is paid per chunk, and a chunk of whole waves ends x_proj's lanes (two a multiprocessor),
+     * out_proj's and, with sequences of a power of two up to 128 tokens, the scan's blocks (one a multiprocessor and
+     * channel tile) on full rounds. Measured on H200 (docs/benchmarks.md, eleventh session): at hidden 256, 1 GiB, the
+     * cap goes from 102,848 tokens (x_proj 4 rounds a chunk where 3.05 would do, the scan 13 where 12.2) to 101,376.
+     */
+    static int wholeWaveTokens(int cap, int multiprocessors) {
+        int wave = multiprocessors * WAVE_TOKENS_PER_SM;
+        return cap >= wave ? cap / wave * wave : cap;
     }
 
     /** Most sequences a chunk takes: their states within the budget and {@link #MAX_CHUNK_STATE_BYTES}. */

@@ -186,6 +186,14 @@ public final class GpuBench {
             }
             System.clearProperty(GpuKernels.SPLIT_FIRST_PROPERTY);
         }
+        if (!quick) { // chunk caps as the budget gives them, not rounded down to whole waves
+            System.setProperty(GpuBatchForward.WHOLE_WAVES_PROPERTY, "false");
+            System.out.println("with -D" + GpuBatchForward.WHOLE_WAVES_PROPERTY + "=false:");
+            for (int[] s : shapes) {
+                forward(s[0], s[1], s[2], s[3], false);
+            }
+            System.clearProperty(GpuBatchForward.WHOLE_WAVES_PROPERTY);
+        }
         for (String mode : new String[] {"fp32", "tf32"}) { // the other GEMM modes on the same shapes
             System.setProperty(GpuPrecision.PROPERTY, mode);
             System.out.println("with -D" + GpuPrecision.PROPERTY + "=" + mode + ":");

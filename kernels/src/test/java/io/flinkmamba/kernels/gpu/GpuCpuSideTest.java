@@ -118,6 +118,28 @@ class GpuCpuSideTest {
     }
 
     @Test
+    void chunkCapsAreWholeWavesWhereTheyHoldOne() {
+        // H200, hidden 256 at the default 1 GiB: 102,848 tokens fit, 6 waves of 132 x 128 are taken
+        io.flinkmamba.kernels.model.MambaConfig c = io.flinkmamba.kernels.model.MambaConfig.of(256, 16, 2);
+        int cap = GpuBatchForward.chunkTokens(c, 1L << 30, false);
+        assertEquals(102_848, cap);
+        assertEquals(101_376, GpuBatchForward.wholeWaveTokens(cap, 132));
+        assertEquals(101_376 / 64 % 132, 0, "64-token sequences: the scan's blocks on whole rounds");
+        assertEquals(16_896, GpuBatchForward.wholeWaveTokens(16_896, 132), "exactly a wave: kept");
+        assertEquals(16_896, GpuBatchForward.wholeWaveTokens(33_791, 132));
+        assertEquals(16_895, GpuBatchForward.wholeWaveTokens(16_895, 132), "under a wave: the budget's cap");
+        assertEquals(1, GpuBatchForward.wholeWaveTokens(1, 132));
+        for (int sms : new int[] {1, 46, 108, 132, 144}) {
+            for (int budgetCap : new int[] {1, 700, 128 * sms, 128 * sms + 1, 1_000_003, Integer.MAX_VALUE / 4}) {
+                int t = GpuBatchForward.wholeWaveTokens(budgetCap, sms);
+                assertTrue(t >= 1 && t <= budgetCap && (t == budgetCap || t % (128 * sms) == 0),
+                        sms + " SMs, cap " + budgetCap + ": " + t);
+                assertTrue(budgetCap < 128 * sms || budgetCap - t < 128 * sms, "at most a wave less");
+            }
+        }
+    }
+
+    @Test
     void aChunkBudgetWhoseStagingOverflowsFailsAtConstructionNamingTheProperty() {
         // 32 GiB a slot at hidden 256: a full chunk's token rows alone would stage 3.2 GB
         io.flinkmamba.kernels.model.MambaConfig c = io.flinkmamba.kernels.model.MambaConfig.of(256, 16, 2);

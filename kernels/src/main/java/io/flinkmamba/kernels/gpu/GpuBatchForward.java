@@ -133,6 +133,7 @@ public final class GpuBatchForward implements BatchForward {
         java.util.Objects.requireNonNull(gemmMode, "precision");
         this.c = model.config();
         this.ctx = GpuContext.get();
+        DeviceWeights taken = null;
         try {
             ctx.makeCurrent();
             this.kernels = new GpuKernels(ctx, c.stateSize(), null, gemmMode);
@@ -143,7 +144,8 @@ public final class GpuBatchForward implements BatchForward {
             this.fuseFinalNorm = kernels.fusesFinalNorm(c.intermediateSize(), c.hiddenSize());
             // a budget too large fails here, not in the first large flush, and before the weights are taken
             checkStaging(c, chunkBytes, !fuseDt);
-            this.weights = DeviceWeights.acquire(ctx, model);
+            taken = DeviceWeights.acquire(ctx, model);
+            this.weights = taken;
             int cap = chunkTokens(c, chunkBytes, !fuseDt);
             this.maxTokens = "false".equals(System.getProperty(WHOLE_WAVES_PROPERTY)) ? cap
                     : wholeWaveTokens(cap, ctx.multiprocessors);
@@ -151,9 +153,42 @@ public final class GpuBatchForward implements BatchForward {
             for (int i = 0; i < slots.length; i++) {
                 slots[i] = new Slot();
             }
+            Runnable fault = setupFault;
+            if (fault != null) {
+                fault.run();
+            }
             JCudaDriver.cuEventCreate(epoch, 0);
-        } catch (CudaException e) {
-            throw new GpuForwardException("cannot set up the GPU forward on " + ctx.name + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // what was taken goes back: a task restarted into the same failure must not pile up device weights
+            undoSetup(taken);
+            if (e instanceof CudaException) {
+                throw new GpuForwardException("cannot set up the GPU forward on " + ctx.name + ": " + e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    /** Tests only: run after the slots are created in the constructor (a CUDA failure there, injected). */
+    static volatile Runnable setupFault;
+
+    /** After a failed constructor: destroys the slots made and releases the weights reference, if taken. */
+    private void undoSetup(DeviceWeights taken) {
+        for (Slot s : slots) {
+            if (s != null) {
+                quietly(s::destroy);
+            }
+        }
+        if (taken != null) {
+            quietly(taken::release);
+        }
+    }
+
+    /** Runs a clean-up step whose own CUDA error must not hide the failure being handled. */
+    private static void quietly(Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException ignored) {
+            // the first failure is the one thrown
         }
     }
 
@@ -303,8 +338,18 @@ public final class GpuBatchForward implements BatchForward {
 
         Slot() {
             JCudaDriver.cuStreamCreate(stream, 0);
-            JCudaDriver.cuEventCreate(kernelsStart, 0);
-            JCudaDriver.cuEventCreate(kernelsEnd, 0);
+            try {
+                JCudaDriver.cuEventCreate(kernelsStart, 0);
+                try {
+                    JCudaDriver.cuEventCreate(kernelsEnd, 0);
+                } catch (RuntimeException e) {
+                    quietly(() -> JCudaDriver.cuEventDestroy(kernelsStart));
+                    throw e;
+                }
+            } catch (RuntimeException e) {
+                quietly(() -> JCudaDriver.cuStreamDestroy(stream));
+                throw e;
+            }
         }
 
         void ensure(int tokens, int seqs) {

@@ -27,6 +27,7 @@ import static io.flinkmamba.kernels.testing.Assertions2.relL2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -453,6 +454,38 @@ class GpuBatchForwardTest {
         assertEquals(before + 1, DeviceWeights.residentModels(), "still used by the other instance");
         b.close();
         assertEquals(before, DeviceWeights.residentModels());
+    }
+
+    /**
+     * A CUDA failure after the weights are taken and the slots made (injected) fails the constructor with a
+     * GpuForwardException and gives back what it took: the weights are no longer resident, so a task restarted into
+     * the same failure does not pile up uploads; the next forward of the model sets up and runs.
+     */
+    @Test
+    void aFailedSetupReleasesTheWeightsItTook() {
+        MambaModel m = RandomModels.model(MambaConfig.of(16, 8, 1), 98);
+        int before = DeviceWeights.residentModels();
+        GpuBatchForward.setupFault = () -> {
+            throw new jcuda.CudaException("CUDA_ERROR_OUT_OF_MEMORY (injected)");
+        };
+        try {
+            for (int attempt = 0; attempt < 3; attempt++) {
+                GpuForwardException e = assertThrows(GpuForwardException.class, () -> new GpuBatchForward(m));
+                assertTrue(e.getMessage().contains("injected"), e.getMessage());
+                assertEquals(before, DeviceWeights.residentModels(), "attempt " + attempt + ": weights released");
+            }
+        } finally {
+            GpuBatchForward.setupFault = null;
+        }
+        MambaBatch cpu = randomBatch(m, new int[] {5, 0, 17}, new Random(98));
+        MambaBatch gpu = copy(m, cpu);
+        new CpuParallelForward(m).forward(cpu);
+        try (GpuBatchForward f = new GpuBatchForward(m)) {
+            assertEquals(before + 1, DeviceWeights.residentModels());
+            f.forward(gpu);
+        }
+        assertEquals(before, DeviceWeights.residentModels());
+        assertAgree(m, cpu, gpu, "after failed setups");
     }
 
     /**

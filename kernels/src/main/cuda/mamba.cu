@@ -281,6 +281,22 @@ __device__ __forceinline__ unsigned smem_u32(const void* p) { return static_cast
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+// The persistent GEMMs' load cursor: the next k-tile, and the next token tile after a tile's last
+__device__ __forceinline__ void next_k_tile(int& ldK, int& ldTile, int& ldIt, int kTiles) {
+    if (++ldK == kTiles) {
+        ldK = 0;
+        ldTile++;
+    }
+    ldIt++;
+}
+// the warpgroup-MMA GEMMs' accumulators, cleared
+template <int NT>
+__device__ __forceinline__ void zero_acc(float (&acc)[1][NT][4]) {
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+        for (int v = 0; v < 4; v++) acc[0][j][v] = 0.0f;
+}
 // 16 bytes global -> shared; bytes < 16 reads that many and zero-fills the rest (0: a copy switched off without a
 // branch)
 __device__ __forceinline__ void cp_async16_to(unsigned dst, const float* src, unsigned bytes) {
@@ -476,11 +492,7 @@ __device__ __forceinline__ void gemm_tcs_impl(const float* __restrict__ X, int l
             } else {
                 load_checked(s, t0, k0);
             }
-            if (++ldK == kTiles) {
-                ldK = 0;
-                ldTile++;
-            }
-            ldIt++;
+            next_k_tile(ldK, ldTile, ldIt, kTiles);
         }
         cp_async_commit();
     };
@@ -665,19 +677,12 @@ __device__ __forceinline__ void gemm_wg_impl(const float* __restrict__ X, int ld
                                W, k0 + c4 * 4, in, ok, vec);
                     }
             }
-            if (++ldK == kTiles) {
-                ldK = 0;
-                ldTile++;
-            }
-            ldIt++;
+            next_k_tile(ldK, ldTile, ldIt, kTiles);
         }
         cp_async_commit();
     };
     float acc[1][NT][4], ss[1][2] = {{0.0f, 0.0f}};
-#pragma unroll
-    for (int j = 0; j < NT; j++)
-#pragma unroll
-        for (int v = 0; v < 4; v++) acc[0][j][v] = 0.0f;
+    zero_acc(acc);
     unsigned ah[2][4], al[2][4];
     load();
     int it = 0;
@@ -842,19 +847,12 @@ __device__ __forceinline__ void gemm_wgh_impl(const float* __restrict__ X, int l
                     cp_async16_to(smem_u32(sb + part * 2 * B_FLOATS + bDst + i * 32 * 64), reinterpret_cast<const float*>(src),
                                   ok ? 16 : 0);
                 }
-            if (++ldK == kTiles) {
-                ldK = 0;
-                ldTile++;
-            }
-            ldIt++;
+            next_k_tile(ldK, ldTile, ldIt, kTiles);
         }
         cp_async_commit();
     };
     float acc[1][NT][4];
-#pragma unroll
-    for (int j = 0; j < NT; j++)
-#pragma unroll
-        for (int v = 0; v < 4; v++) acc[0][j][v] = 0.0f;
+    zero_acc(acc);
     unsigned ah[2][4], al[2][4];
     load();
     int it = 0;
@@ -968,19 +966,12 @@ __device__ __forceinline__ void gemm_whs_impl(GEMM_HS_ARGS) {
                     cp_async16_to(smem_u32(st + (2 + part) * 2 * TILE + dst + i * 32 * 64),
                                   reinterpret_cast<const float*>(W + part * wPlane + (long long)(o0 + r) * in + k0 + c8 * 8), 16);
                 }
-            if (++ldK == kTiles) {
-                ldK = 0;
-                ldTile++;
-            }
-            ldIt++;
+            next_k_tile(ldK, ldTile, ldIt, kTiles);
         }
         cp_async_commit();
     };
     float acc[1][NT][4];
-#pragma unroll
-    for (int j = 0; j < NT; j++)
-#pragma unroll
-        for (int v = 0; v < 4; v++) acc[0][j][v] = 0.0f;
+    zero_acc(acc);
 #pragma unroll
     for (int i = 0; i < WHS_PD; i++) load();
     int it = 0;

@@ -1214,6 +1214,23 @@ __device__ __forceinline__ float exp2_ftz(float x) {
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
     return r;
 }
+// 2^x on the FMA pipe, for a share of the scan's decays (variants below, not yet measured: the staged scans keep the
+// special-function unit 63% busy with an ex2 per state element, sixth session): x rounded to an integer j by the
+// 1.5·2^23 trick, 2^(x - j) by a degree-5 polynomial on [-1/2, 1/2] (relative error 2.1e-7 in float32, ex2.approx's
+// order), j added to its exponent bits. For x <= 0, as every Δ·A·log2 e is (Δ >= 0, A < 0); below -125 it gives
+// 2^-125 (ex2.approx.ftz: 0), a decay that leaves nothing of a state either way. A NaN Δ reaches the state through
+// Δ·u·B whatever this returns. FmaExp2Test checks the same steps in Java.
+__device__ __forceinline__ float exp2_fma(float x) {
+    x = fmaxf(x, -125.0f);
+    float t = __fadd_rn(x, 12582912.0f);
+    float f = __fsub_rn(x, __fsub_rn(t, 12582912.0f));
+    float p = fmaf(f, 1.3276471e-3f, 9.6755410e-3f);
+    p = fmaf(p, f, 5.5507131e-2f);
+    p = fmaf(p, f, 0.24022120f);
+    p = fmaf(p, f, 0.69314694f);
+    p = fmaf(p, f, 1.0000001f);
+    return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
+}
 // softplus on the special-function unit, for the fused-Δ scan where it sits on each channel's serial
 // path: e = 2^(v·log2 e) (relative error ~|v|·2^-24), then log1p(e) by its series while e < 0.1 (error
 // below e^7/7) and by lg2.approx(1 + e)·ln 2 above (1 + e >= 1.1: relative error < 3e-6). About a fifth of
@@ -1250,8 +1267,8 @@ __device__ __forceinline__ float dt_dot(const float* d, Weights w) {
 }
 // One token of a channel's recurrence over its NP state elements, the same in every scan kernel:
 //   s = 2^(Δ·A·log2 e) ⊙ s + Δu·B, returning s·C (two accumulation chains: half the dependent FMA latency).
-// b and c 16-byte aligned (shared memory).
-template <int NP>
+// b and c 16-byte aligned (shared memory). PX of the NP decays (every NP/PX-th) on the FMA pipe (exp2_fma).
+template <int NP, int PX = 0>
 __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP], const float* b, const float* c,
                                            float dl, float du) {
     float acc = 0.0f, acc2 = 0.0f;
@@ -1262,7 +1279,8 @@ __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP
         float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
 #pragma unroll
         for (int q = 0; q < 4; q++) {
-            float da = exp2_ftz(dl * a2[n + q]);
+            float da = PX > 0 && (n + q) % (NP / (PX > 0 ? PX : 1)) == NP / (PX > 0 ? PX : 1) - 1
+                ? exp2_fma(dl * a2[n + q]) : exp2_ftz(dl * a2[n + q]);
             st[n + q] = fmaf(da, st[n + q], du * bv[q]);
             if (q % 2 == 0) acc = fmaf(st[n + q], cv[q], acc);
             else acc2 = fmaf(st[n + q], cv[q], acc2);
@@ -1444,8 +1462,8 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS
 #define STAGED_END 4       //   ... no chunk: the block's range is done
 #define STAGED_SLOT 8      // chunk flag: the state slot (0 or 1) of a first chunk
 
-// FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers).
-template <int NS, bool FUSE_DT, int RK = 0>
+// FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers). PX: decays a token on the FMA pipe (scan_step).
+template <int NS, bool FUSE_DT, int RK = 0, int PX = 0>
 __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     constexpr int W = STAGED_LANES, WARPS = W / WARP, STAGES = 2, CT = STAGED_CT;
     constexpr int ROW = (FUSE_DT ? RK : 0) + 2 * NS;   // x_proj slice per token: (δ,) B, C
@@ -1584,7 +1602,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
             } else {
                 dl = sd[wp][FUSE_DT ? 0 : stage][t][col];
             }
-            float acc = scan_step<NS>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
+            float acc = scan_step<NS, PX>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
             if (active) *yp = (acc + dd * uv) * silu_sfu(zv);
             yp += e;
         };
@@ -1622,6 +1640,13 @@ extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n8(SCAN_ARGS) {
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16(SCAN_ARGS) { scan_staged_impl<16, false>(SCAN_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4(SCAN_DT_ARGS) { scan_staged_impl<16, true, 4>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 4) scan_dt_staged_n16_r16(SCAN_DT_ARGS) { scan_staged_impl<16, true, 16>(SCAN_DT_PASS); }
+// Variants with 2 or 4 of the 16 decays a token on the FMA pipe instead of the special-function unit (eleventh
+// session, written without device time, not used by the forward): `GpuBench scanvariants` times them beside the
+// shipped scans, stagedScanVariantsMatchTheShippedScans checks them against the shipped ones.
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16_px2(SCAN_ARGS) { scan_staged_impl<16, false, 0, 2>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16_px4(SCAN_ARGS) { scan_staged_impl<16, false, 0, 4>(SCAN_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4_px2(SCAN_DT_ARGS) { scan_staged_impl<16, true, 4, 2>(SCAN_DT_PASS); }
+extern "C" __global__ void __launch_bounds__(128, 4) scan_dt_staged_n16_r16_px2(SCAN_DT_ARGS) { scan_staged_impl<16, true, 16, 2>(SCAN_DT_PASS); }
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).
 extern "C" __global__ void scan_generic(SCAN_ARGS, int ns) {

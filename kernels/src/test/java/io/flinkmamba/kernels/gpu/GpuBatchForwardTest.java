@@ -8,6 +8,8 @@ import io.flinkmamba.kernels.model.MambaBatch;
 import io.flinkmamba.kernels.model.MambaConfig;
 import io.flinkmamba.kernels.model.MambaModel;
 import io.flinkmamba.kernels.testing.RandomModels;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -454,6 +456,86 @@ class GpuBatchForwardTest {
         assertEquals(before + 1, DeviceWeights.residentModels(), "still used by the other instance");
         b.close();
         assertEquals(before, DeviceWeights.residentModels());
+    }
+
+    /**
+     * The staged-scan variants with 2 or 4 of a token's 16 decays on the FMA pipe (exp2_fma; not used by the forward)
+     * against the shipped staged scans on the same device inputs: 400 sequences of 0 to 100 tokens, each with its own
+     * state. Outputs and final states within the forward's TOL of each other.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scan_staged_n16_px2", "scan_staged_n16_px4", "scan_dt_staged_n16_r4_px2",
+            "scan_dt_staged_n16_r16_px2"})
+    void stagedScanVariantsMatchTheShippedScans(String variant) {
+        boolean fused = variant.startsWith("scan_dt");
+        int r = fused ? GpuKernels.compiledRank(variant) : 4, n = 16, e = r == 16 ? 512 : 128, xr = r + 2 * n, sf = e * n;
+        Random rnd = new Random(variant.hashCode());
+        int seqs = 400;
+        int[] offsets = new int[seqs + 1];
+        for (int i = 0; i < seqs; i++) {
+            offsets[i + 1] = offsets[i] + (rnd.nextInt(10) == 0 ? 0 : 1 + rnd.nextInt(100));
+        }
+        int t = offsets[seqs];
+        float[] dt = new float[t * e], aNeg = new float[e * n];
+        for (int i = 0; i < dt.length; i++) {
+            dt[i] = 0.001f + 0.5f * rnd.nextFloat();
+        }
+        for (int i = 0; i < aNeg.length; i++) {
+            aNeg[i] = -(0.5f + 16 * rnd.nextFloat());
+        }
+        float[] states0 = RandomModels.gaussian(rnd, seqs * sf);
+        GpuContext ctx = GpuContext.get();
+        ctx.makeCurrent();
+        CUdeviceptr u = upload(RandomModels.gaussian(rnd, t * e)), dtD = upload(dt), bc = upload(RandomModels.gaussian(rnd, t * xr)),
+                xz = upload(RandomModels.gaussian(rnd, t * 2 * e)), aD = upload(aNeg), dSkip = upload(RandomModels.gaussian(rnd, e)),
+                dtW = upload(scaled(RandomModels.gaussian(rnd, e * r), 0.3f)), dtB = upload(scaled(RandomModels.gaussian(rnd, e), 0.3f)),
+                off = new CUdeviceptr(), states = upload(states0), y = upload(new float[t * e]);
+        JCudaDriver.cuMemAlloc(off, 4L * offsets.length);
+        JCudaDriver.cuMemcpyHtoD(off, jcuda.Pointer.to(offsets), 4L * offsets.length);
+        float[][] ys = new float[2][t * e], finals = new float[2][seqs * sf];
+        String[] kernels = {null, variant};
+        jcuda.driver.CUstream st = new jcuda.driver.CUstream();
+        JCudaDriver.cuStreamCreate(st, 0);
+        try {
+            for (int i = 0; i < 2; i++) {
+                GpuKernels k = new GpuKernels(ctx, n, kernels[i], GpuPrecision.TF32X3);
+                k.stagedFusedAtAnyLength = true;
+                assertTrue(fused ? k.usesStagedFusedScan(e, 2 * e, xr, r, sf, 0, seqs, t) : k.usesStagedScan(e, 2 * e, xr, r, sf, 0),
+                        "both on the staged scans");
+                JCudaDriver.cuMemcpyHtoD(states, jcuda.Pointer.to(states0), 4L * states0.length);
+                if (fused) {
+                    k.scanFusedDt(u, dtW, dtB, bc, xr, r, xz, 2 * e, off, seqs, t, states, sf, 0, aD, dSkip, y, e, st);
+                } else {
+                    k.scan(u, dtD, bc, xr, r, xz, 2 * e, off, seqs, states, sf, 0, aD, dSkip, y, e, st);
+                }
+                JCudaDriver.cuStreamSynchronize(st);
+                JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(ys[i]), y, 4L * ys[i].length);
+                JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(finals[i]), states, 4L * finals[i].length);
+            }
+        } finally {
+            for (CUdeviceptr p : new CUdeviceptr[] {u, dtD, bc, xz, aD, dSkip, dtW, dtB, off, states, y}) {
+                JCudaDriver.cuMemFree(p);
+            }
+            JCudaDriver.cuStreamDestroy(st);
+        }
+        double outs = relL2(ys[1], ys[0]), fin = relL2(finals[1], finals[0]);
+        System.out.printf("%s against the shipped scan: outputs rel L2 %.2e, final states %.2e%n", variant, outs, fin);
+        assertTrue(outs <= TOL && fin <= TOL, variant + ": outputs " + outs + ", states " + fin);
+        assertTrue(outs > 0, variant + ": some decays differ in their last bits, so the outputs do");
+    }
+
+    private static CUdeviceptr upload(float[] values) {
+        CUdeviceptr p = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(p, 4L * Math.max(1, values.length));
+        JCudaDriver.cuMemcpyHtoD(p, jcuda.Pointer.to(values), 4L * values.length);
+        return p;
+    }
+
+    private static float[] scaled(float[] v, float by) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= by;
+        }
+        return v;
     }
 
     /**

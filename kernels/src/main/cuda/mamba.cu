@@ -289,6 +289,15 @@ __device__ __forceinline__ void next_k_tile(int& ldK, int& ldTile, int& ldIt, in
     }
     ldIt++;
 }
+// The 3xFP16 row scale of row_scales and row_split: sa = 2^c, c = 14 - e for the row's largest magnitude m in
+// [2^e, 2^(e+1)) (capped at 126; 0 for a row of zeros or one that is not finite) ...
+__device__ __forceinline__ int row_scale_exponent(float m) {
+    return m > 0.0f && __float_as_uint(m) < 0x7f800000u ? min(126, 141 - (int)(__float_as_uint(m) >> 23)) : 0;
+}
+// ... and the row's output factor, from inv = 1 / sa: inv, or with eps >= 0 (the RMSNorm fused) rsqrt(ss / in + eps) / sa
+__device__ __forceinline__ float row_output_factor(float inv, float ss, int in, float eps) {
+    return eps >= 0.0f ? rsqrtf(ss / in + eps) * inv : inv;
+}
 // the warpgroup-MMA GEMMs' accumulators, cleared
 template <int NT>
 __device__ __forceinline__ void zero_acc(float (&acc)[1][NT][4]) {
@@ -791,6 +800,20 @@ __device__ __forceinline__ void wgmma_f16_n128(float (&d)[1][16][4], const unsig
                    "+f"(d[0][8][0]), "+f"(d[0][8][1]), "+f"(d[0][8][2]), "+f"(d[0][8][3]), "+f"(d[0][9][0]), "+f"(d[0][9][1]), "+f"(d[0][9][2]), "+f"(d[0][9][3]), "+f"(d[0][10][0]), "+f"(d[0][10][1]), "+f"(d[0][10][2]), "+f"(d[0][10][3]), "+f"(d[0][11][0]), "+f"(d[0][11][1]), "+f"(d[0][11][2]), "+f"(d[0][11][3]), "+f"(d[0][12][0]), "+f"(d[0][12][1]), "+f"(d[0][12][2]), "+f"(d[0][12][3]), "+f"(d[0][13][0]), "+f"(d[0][13][1]), "+f"(d[0][13][2]), "+f"(d[0][13][3]), "+f"(d[0][14][0]), "+f"(d[0][14][1]), "+f"(d[0][14][2]), "+f"(d[0][14][3]), "+f"(d[0][15][0]), "+f"(d[0][15][1]), "+f"(d[0][15][2]), "+f"(d[0][15][3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(scaleD));
 }
+// The 3xFP16 GEMMs' accumulators, read only after the wait, each scaled by one factor: its output's column scale
+// (0 past out when CHECKED) times its row's factor (f0 for rows g, f1 for rows g + 8)
+template <int NT, bool CHECKED>
+__device__ __forceinline__ void scale_half_tile(float (&acc)[1][NT][4], const float* __restrict__ cs, int o0, int q,
+                                                int out, float f0, float f1) {
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+        for (int v = 0; v < 4; v++) {
+            int o = o0 + j * 8 + 2 * q + (v & 1);
+            asm volatile("" : "+f"(acc[0][j][v])::"memory");
+            acc[0][j][v] *= (!CHECKED || o < out ? cs[o] : 0.0f) * (v < 2 ? f0 : f1);
+        }
+}
 // CHECKED false: every tile full (tokens a multiple of 128, out of 128, in of 64; rows 16-byte aligned, Y's 8-byte):
 // no checks at all, for GpuKernels to launch over a projection's full tiles (the remainder on the checked kernel)
 template <bool CHECKED>
@@ -888,14 +911,7 @@ __device__ __forceinline__ void gemm_wgh_impl(const float* __restrict__ X, int l
             }
         }
         wgmma_wait<0>();
-#pragma unroll
-        for (int j = 0; j < NT; j++)   // the accumulators are read only after the wait; each scaled by one factor
-#pragma unroll
-            for (int v = 0; v < 4; v++) {
-                int o = o0 + j * 8 + 2 * q + (v & 1);
-                asm volatile("" : "+f"(acc[0][j][v])::"memory");
-                acc[0][j][v] *= (!CHECKED || o < out ? cs[o] : 0.0f) * (v < 2 ? s0.y : s1.y);
-            }
+        scale_half_tile<NT, CHECKED>(acc, cs, o0, q, out, s0.y, s1.y);
         if (!CHECKED || (wFull && t0 + WGH_BM <= tokens && ldy % 2 == 0 && (reinterpret_cast<unsigned long long>(Y) & 7) == 0))
             gemm_tc_store<NT, false, true, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode);
         else
@@ -995,13 +1011,7 @@ __device__ __forceinline__ void gemm_whs_impl(GEMM_HS_ARGS) {
             wgmma_commit();
             wgmma_wait<0>();
         }
-#pragma unroll
-        for (int j = 0; j < NT; j++)   // the accumulators are read only after the wait; each scaled by one factor
-#pragma unroll
-            for (int v = 0; v < 4; v++) {
-                asm volatile("" : "+f"(acc[0][j][v])::"memory");
-                acc[0][j][v] *= cs[o0 + j * 8 + 2 * q + (v & 1)] * (v < 2 ? s0 : s1);
-            }
+        scale_half_tile<NT, false>(acc, cs, o0, q, out, s0, s1);
         gemm_tc_store<NT, false, true, 1>(acc, t0, o0, warp, g, q, tokens, out, bias, Y, ldy, mode);
     }
     cp_async_wait<0>();
@@ -1060,9 +1070,9 @@ extern "C" __global__ void row_split(const float* __restrict__ X, int ldx, int t
         ss += __shfl_xor_sync(0xffffffffu, ss, o);
     }
     if (!ok) return;
-    int c = m > 0.0f && __float_as_uint(m) < 0x7f800000u ? min(126, 141 - (int)(__float_as_uint(m) >> 23)) : 0;
+    int c = row_scale_exponent(m);
     float sa = exp2f((float)c), inv = exp2f((float)-c);
-    if (l == 0) rs[t] = make_float2(sa, eps >= 0.0f ? rsqrtf(ss / in + eps) * inv : inv);
+    if (l == 0) rs[t] = make_float2(sa, row_output_factor(inv, ss, in, eps));
     uint4* heads = A2 + t * (in / 8);
     uint4* tails = A2 + ((long long)tokens + t) * (in / 8);
 #pragma unroll
@@ -1107,9 +1117,9 @@ extern "C" __global__ void row_scales(const float* __restrict__ X, int ldx, int 
         ss += __shfl_xor_sync(0xffffffffu, ss, o);
     }
     if (ok && l == 0) {
-        int c = m > 0.0f && __float_as_uint(m) < 0x7f800000u ? min(126, 141 - (int)(__float_as_uint(m) >> 23)) : 0;
+        int c = row_scale_exponent(m);
         float inv = exp2f((float)-c);
-        rs[t] = make_float2(exp2f((float)c), eps >= 0.0f ? rsqrtf(ss / in + eps) * inv : inv);
+        rs[t] = make_float2(exp2f((float)c), row_output_factor(inv, ss, in, eps));
     }
 }
 
@@ -1271,6 +1281,7 @@ __device__ __forceinline__ float dt_dot(const float* d, Weights w) {
 template <int NP, int PX = 0>
 __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP], const float* b, const float* c,
                                            float dl, float du) {
+    constexpr int EVERY = PX > 0 ? NP / PX : 1;   // with PX, decay n on the FMA pipe when n % EVERY == EVERY - 1
     float acc = 0.0f, acc2 = 0.0f;
 #pragma unroll
     for (int n = 0; n < NP; n += 4) {   // NP is a multiple of 4: one 16-byte load each of B, C
@@ -1279,8 +1290,7 @@ __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP
         float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
 #pragma unroll
         for (int q = 0; q < 4; q++) {
-            float da = PX > 0 && (n + q) % (NP / (PX > 0 ? PX : 1)) == NP / (PX > 0 ? PX : 1) - 1
-                ? exp2_fma(dl * a2[n + q]) : exp2_ftz(dl * a2[n + q]);
+            float da = PX > 0 && (n + q) % EVERY == EVERY - 1 ? exp2_fma(dl * a2[n + q]) : exp2_ftz(dl * a2[n + q]);
             st[n + q] = fmaf(da, st[n + q], du * bv[q]);
             if (q % 2 == 0) acc = fmaf(st[n + q], cv[q], acc);
             else acc2 = fmaf(st[n + q], cv[q], acc2);

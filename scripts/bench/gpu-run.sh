@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root: unpack the runtime, then run the named steps.
-# Steps: tests bench quickbench layers fwd trace scans wgmma half pxscan hf ncu sass op op2 op3 state (any order). Outputs in $OUT.
+# Steps: tests bench quickbench layers fwd trace scans wgmma half hf ncu sass op op2 op3 state (any order). Outputs in $OUT.
 set -u
 W=/tmp/fm; mkdir -p $W
 [ -x $W/jre0/bin/java ] || (cd $W && tar xJf "$OLDPWD/.gpu/jre.tar.xz" && tar xJf "$OLDPWD/.gpu/lib.tar.xz")
@@ -26,10 +26,6 @@ for step in "$@"; do
     # the wgmma projection prototype (kernels/src/test/cuda/wgmma_proto.cu) against the shipped mma.sync GEMM
     wgmma) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.WgmmaProtoBench > $OUT/wgmma.txt 2>&1 ;;
     half) timeout 200 $J -cp "$CP" io.flinkmamba.kernels.gpu.HalfSplitProtoBench > $OUT/half.txt 2>&1 ;;
-    # the staged scans with 2 or 4 of 16 decays on the FMA pipe (scan_*_px*) beside the shipped ones, alone
-    pxscan) timeout 300 $J -cp "$CP" io.flinkmamba.kernels.gpu.GpuBench scanvariants scan_staged_n16 scan_staged_n16_px2 \
-              scan_staged_n16_px4 scan_dt_staged_n16_r4 scan_dt_staged_n16_r4_px2 scan_dt_staged_n16_r16 \
-              scan_dt_staged_n16_r16_px2 > $OUT/pxscan.txt 2>&1 ;;
     hf) timeout 400 python3 scripts/bench/hf_bench.py > $OUT/hf.txt 2>&1 ;;
     # Nsight Compute on the 3xTF32 layer's kernels, one launch each (ncu locks clocks at base: read ratios, stalls)
     ncu) timeout 200 /usr/local/cuda/bin/ncu --target-processes all -k regex:"${NCU_KERNELS:-^(gemm_tf32x3|scan_dt_n16|conv_silu_k4)}" -c 16 \

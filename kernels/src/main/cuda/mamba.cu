@@ -27,6 +27,18 @@ __device__ __forceinline__ float silu_sfu(float v) {
 // torch.nn.functional.softplus, threshold 20
 __device__ __forceinline__ float softplus_f(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
 
+// The GEMM epilogues' elementwise step for output o of out: mode 1 softplus (dt_proj unfused), mode 3 SiLU on the
+// upper half (in_proj: xz's z half becomes the gate SiLU(z), which the scans read; on the special-function unit as
+// the register scans computed it before, so the same bits; scan_generic's expf gate is now this one too). Modes 0 and
+// 2 (store, residual add) leave v as it is. The gate's select is written so that the mma.sync kernels, capped at 128
+// registers, spill about as little as before (computing SiLU only where o is in z spilled 44-48 bytes more).
+#define GEMM_MODE_GATE 3
+__device__ __forceinline__ float gemm_activation(float v, int o, int out, int mode) {
+    if (mode == 1) return softplus_f(v);
+    if (mode == GEMM_MODE_GATE) { float s = silu_sfu(v); return o >= (out >> 1) ? s : v; }
+    return v;
+}
+
 // out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w  — one warp per row.
 extern "C" __global__ void rmsnorm_rows(const float* __restrict__ x, const float* __restrict__ w,
                                         float* __restrict__ out, int rows, int d, float eps) {
@@ -43,7 +55,8 @@ extern "C" __global__ void rmsnorm_rows(const float* __restrict__ x, const float
 }
 
 // Y[t, o] = Σ_i X[t*ldx + i] · W[o*in + i] + bias[o], epilogue by mode:
-//   0: store, 1: store softplus(v), 2: Y += v (residual add); the streaming tensor-core GEMMs' _rms kernels
+//   0: store, 1: store softplus(v), 2: Y += v (residual add), 3: store, SiLU on the upper half of the outputs
+//   (gemm_activation); the streaming tensor-core GEMMs' _rms kernels
 //   add the residual and apply the final RMSNorm into another buffer (gemm_tc_store_rms).
 // Block tile: 128 tokens x BN outputs, k-tiles of 16 through shared memory; 256 threads, each
 // 8 tokens x BN/16 outputs in registers (register blocking keeps shared-memory reads per FMA low).
@@ -121,8 +134,9 @@ __device__ __forceinline__ void gemm_impl(const float* __restrict__ X, int ldx, 
                 v.y = acc[i][j + 1] + (bias != nullptr ? bias[o + 1] : 0.0f);
                 v.z = acc[i][j + 2] + (bias != nullptr ? bias[o + 2] : 0.0f);
                 v.w = acc[i][j + 3] + (bias != nullptr ? bias[o + 3] : 0.0f);
-                if (mode == 1) {
-                    v.x = softplus_f(v.x); v.y = softplus_f(v.y); v.z = softplus_f(v.z); v.w = softplus_f(v.w);
+                if (mode == 1 || mode == GEMM_MODE_GATE) {
+                    v.x = gemm_activation(v.x, o, out, mode); v.y = gemm_activation(v.y, o + 1, out, mode);
+                    v.z = gemm_activation(v.z, o + 2, out, mode); v.w = gemm_activation(v.w, o + 3, out, mode);
                 } else if (mode == 2) {
                     float4 old = *reinterpret_cast<float4*>(dst);
                     v.x += old.x; v.y += old.y; v.z += old.z; v.w += old.w;
@@ -132,8 +146,7 @@ __device__ __forceinline__ void gemm_impl(const float* __restrict__ X, int ldx, 
 #pragma unroll
                 for (int jj = 0; jj < 4; jj++) {
                     if (o + jj >= out) break;
-                    float v = acc[i][j + jj] + (bias != nullptr ? bias[o + jj] : 0.0f);
-                    if (mode == 1) v = softplus_f(v);
+                    float v = gemm_activation(acc[i][j + jj] + (bias != nullptr ? bias[o + jj] : 0.0f), o + jj, out, mode);
                     if (mode == 2) v += dst[jj];
                     dst[jj] = v;
                 }
@@ -219,16 +232,17 @@ __device__ __forceinline__ void gemm_tc_store(float (&acc)[WMT][NT][4], long lon
                 float v0 = (SCALE ? acc[i][j][2 * h] * sc : acc[i][j][2 * h]) + (bias != nullptr ? bias[o] : 0.0f);
                 if (vec && (FULL || o + 1 < out)) {
                     float v1 = (SCALE ? acc[i][j][2 * h + 1] * sc : acc[i][j][2 * h + 1]) + (bias != nullptr ? bias[o + 1] : 0.0f);
-                    if (mode == 1) { v0 = softplus_f(v0); v1 = softplus_f(v1); }
+                    v0 = gemm_activation(v0, o, out, mode);
+                    v1 = gemm_activation(v1, o + 1, out, mode);
                     if (mode == 2) { float2 old = *reinterpret_cast<float2*>(dst); v0 += old.x; v1 += old.y; }
                     *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
                 } else {
-                    if (mode == 1) v0 = softplus_f(v0);
+                    v0 = gemm_activation(v0, o, out, mode);
                     if (mode == 2) v0 += dst[0];
                     dst[0] = v0;
                     if (o + 1 < out) {
                         float v1 = (SCALE ? acc[i][j][2 * h + 1] * sc : acc[i][j][2 * h + 1]) + (bias != nullptr ? bias[o + 1] : 0.0f);
-                        if (mode == 1) v1 = softplus_f(v1);
+                        v1 = gemm_activation(v1, o + 1, out, mode);
                         if (mode == 2) v1 += dst[1];
                         dst[1] = v1;
                     }
@@ -1204,7 +1218,10 @@ extern "C" __global__ void conv_silu_k3(CONV_ARGS) { conv_silu_fixed<3>(CONV_PAS
 extern "C" __global__ void conv_silu_k4(CONV_ARGS) { conv_silu_fixed<4>(CONV_PASS); }
 
 // The fused selective scan with its gate, for the tokens of one sequence:
-//   s = exp(Δ·A) ⊙ s + Δ·u·B,   y = (s·C + D·u) · silu(z)
+//   s = exp(Δ·A) ⊙ s + Δ·u·B,   y = (s·C + D·u) · g
+// g = silu(z) is read from xz's z half, where in_proj's epilogue put it (GEMM_MODE_GATE): the special-function unit,
+// which the scans' 16 ex2 a token and channel keep near its limit, then spends nothing on the gate (scan alone 4.69 vs
+// 5.01 ms at E 128, 100,000 x 64 tokens, H200, docs/benchmarks.md, twelfth session).
 // The state of channel e lives in registers for the whole sequence (read from and written back to
 // the stream's state once): the expanded [L, E, N] tensor never touches global memory. SPLIT
 // adjacent lanes share a channel, NS/SPLIT states each (few registers per thread: high occupancy
@@ -1223,23 +1240,6 @@ __device__ __forceinline__ float exp2_ftz(float x) {
     float r;
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
     return r;
-}
-// 2^x on the FMA pipe, for a share of the scan's decays (variants below, not yet measured: the staged scans keep the
-// special-function unit 63% busy with an ex2 per state element, sixth session): x rounded to an integer j by the
-// 1.5·2^23 trick, 2^(x - j) by a degree-5 polynomial on [-1/2, 1/2] (relative error 2.1e-7 in float32, ex2.approx's
-// order), j added to its exponent bits. For x <= 0, as every Δ·A·log2 e is (Δ >= 0, A < 0); below -125 it gives
-// 2^-125 (ex2.approx.ftz: 0), a decay that leaves nothing of a state either way. A NaN Δ reaches the state through
-// Δ·u·B whatever this returns. FmaExp2Test checks the same steps in Java.
-__device__ __forceinline__ float exp2_fma(float x) {
-    x = fmaxf(x, -125.0f);
-    float t = __fadd_rn(x, 12582912.0f);
-    float f = __fsub_rn(x, __fsub_rn(t, 12582912.0f));
-    float p = fmaf(f, 1.3276471e-3f, 9.6755410e-3f);
-    p = fmaf(p, f, 5.5507131e-2f);
-    p = fmaf(p, f, 0.24022120f);
-    p = fmaf(p, f, 0.69314694f);
-    p = fmaf(p, f, 1.0000001f);
-    return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
 }
 // softplus on the special-function unit, for the fused-Δ scan where it sits on each channel's serial
 // path: e = 2^(v·log2 e) (relative error ~|v|·2^-24), then log1p(e) by its series while e < 0.1 (error
@@ -1277,11 +1277,10 @@ __device__ __forceinline__ float dt_dot(const float* d, Weights w) {
 }
 // One token of a channel's recurrence over its NP state elements, the same in every scan kernel:
 //   s = 2^(Δ·A·log2 e) ⊙ s + Δu·B, returning s·C (two accumulation chains: half the dependent FMA latency).
-// b and c 16-byte aligned (shared memory). PX of the NP decays (every NP/PX-th) on the FMA pipe (exp2_fma).
-template <int NP, int PX = 0>
+// b and c 16-byte aligned (shared memory).
+template <int NP>
 __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP], const float* b, const float* c,
                                            float dl, float du) {
-    constexpr int EVERY = PX > 0 ? NP / PX : 1;   // with PX, decay n on the FMA pipe when n % EVERY == EVERY - 1
     float acc = 0.0f, acc2 = 0.0f;
 #pragma unroll
     for (int n = 0; n < NP; n += 4) {   // NP is a multiple of 4: one 16-byte load each of B, C
@@ -1290,8 +1289,7 @@ __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP
         float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
 #pragma unroll
         for (int q = 0; q < 4; q++) {
-            float da = PX > 0 && (n + q) % EVERY == EVERY - 1 ? exp2_fma(dl * a2[n + q]) : exp2_ftz(dl * a2[n + q]);
-            st[n + q] = fmaf(da, st[n + q], du * bv[q]);
+            st[n + q] = fmaf(exp2_ftz(dl * a2[n + q]), st[n + q], du * bv[q]);
             if (q % 2 == 0) acc = fmaf(st[n + q], cv[q], acc);
             else acc2 = fmaf(st[n + q], cv[q], acc2);
         }
@@ -1393,7 +1391,7 @@ __device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
 #pragma unroll
                     for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
                     if (active && part == 0) {
-                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * silu_sfu(zv[j]);
+                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * zv[j];
                     }
                 }
             }
@@ -1472,8 +1470,8 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS
 #define STAGED_END 4       //   ... no chunk: the block's range is done
 #define STAGED_SLOT 8      // chunk flag: the state slot (0 or 1) of a first chunk
 
-// FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers). PX: decays a token on the FMA pipe (scan_step).
-template <int NS, bool FUSE_DT, int RK = 0, int PX = 0>
+// FUSE_DT needs RK (the rank compiled in: dt_proj's rows in registers).
+template <int NS, bool FUSE_DT, int RK = 0>
 __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     constexpr int W = STAGED_LANES, WARPS = W / WARP, STAGES = 2, CT = STAGED_CT;
     constexpr int ROW = (FUSE_DT ? RK : 0) + 2 * NS;   // x_proj slice per token: (δ,) B, C
@@ -1612,8 +1610,8 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
             } else {
                 dl = sd[wp][FUSE_DT ? 0 : stage][t][col];
             }
-            float acc = scan_step<NS, PX>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
-            if (active) *yp = (acc + dd * uv) * silu_sfu(zv);
+            float acc = scan_step<NS>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
+            if (active) *yp = (acc + dd * uv) * zv;
             yp += e;
         };
         // The fused scans' token loop unrolled (a chunk's tokens at fixed shared-memory offsets): 5% faster at rank 4,
@@ -1650,13 +1648,6 @@ extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n8(SCAN_ARGS) {
 extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16(SCAN_ARGS) { scan_staged_impl<16, false>(SCAN_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4(SCAN_DT_ARGS) { scan_staged_impl<16, true, 4>(SCAN_DT_PASS); }
 extern "C" __global__ void __launch_bounds__(128, 4) scan_dt_staged_n16_r16(SCAN_DT_ARGS) { scan_staged_impl<16, true, 16>(SCAN_DT_PASS); }
-// Variants with 2 or 4 of the 16 decays a token on the FMA pipe instead of the special-function unit (eleventh
-// session, written without device time, not used by the forward): `GpuBench scanvariants` times them beside the
-// shipped scans, stagedScanVariantsMatchTheShippedScans checks them against the shipped ones.
-extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16_px2(SCAN_ARGS) { scan_staged_impl<16, false, 0, 2>(SCAN_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 4) scan_staged_n16_px4(SCAN_ARGS) { scan_staged_impl<16, false, 0, 4>(SCAN_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 5) scan_dt_staged_n16_r4_px2(SCAN_DT_ARGS) { scan_staged_impl<16, true, 4, 2>(SCAN_DT_PASS); }
-extern "C" __global__ void __launch_bounds__(128, 4) scan_dt_staged_n16_r16_px2(SCAN_DT_ARGS) { scan_staged_impl<16, true, 16, 2>(SCAN_DT_PASS); }
 // Any other state size: the same recurrence with the state updated in place in global memory
 // (correct for every N, slower; the shipped sizes above cover HF's configurations).
 extern "C" __global__ void scan_generic(SCAN_ARGS, int ns) {
@@ -1680,6 +1671,6 @@ extern "C" __global__ void scan_generic(SCAN_ARGS, int ns) {
             sp[n] = v;
             acc = fmaf(v, row[ns + n], acc);
         }
-        y[tok * e + ch] = (acc + dd * uv) * silu_f(xz[tok * ldxz + e + ch]);
+        y[tok * e + ch] = (acc + dd * uv) * xz[tok * ldxz + e + ch];
     }
 }

@@ -24,9 +24,9 @@ import java.util.List;
  * travels as three contiguous copies (offsets, token rows, states), never one per sequence.
  *
  * <p>Per layer on the device: rmsnorm → in_proj GEMM (one kernel with the norm folded in, on the tensor
- * cores; see {@code GpuKernels.normGemm}) → conv+SiLU (carrying each sequence's window
- * in its state) → x_proj GEMM → fused selective scan with dt_proj + softplus, D skip and SiLU(z) gate
- * (state in registers; Δ computed in the scan from x_proj's δ columns for time_step_rank <= 16 and the
+ * cores; see {@code GpuKernels.normGemm}; its epilogue stores SiLU(z) for the z half, {@code GEMM_MODE_GATE}) →
+ * conv+SiLU (carrying each sequence's window in its state) → x_proj GEMM → fused selective scan with dt_proj +
+ * softplus, D skip and the gate (state in registers; Δ computed in the scan from x_proj's δ columns for time_step_rank <= 16 and the
  * register-resident state sizes (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
  * GEMM accumulated into the residual; then norm_f (at hidden <= 64 on the tensor cores, in the last out_proj's
  * epilogue: {@code GpuKernels.residualNormGemm}).
@@ -434,7 +434,7 @@ public final class GpuBatchForward implements BatchForward {
                 } else {
                     kernels.rmsnorm(x, w.norm, h, rows, d, c.layerNormEpsilon(), stream);
                     kernels.gemm(h, d, rows, d, w.inProj, 2 * e, w.inProjBias, xz, 2 * e,
-                            GpuKernels.GEMM_MODE_STORE, stream, rowScales);
+                            GpuKernels.GEMM_MODE_GATE, stream, rowScales);
                 }
                 kernels.convSilu(xz, 2 * e, offsets, seqs, states, sf, c.convStateOffset(l), w.convWeight,
                         w.convBias, u, e, k, stream);

@@ -15,6 +15,11 @@ final class GpuKernels {
     static final int GEMM_MODE_STORE = 0;
     static final int GEMM_MODE_SOFTPLUS = 1;
     static final int GEMM_MODE_ACCUMULATE = 2;
+    /**
+     * in_proj's: store, with the upper half of the outputs (xz's z) through SiLU, so that the scans read the gate
+     * SiLU(z) and spend none of their special-function unit on it (mamba.cu's gemm_activation).
+     */
+    static final int GEMM_MODE_GATE = 3;
     private static final int GEMM_TOKENS_TILE = 128;
     private static final int ROWS_PER_NORM_BLOCK = 8;
     private static final int CHANNEL_BLOCK = 128;
@@ -296,7 +301,8 @@ final class GpuKernels {
 
     /**
      * in_proj with the layer's RMSNorm fused: Y = (X[t] / rms(X[t])) · W'ᵀ + bias, where W' = in_proj ·
-     * diag(norm weight) (DeviceWeights.Layer.inProjNormed) and rms over the whole row of {@code in} values.
+     * diag(norm weight) (DeviceWeights.Layer.inProjNormed) and rms over the whole row of {@code in} values; the upper
+     * half of Y through SiLU ({@link #GEMM_MODE_GATE}: the gate the scans read).
      * Only when {@link #fusesNorm}.
      */
     void normGemm(CUdeviceptr x, int ldx, int tokens, int in, DeviceWeights.Projection wNormed, int out, CUdeviceptr bias,
@@ -324,15 +330,15 @@ final class GpuKernels {
             rowSplit(x, ldx, tokens, in, eps, planes, rowScales, st);
             launchPersistent(splitFirstGemm, tokens, out, st, Pointer.to(planes), ints(tokens), ints(in),
                     Pointer.to(wNormed.half(out, in)), ints(out), Pointer.to(bias), Pointer.to(y), ints(ldy),
-                    ints(GEMM_MODE_STORE), Pointer.to(rowScales));
+                    ints(GEMM_MODE_GATE), Pointer.to(rowScales));
             return;
         }
         if (rowScales != null && halfSplits(in, out)) {
-            launchHalf(x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_STORE, eps, rowScales, st);
+            launchHalf(x, ldx, tokens, in, wNormed, out, bias, y, ldy, GEMM_MODE_GATE, eps, rowScales, st);
             return;
         }
         launchStreaming(tensorNormGemm, x, ldx, tokens, in, wNormed, out, bias, y,
-                ldy, GEMM_MODE_STORE, eps, null, null, st);
+                ldy, GEMM_MODE_GATE, eps, null, null, st);
     }
 
     /**
@@ -555,6 +561,10 @@ final class GpuKernels {
                 fixed ? java.util.Arrays.copyOf(args, args.length - 1) : args);
     }
 
+    /**
+     * The selective scan, y = (s·C + D·u) · g, where the gate g = SiLU(z) is read from {@code xz}'s z half (columns
+     * e..2e-1) as in_proj's {@link #GEMM_MODE_GATE} epilogue stored it.
+     */
     void scan(CUdeviceptr u, CUdeviceptr dt, CUdeviceptr bc, int ldbc, int r, CUdeviceptr xz, int ldxz,
               CUdeviceptr offsets, int seqs, CUdeviceptr states, int stateFloats, int ssmOff,
               CUdeviceptr aNeg, CUdeviceptr dSkip, CUdeviceptr y, int e, CUstream st) {

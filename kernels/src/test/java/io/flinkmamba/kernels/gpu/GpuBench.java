@@ -339,6 +339,8 @@ public final class GpuBench {
         boolean fusedNorm = k.fusesNorm(d);
         steps.add(new Step("rmsnorm", 0, !fusedNorm, () -> k.rmsnorm(x, lw.norm, h, t, d, eps, st)));
         steps.add(new Step("in_proj", inFlops, !fusedNorm,
+                () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_GATE, st, rs)));
+        steps.add(new Step("[in_proj without the gate's SiLU]", inFlops, false, // what the gate's epilogue costs
                 () -> k.gemm(h, d, t, d, lw.inProj, 2 * e, none, xz, 2 * e, GpuKernels.GEMM_MODE_STORE, st, rs)));
         boolean splitFirst = k.splitsFirst(t, d, 2 * e, d, 2 * e);
         if (fusedNorm) {

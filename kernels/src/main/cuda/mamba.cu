@@ -1289,7 +1289,8 @@ __device__ __forceinline__ float scan_step(float (&st)[NP], const float (&a2)[NP
         float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
 #pragma unroll
         for (int q = 0; q < 4; q++) {
-            st[n + q] = fmaf(exp2_ftz(dl * a2[n + q]), st[n + q], du * bv[q]);
+            float da = exp2_ftz(dl * a2[n + q]);
+            st[n + q] = fmaf(da, st[n + q], du * bv[q]);
             if (q % 2 == 0) acc = fmaf(st[n + q], cv[q], acc);
             else acc2 = fmaf(st[n + q], cv[q], acc2);
         }
@@ -1354,9 +1355,9 @@ __device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
             }
         }
         __syncthreads();
-        // groups of tokens: their Δ, u, z loads are issued together, ahead of the dependent recurrence, and
+        // groups of tokens: their Δ, u and gate loads are issued together, ahead of the dependent recurrence, and
         // the next group's loads before this group's recurrence runs (one group of latency hidden)
-        auto fetch = [&](int g, float (&d)[GROUP], float (&uu)[GROUP], float (&zz)[GROUP]) {
+        auto fetch = [&](int g, float (&d)[GROUP], float (&uu)[GROUP], float (&gg)[GROUP]) {
 #pragma unroll
             for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {
@@ -1374,15 +1375,15 @@ __device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
                         d[j] = dt[tok * e + chl];
                     }
                     uu[j] = u[tok * e + chl];
-                    zz[j] = xz[tok * ldxz + e + chl];
+                    gg[j] = xz[tok * ldxz + e + chl];   // SiLU(z), in_proj's GEMM_MODE_GATE
                 }
             }
         };
-        float dl[GROUP], uv[GROUP], zv[GROUP];
-        fetch(0, dl, uv, zv);
+        float dl[GROUP], uv[GROUP], gv[GROUP];
+        fetch(0, dl, uv, gv);
         for (int g = 0; g < cl; g += GROUP) {
-            float nd[GROUP], nu[GROUP], nz[GROUP];
-            if (g + GROUP < cl) fetch(g + GROUP, nd, nu, nz);
+            float nd[GROUP], nu[GROUP], ng[GROUP];
+            if (g + GROUP < cl) fetch(g + GROUP, nd, nu, ng);
 #pragma unroll
             for (int j = 0; j < GROUP; j++) {
                 if (g + j < cl) {               // uniform across the block: shuffles stay converged
@@ -1391,7 +1392,7 @@ __device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
 #pragma unroll
                     for (int o = SPLIT / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
                     if (active && part == 0) {
-                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * zv[j];
+                        y[(long long)(tok0 + c0 + t) * e + ch] = (acc + dd * uv[j]) * gv[j];
                     }
                 }
             }
@@ -1399,7 +1400,7 @@ __device__ __forceinline__ void scan_impl(SCAN_IMPL_PARAMS) {
             for (int j = 0; j < GROUP; j++) {
                 dl[j] = nd[j];
                 uv[j] = nu[j];
-                zv[j] = nz[j];
+                gv[j] = ng[j];
             }
         }
     }
@@ -1453,7 +1454,7 @@ extern "C" __global__ void __launch_bounds__(128, 7) scan_dt_n16_r4(SCAN_DT_ARGS
 // it (Nsight: "long scoreboard" the top stall, issue active about 60%), worst on short sequences, where each
 // block also starts on a dependent chain of loads (offsets, state, A) before its first token.
 // Here a block walks a contiguous range of sequences, and every warp is its own pipeline: its lanes copy the
-// warp's 32 channels of u, z (and Δ) and its own copy of the chunk's x_proj slice, 16 bytes a lane, by
+// warp's 32 channels of u, the gate (and Δ) and its own copy of the chunk's x_proj slice, 16 bytes a lane, by
 // cp.async into one of two stages while the warp scans the other; a sequence's first chunk also brings the
 // warp's 32 states into one of two state slots. Completion is per thread (cp.async groups) plus __syncwarp:
 // no block-wide barrier, so a slow warp delays nobody. A, D and dt_proj's rows are read once per block.
@@ -1480,7 +1481,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     static_assert(CT % 4 == 0, "a warp copies 4 tokens' rows of 32 channels per round");
     static_assert(!FUSE_DT || (RK > 0 && RK % 4 == 0), "the fused scan has its rank compiled in");
     __shared__ __align__(16) float su[WARPS][STAGES][CT][WARP];
-    __shared__ __align__(16) float sz[WARPS][STAGES][CT][WARP];
+    __shared__ __align__(16) float sg[WARPS][STAGES][CT][WARP];   // the gate SiLU(z)
     __shared__ __align__(16) float sd[FUSE_DT ? 1 : WARPS][FUSE_DT ? 1 : STAGES][FUSE_DT ? 1 : CT][FUSE_DT ? 4 : WARP];
     __shared__ __align__(16) float sx[WARPS][STAGES][CT][ROW];
     __shared__ __align__(16) float ss[WARPS][2][WARP * NS];   // two state slots a warp
@@ -1519,11 +1520,11 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
     const int ct = lane / 8, cq = (lane % 8) * 4;
     const bool cvalid = cq < wtile;
     const float* uL = u + cw + (cvalid ? cq : 0);
-    const float* zL = xz + e + cw + (cvalid ? cq : 0);
+    const float* gL = xz + e + cw + (cvalid ? cq : 0);
     const float* dL = FUSE_DT ? nullptr : dt + cw + (cvalid ? cq : 0);
     const float* xL = bc + (FUSE_DT ? 0 : r);
     constexpr unsigned TOKB = WARP * 4, STB = CT * WARP * 4, XSTB = CT * ROW * 4;   // bytes: token row, stage, x stage
-    const unsigned suL = smem_u32(&su[wp][0][ct][cq]), szL = smem_u32(&sz[wp][0][ct][cq]);
+    const unsigned suL = smem_u32(&su[wp][0][ct][cq]), sgL = smem_u32(&sg[wp][0][ct][cq]);
     const unsigned sdL = FUSE_DT ? 0u : smem_u32(&sd[wp][0][ct][FUSE_DT ? 0 : cq]);
     const unsigned sxW = smem_u32(&sx[wp][0][0][0]);
     // the warp's cursor over the block's sequences (every lane the same)
@@ -1558,7 +1559,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
                 int tt = ok ? t : 0;
                 unsigned off = stage * STB + i * 4 * TOKB, bytes = ok ? 16u : 0u;
                 cp_async16_to(suL + off, uL + rowE + tt * e, bytes);
-                cp_async16_to(szL + off, zL + rowZ + tt * ldxz, bytes);
+                cp_async16_to(sgL + off, gL + rowZ + tt * ldxz, bytes);
                 if (!FUSE_DT) cp_async16_to(sdL + off, dL + rowE + tt * e, bytes);
             }
             const unsigned xS = sxW + stage * XSTB;
@@ -1602,7 +1603,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
         }
         float* yp = y + (long long)m0.y * e + chl;
         auto token = [&](int t) {
-            float uv = su[wp][stage][t][col], zv = sz[wp][stage][t][col];
+            float uv = su[wp][stage][t][col], gv = sg[wp][stage][t][col];
             const float* xr = sx[wp][stage][t];
             float dl;
             if constexpr (FUSE_DT) {
@@ -1611,7 +1612,7 @@ __device__ __forceinline__ void scan_staged_impl(SCAN_IMPL_PARAMS) {
                 dl = sd[wp][FUSE_DT ? 0 : stage][t][col];
             }
             float acc = scan_step<NS>(st, a2, &xr[boff], &xr[boff + NS], dl, dl * uv);
-            if (active) *yp = (acc + dd * uv) * zv;
+            if (active) *yp = (acc + dd * uv) * gv;
             yp += e;
         };
         // The fused scans' token loop unrolled (a chunk's tokens at fixed shared-memory offsets): 5% faster at rank 4,

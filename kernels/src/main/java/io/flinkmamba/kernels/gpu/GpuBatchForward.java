@@ -26,8 +26,9 @@ import java.util.List;
  * <p>Per layer on the device: rmsnorm → in_proj GEMM (one kernel with the norm folded in, on the tensor
  * cores; see {@code GpuKernels.normGemm}; its epilogue stores SiLU(z) for the z half, {@code GEMM_MODE_GATE}) →
  * conv+SiLU (carrying each sequence's window in its state) → x_proj GEMM → fused selective scan with dt_proj +
- * softplus, D skip and the gate (state in registers; Δ computed in the scan from x_proj's δ columns for time_step_rank <= 16 and the
- * register-resident state sizes (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM first) → out_proj
+ * softplus, D skip and the gate (state in registers; Δ computed in the scan from x_proj's δ columns for
+ * time_step_rank <= 16 and the register-resident state sizes (see {@code GpuKernels.fusesDt}), else a dt_proj GEMM
+ * first) → out_proj
  * GEMM accumulated into the residual; then norm_f (at hidden <= 64 on the tensor cores, in the last out_proj's
  * epilogue: {@code GpuKernels.residualNormGemm}).
  * Projections with a reduction of 32 or more run on the tensor cores as 3xTF32 (each product from three
